@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Text CER of the transcription stage under several decoding settings, against plain faster-whisper.
+
+Tuning is done on the CASIA (Mandarin) and RAVDESS (English) sentences; the tagged
+NV-ASR dev clips (nvasr/dev) are the report set, real and synthetic clips apart.
+
+    python benchmarks/asr_accuracy.py --set casia --limit 200        # tune
+    python benchmarks/asr_accuracy.py --set nvasr-dev                # report
+
+Prints a markdown table: configuration, clips, text CER (tags removed, MNV-17
+normalisation), real-time factor. Writes hypotheses to benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+
+# name -> (engine, options). "plain" runs faster-whisper exactly as its README shows
+# (default transcribe() arguments); "paravox" runs paravox's pipeline with these options.
+CONFIGS: dict[str, tuple[str, dict]] = {
+    "faster-whisper-defaults": ("plain", {}),
+    "paravox-default": ("paravox", {}),
+    "paravox-no-vad": ("paravox", {"vad": False}),
+    "paravox-beam1": ("paravox", {"beam_size": 1}),
+    "paravox-lang": ("paravox", {"__force_language": True}),
+    "paravox-lang-zh-prompt": ("paravox", {"__force_language": True, "__zh_prompt": "以下是普通话的句子。"}),
+}
+
+
+def load_set(name: str, limit: int | None, seed: int) -> list[dict]:
+    """Rows with id, audio (absolute), text (reference, tags kept), language, synthetic."""
+    if name == "nvasr-dev":
+        folder = DATA / "nvasr" / "dev"
+        rows = [json.loads(l) for l in (folder / "manifest.jsonl").read_text().splitlines() if l.strip()]
+        out = [
+            {"id": r["id"], "audio": str(folder / r["audio"]), "text": r["text"], "language": r["language"],
+             "group": "synthetic" if r.get("synthetic") else "real"}
+            for r in rows
+        ]
+    elif name in ("casia", "ravdess"):
+        folder = DATA / "emotion" / name
+        rows = [json.loads(l) for l in (folder / "manifest.jsonl").read_text().splitlines() if l.strip()]
+        field = "text" if name == "casia" else "statement"
+        out = [
+            {"id": r["id"], "audio": str(folder / r["audio"]), "text": r[field], "language": r.get("language", "en"),
+             "group": name}
+            for r in rows
+        ]
+    else:
+        raise SystemExit(f"unknown set {name!r}")
+    if limit and len(out) > limit:
+        out = random.Random(seed).sample(out, limit)
+    return out
+
+
+def run_plain(rows: list[dict], threads: int) -> tuple[dict[str, str], float]:
+    from faster_whisper import WhisperModel, decode_audio
+
+    from paravox.models.whisper_files import ensure_whisper_base
+
+    model = WhisperModel(str(ensure_whisper_base()), device="cpu", compute_type="int8", cpu_threads=threads)
+    hyps, busy = {}, 0.0
+    for r in rows:
+        audio = decode_audio(r["audio"], sampling_rate=16000)
+        t0 = time.perf_counter()
+        segments, _ = model.transcribe(audio)
+        hyps[r["id"]] = "".join(s.text for s in segments)
+        busy += time.perf_counter() - t0
+    return hyps, busy
+
+
+def run_paravox(rows: list[dict], options: dict, threads: int) -> tuple[dict[str, str], float]:
+    from paravox.audio import load_audio
+    from paravox.pipeline import Analyzer
+
+    force = options.pop("__force_language", False)
+    zh_prompt = options.pop("__zh_prompt", None)
+    analyzers: dict[str | None, Analyzer] = {}
+    hyps, busy = {}, 0.0
+    for r in rows:
+        lang = r["language"] if force else None
+        if lang not in analyzers:
+            extra = {"initial_prompt": zh_prompt} if (zh_prompt and lang == "zh") else {}
+            analyzers[lang] = Analyzer(threads=threads, language=lang, **options, **extra)
+        audio = load_audio(r["audio"])
+        t0 = time.perf_counter()
+        hyps[r["id"]] = analyzers[lang].analyze(audio, name=r["id"]).text
+        busy += time.perf_counter() - t0
+    return hyps, busy
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", default="nvasr-dev", choices=("nvasr-dev", "casia", "ravdess"))
+    ap.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated names from: " + ", ".join(CONFIGS))
+    ap.add_argument("--limit", type=int, default=None, help="random sample of this many clips (seeded)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    if not DATA.exists():
+        print(f"data pack not found at {DATA}", file=sys.stderr)
+        return 2
+
+    from paravox.evaluation.nvasr import evaluate_nvasr
+
+    rows = load_set(args.set, args.limit, args.seed)
+    audio_seconds = 0.0
+    from paravox.audio import load_audio
+
+    audio_seconds = sum(load_audio(r["audio"]).duration for r in rows)
+    results_dir = ROOT / "benchmarks" / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    groups = sorted({r["group"] for r in rows})
+    header = "| config | " + " | ".join(f"text CER {g} (n={sum(r['group'] == g for r in rows)})" for g in groups)
+    header += " | text CER all | RTF |"
+    print(f"set: {args.set}, {len(rows)} clips, {audio_seconds / 60:.1f} min of audio, {args.threads} threads\n")
+    print(header)
+    print("|" + "---|" * (len(groups) + 3))
+    for name in args.configs.split(","):
+        engine, options = CONFIGS[name]
+        if engine == "plain":
+            hyps, busy = run_plain(rows, args.threads)
+        else:
+            hyps, busy = run_paravox(rows, dict(options), args.threads)
+        (results_dir / f"asr_{args.set}_{name}.jsonl").write_text(
+            "".join(json.dumps({"id": k, "text": v}, ensure_ascii=False) + "\n" for k, v in hyps.items())
+        )
+        cells = []
+        for g in groups + [None]:
+            ids = [r["id"] for r in rows if g is None or r["group"] == g]
+            report = evaluate_nvasr({i: next(r["text"] for r in rows if r["id"] == i) for i in ids}, {i: hyps[i] for i in ids})
+            cells.append(f"{100 * report.text_cer:.2f}%")
+        print(f"| {name} | " + " | ".join(cells) + f" | {busy / audio_seconds:.3f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

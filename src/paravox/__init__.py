@@ -1,0 +1,64 @@
+"""paravox: hear what is said and how it is said.
+
+>>> import paravox
+>>> result = paravox.analyze("talk.wav")             # doctest: +SKIP
+>>> result.tagged_text()                              # doctest: +SKIP
+'他对着光 [hum] 仔细端详着'
+
+Public names are imported lazily so that ``import paravox`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Analysis",
+    "Analyzer",
+    "AnalyzeOptions",
+    "AudioError",
+    "EmotionScore",
+    "Event",
+    "Segment",
+    "TranscribeOptions",
+    "Word",
+    "analyze",
+    "load_audio",
+    "__version__",
+]
+
+_LAZY = {
+    "Analysis": "paravox.result",
+    "EmotionScore": "paravox.result",
+    "Event": "paravox.result",
+    "Segment": "paravox.result",
+    "Word": "paravox.result",
+    "Analyzer": "paravox.pipeline",
+    "AnalyzeOptions": "paravox.pipeline",
+    "TranscribeOptions": "paravox.pipeline",
+    "analyze": "paravox.pipeline",
+    "AudioError": "paravox.audio",
+    "load_audio": "paravox.audio",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from paravox.audio import AudioError, load_audio
+    from paravox.pipeline import Analyzer, AnalyzeOptions, TranscribeOptions, analyze
+    from paravox.result import Analysis, EmotionScore, Event, Segment, Word
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'paravox' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

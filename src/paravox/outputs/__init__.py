@@ -1,0 +1,1 @@
+"""Output formats rendered from an Analysis."""

@@ -1,0 +1,96 @@
+"""Output formats, all rendered from the same :class:`~paravox.result.Analysis`.
+
+``json`` (one indented document), ``jsonl`` (one compact line), ``txt`` (the tagged
+transcript), ``srt`` and ``vtt`` (subtitles, events written inside the cue text).
+
+>>> from paravox.result import Analysis, Segment, Word, Event
+>>> a = Analysis("a.wav", 3.0, "en", [Segment(0.5, 2.0, "hi there",
+...     [Word(0.5, 0.9, "hi"), Word(1.4, 2.0, "there")])], [Event("cough", 1.0, 1.3, 0.8)])
+>>> print(render(a, "srt"), end="")
+1
+00:00:00,500 --> 00:00:02,000
+hi [cough] there
+<BLANKLINE>
+>>> render(a, "txt")
+'hi [cough] there\\n'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from paravox.result import Analysis
+
+FORMATS = ("json", "jsonl", "txt", "srt", "vtt")
+_EXTENSIONS = {"json": ".json", "jsonl": ".jsonl", "txt": ".txt", "srt": ".srt", "vtt": ".vtt"}
+
+
+def extension(fmt: str) -> str:
+    return _EXTENSIONS[_check(fmt)]
+
+
+def _check(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return fmt
+
+
+def timestamp(seconds: float, *, sep: str = ",") -> str:
+    """``HH:MM:SS,mmm`` (srt) or with ``sep="."`` ``HH:MM:SS.mmm`` (vtt)."""
+    ms = max(0, int(round(seconds * 1000)))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def analysis_record(analysis: Analysis, *, key: str | None = None) -> dict[str, Any]:
+    """The full result as a dict, with ``id`` first when a key is given."""
+    d = analysis.to_dict()
+    return {"id": key, **d} if key is not None else d
+
+
+def transcript_record(analysis: Analysis, *, key: str | None = None, style: str = "bracket") -> dict[str, Any]:
+    """What ``paravox transcribe`` writes per input: ``{"id", "text", "language"}``."""
+    return {"id": key if key is not None else analysis.source, "text": analysis.tagged_text(style), "language": analysis.language}
+
+
+def error_record(key: str, exc: BaseException) -> dict[str, Any]:
+    """What a batch writes for an input that failed: ``{"id", "error": {"type", "message"}}``."""
+    return {"id": key, "error": {"type": type(exc).__name__, "message": str(exc)}}
+
+
+def render(analysis: Analysis, fmt: str, *, style: str = "bracket", key: str | None = None) -> str:
+    """The text of one output file (or one JSONL line, newline included)."""
+    fmt = _check(fmt)
+    if fmt == "json":
+        return json.dumps(analysis_record(analysis, key=key), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "jsonl":
+        return json.dumps(analysis_record(analysis, key=key), ensure_ascii=False) + "\n"
+    if fmt == "txt":
+        return analysis.tagged_text(style) + "\n"
+    sep = "," if fmt == "srt" else "."
+    blocks = []
+    for i, cue in enumerate(analysis.cues(style), 1):
+        times = f"{timestamp(cue.start, sep=sep)} --> {timestamp(max(cue.end, cue.start + 0.001), sep=sep)}"
+        blocks.append(f"{i}\n{times}\n{cue.text}\n" if fmt == "srt" else f"{times}\n{cue.text}\n")
+    body = "\n".join(blocks)
+    return body if fmt == "srt" else "WEBVTT\n\n" + body
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write a whole file or nothing: a temp file in the same folder, then a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

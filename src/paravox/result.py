@@ -1,0 +1,331 @@
+"""The result model: the dataclasses every stage produces and every output serialises.
+
+``Word`` and ``Segment`` come from transcription, ``Event`` from a vocal-event model,
+``EmotionScore`` from an emotion model; ``Analysis`` holds them for one input. Times are
+seconds from the start of the input. ``to_dict()``/``from_dict()`` round-trip through
+plain JSON types; the JSON schema is ``paravox/data/analysis.schema.json``.
+
+>>> a = Analysis(source="a.wav", duration=2.0, language="en",
+...              segments=[Segment(0.0, 1.5, "hello there", words=[Word(0.0, 0.5, "hello", 0.9),
+...                                                                 Word(0.9, 1.5, "there", 0.8)])],
+...              events=[Event("laugh", 0.55, 0.85, 0.9)])
+>>> a.tagged_text()
+'hello [laugh] there'
+>>> a.tagged_text(style="paren")
+'hello (laughs) there'
+>>> Analysis.from_dict(a.to_dict()) == a
+True
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+SCHEMA_VERSION = "1"
+
+# A gap this long between an event and the nearest speech segment gives the event a
+# cue of its own in subtitles instead of folding it into a neighbouring cue.
+STANDALONE_EVENT_GAP = 1.0
+
+
+def _r(x: float | None, nd: int = 3) -> float | None:
+    return None if x is None else round(float(x), nd)
+
+
+@dataclass
+class Word:
+    """One recognised word (for Chinese, usually one or a few characters)."""
+
+    start: float
+    end: float
+    text: str
+    prob: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": _r(self.start), "end": _r(self.end), "text": self.text, "prob": _r(self.prob, 4)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Word":
+        return cls(float(d["start"]), float(d["end"]), str(d["text"]), float(d.get("prob", 1.0)))
+
+
+@dataclass
+class Event:
+    """A vocal event (laugh, cough, sigh, ...) with its canonical tag, times and confidence."""
+
+    tag: str
+    start: float
+    end: float
+    score: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tag": self.tag, "start": _r(self.start), "end": _r(self.end), "score": _r(self.score, 4)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Event":
+        return cls(str(d["tag"]), float(d["start"]), float(d["end"]), float(d.get("score", 1.0)))
+
+
+@dataclass
+class EmotionScore:
+    """Emotion of a stretch of audio: the top label, its probability, and all class probabilities."""
+
+    label: str
+    score: float
+    scores: dict[str, float] = field(default_factory=dict)
+    start: float | None = None
+    end: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "score": _r(self.score, 4),
+            "scores": {k: _r(v, 4) for k, v in self.scores.items()},
+            "start": _r(self.start),
+            "end": _r(self.end),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EmotionScore":
+        return cls(
+            str(d["label"]),
+            float(d["score"]),
+            {str(k): float(v) for k, v in (d.get("scores") or {}).items()},
+            None if d.get("start") is None else float(d["start"]),
+            None if d.get("end") is None else float(d["end"]),
+        )
+
+
+@dataclass
+class Segment:
+    """A stretch of speech as the recogniser returned it, with its words."""
+
+    start: float
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)
+    language: str | None = None
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    emotion: EmotionScore | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": _r(self.start),
+            "end": _r(self.end),
+            "text": self.text,
+            "words": [w.to_dict() for w in self.words],
+            "language": self.language,
+            "avg_logprob": _r(self.avg_logprob, 4),
+            "no_speech_prob": _r(self.no_speech_prob, 4),
+            "emotion": None if self.emotion is None else self.emotion.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Segment":
+        return cls(
+            float(d["start"]),
+            float(d["end"]),
+            str(d["text"]),
+            [Word.from_dict(w) for w in d.get("words") or []],
+            d.get("language"),
+            None if d.get("avg_logprob") is None else float(d["avg_logprob"]),
+            None if d.get("no_speech_prob") is None else float(d["no_speech_prob"]),
+            None if d.get("emotion") is None else EmotionScore.from_dict(d["emotion"]),
+        )
+
+
+@dataclass
+class Cue:
+    """One subtitle cue: a segment's text with the events that belong to it written inline."""
+
+    start: float
+    end: float
+    text: str
+
+
+@dataclass
+class Analysis:
+    """Everything paravox heard in one input."""
+
+    source: str
+    duration: float
+    language: str | None = None
+    segments: list[Segment] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    emotion: EmotionScore | None = None
+    language_probability: float | None = None
+    models: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    # ---- text views -------------------------------------------------------------------
+    @property
+    def text(self) -> str:
+        """The plain transcript (no tags)."""
+        return join_words(s.text for s in self.segments)
+
+    def tagged_text(self, style: str = "bracket") -> str:
+        """The transcript with each event written inline at the nearest word boundary.
+
+        ``style``: ``"bracket"`` ``[laugh]`` (MNV-17), ``"sensevoice"`` ``<|Laughter|>``,
+        ``"paren"`` ``(laughs)``, ``"angle"`` ``<laugh>``.
+        """
+        words = [w for s in self.segments for w in (s.words or [_segment_as_word(s)])]
+        return _insert_events(words, sorted(self.events, key=lambda e: e.start), style)
+
+    def cues(self, style: str = "bracket") -> list[Cue]:
+        """Subtitle cues: one per segment with its events inline; far-off events get their own cue."""
+        events = sorted(self.events, key=lambda e: e.start)
+        owned: list[list[Event]] = [[] for _ in self.segments]
+        standalone: list[Event] = []
+        for ev in events:
+            best, best_gap = None, None
+            for i, seg in enumerate(self.segments):
+                gap = _interval_gap(ev.start, ev.end, seg.start, seg.end)
+                if best_gap is None or gap < best_gap:
+                    best, best_gap = i, gap
+            if best is None or best_gap > STANDALONE_EVENT_GAP:
+                standalone.append(ev)
+            else:
+                owned[best].append(ev)
+        cues = []
+        for seg, evs in zip(self.segments, owned):
+            words = seg.words or [_segment_as_word(seg)]
+            start = min([seg.start] + [e.start for e in evs])
+            end = max([seg.end] + [e.end for e in evs])
+            cues.append(Cue(start, end, _insert_events(words, evs, style)))
+        for ev in standalone:
+            cues.append(Cue(ev.start, ev.end, _render(ev.tag, style)))
+        cues.sort(key=lambda c: (c.start, c.end))
+        return cues
+
+    # ---- serialisation ----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "source": self.source,
+            "duration": _r(self.duration),
+            "language": self.language,
+            "language_probability": _r(self.language_probability, 4),
+            "text": self.text,
+            "tagged_text": self.tagged_text(),
+            "segments": [s.to_dict() for s in self.segments],
+            "events": [e.to_dict() for e in self.events],
+            "emotion": None if self.emotion is None else self.emotion.to_dict(),
+            "models": dict(self.models),
+            "options": dict(self.options),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Analysis":
+        missing = {"source", "duration"} - d.keys()
+        if missing:
+            raise ValueError(f"not an Analysis document: missing {sorted(missing)}")
+        return cls(
+            source=str(d["source"]),
+            duration=float(d["duration"]),
+            language=d.get("language"),
+            segments=[Segment.from_dict(s) for s in d.get("segments") or []],
+            events=[Event.from_dict(e) for e in d.get("events") or []],
+            emotion=None if d.get("emotion") is None else EmotionScore.from_dict(d["emotion"]),
+            language_probability=None
+            if d.get("language_probability") is None
+            else float(d["language_probability"]),
+            models=dict(d.get("models") or {}),
+            options=dict(d.get("options") or {}),
+        )
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Analysis":
+        return cls.from_dict(json.loads(text))
+
+
+# ---- helpers --------------------------------------------------------------------------
+
+
+def _segment_as_word(seg: Segment) -> Word:
+    return Word(seg.start, seg.end, seg.text.strip(), 1.0)
+
+
+def _interval_gap(a0: float, a1: float, b0: float, b1: float) -> float:
+    """Distance between two intervals; 0 when they touch or overlap."""
+    return max(0.0, b0 - a1, a0 - b1)
+
+
+def _render(tag: str, style: str) -> str:
+    from paravox.taxonomy import render_tag
+
+    return render_tag(tag, style)
+
+
+def _is_tight(ch: str) -> bool:
+    """Characters written without spaces around them (CJK, kana, full-width punctuation)."""
+    if not ch:
+        return False
+    name = unicodedata.name(ch, "")
+    return (
+        "CJK" in name
+        or "HIRAGANA" in name
+        or "KATAKANA" in name
+        or "FULLWIDTH" in name
+        or "IDEOGRAPHIC" in name
+        or ch in "。，、；：？！…—「」『』《》（）"
+    )
+
+
+def join_words(texts: Iterable[str]) -> str:
+    """Join recognised words: no space between CJK pieces or before closing punctuation."""
+    out = ""
+    for raw in texts:
+        t = raw.strip()
+        if not t:
+            continue
+        if not out:
+            out = t
+        elif (_is_tight(out[-1]) and _is_tight(t[0])) or t[0] in ",.!?;:%)]}'\"":
+            out += t
+        else:
+            out += " " + t
+    return out
+
+
+def _insert_events(words: list[Word], events: list[Event], style: str) -> str:
+    """Write each event at the word boundary nearest its start time.
+
+    Boundary k sits before word k (k = 0 .. len(words)); it spans the silent gap between
+    word k-1's end and word k's start. An event goes to the boundary whose gap is nearest
+    its start (0 when the start falls inside the gap); ties go to the earlier boundary.
+    """
+    if not words:
+        return " ".join(_render(e.tag, style) for e in events)
+    slots: list[list[str]] = [[] for _ in range(len(words) + 1)]
+    for ev in events:
+        best_k, best_d = 0, None
+        for k in range(len(words) + 1):
+            lo = words[k - 1].end if k > 0 else float("-inf")
+            hi = words[k].start if k < len(words) else float("inf")
+            if lo > hi:  # overlapping word times: the boundary is a point
+                lo = hi = (lo + hi) / 2
+            d = max(0.0, lo - ev.start, ev.start - hi)
+            if best_d is None or d < best_d:
+                best_k, best_d = k, d
+        slots[best_k].append(_render(ev.tag, style))
+    pieces: list[str] = []
+    text = ""
+    for k in range(len(words) + 1):
+        if slots[k]:
+            if text:
+                pieces.append(text)
+                text = ""
+            pieces.append(" ".join(slots[k]))
+        if k < len(words):
+            text = join_words([text, words[k].text]) if text else words[k].text.strip()
+    if text:
+        pieces.append(text)
+    return " ".join(p for p in pieces if p)

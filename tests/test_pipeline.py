@@ -1,0 +1,171 @@
+"""The analysis pipeline on real speech: transcripts, word times, script folding, edge cases, plug points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import DATA, SAMPLES, clip
+from paravox.audio import AudioError, load_audio
+from paravox.models import registry
+from paravox.models.whisper_asr import to_simplified
+from paravox.pipeline import Analyzer
+from paravox.pipeline.analyzer import _pause_cut
+from paravox.result import Event
+from paravox.testing.signals import noise, silence, tone, truncate, wav_bytes
+
+pytestmark = pytest.mark.slow
+
+
+def _cer(ref: str, hyp: str) -> float:
+    from paravox.evaluation.nvasr import evaluate_nvasr
+
+    return evaluate_nvasr({"a": ref}, {"a": hyp}).text_cer
+
+
+def _concat(paths, gap=1.0) -> np.ndarray:
+    parts = []
+    for p in paths:
+        parts += [load_audio(p).samples, silence(gap)]
+    return np.concatenate(parts).astype(np.float32)
+
+
+def test_mandarin_sentence_transcribed_in_simplified(analyzer):
+    path, row = clip("emotion/casia", "casia-ZhaoZuoxiang-neutral-201")  # 就是下雨也去。
+    result = analyzer.analyze(path)
+    assert result.language == "zh"
+    assert _cer(row["text"], result.text) <= 0.2, result.text
+    assert to_simplified(result.text) == result.text
+    words = [w for s in result.segments for w in s.words]
+    assert words and all(0 <= w.start <= w.end <= result.duration + 0.05 for w in words)
+
+
+def test_english_sentence_with_word_times(analyzer):
+    path, row = clip("emotion/ravdess", "ravdess-03-01-01-01-01-01-01")  # Kids are talking by the door
+    result = analyzer.analyze(path)
+    assert result.language == "en"
+    text = result.text.lower()
+    assert "kids" in text and "talking" in text, text
+    words = [w for s in result.segments for w in s.words]
+    starts = [w.start for w in words]
+    assert starts == sorted(starts) and words[-1].end <= result.duration + 0.05
+
+
+def test_thirty_seconds_of_mandarin_with_forced_language():
+    rows = [r for r in __import__("conftest").manifest("nvasr/dev") if r["language"] == "zh" and not r["synthetic"]]
+    picked, total = [], 0.0
+    for r in rows:
+        if total > 28:
+            break
+        picked.append(DATA / "nvasr" / "dev" / r["audio"])
+        total += r["duration"] + 1.0
+    audio = _concat(picked)
+    result = Analyzer(language="zh", threads=2).analyze((audio, 16000), name="zh30")
+    assert result.duration == pytest.approx(len(audio) / 16000, abs=0.01)
+    assert len(result.text) > 60 and to_simplified(result.text) == result.text
+    seg_starts = [s.start for s in result.segments]
+    assert seg_starts == sorted(seg_starts) and result.segments[-1].end > 20
+
+
+def test_windowed_long_input_matches_sentences():
+    """A 75 s input read in 30 s windows: every sentence is transcribed once, times are absolute."""
+    from conftest import manifest
+
+    rows = [r for r in manifest("emotion/casia") if r["speaker"] == "wangzhe" and r["label"] == "neutral"][:26]
+    paths = [DATA / "emotion" / "casia" / r["audio"] for r in rows]
+    audio = _concat(paths, gap=1.2)
+    assert len(audio) / 16000 > 60
+    result = Analyzer(language="zh", threads=2, window_seconds=30).analyze((audio, 16000))
+    ref = "".join(r["text"] for r in rows)
+    assert _cer(ref, result.text) < 0.35, result.text
+    ends = [s.end for s in result.segments]
+    assert ends == sorted(ends) and ends[-1] > 60
+
+
+def test_pause_cut_lands_in_silence():
+    path, _ = clip("emotion/casia", "casia-wangzhe-neutral-201")
+    speech = load_audio(path).samples
+    buf = np.concatenate([speech, silence(1.0), speech, silence(0.8), speech])
+    cut = _pause_cut(buf)
+    second_gap = (2 * len(speech) + 16000, 2 * len(speech) + 16000 + 12800)
+    assert second_gap[0] <= cut <= second_gap[1]
+
+
+@pytest.mark.parametrize(
+    "audio",
+    [silence(5.0), silence(0.0), tone(seconds=0.5), noise(3.0, amplitude=0.001, seed=1), np.zeros(1, np.float32)],
+    ids=["silence-5s", "zero-length", "tone-0.5s", "quiet-noise", "one-sample"],
+)
+def test_no_speech_gives_empty_valid_result(analyzer, audio):
+    result = analyzer.analyze((audio, 16000))
+    assert result.segments == [] and result.text == "" and result.tagged_text() == ""
+    assert result.duration == pytest.approx(len(audio) / 16000)
+    assert result.to_dict()["segments"] == []
+
+
+def test_stereo_and_8khz_give_the_same_words(analyzer):
+    path, _ = clip("emotion/ravdess", "ravdess-03-01-01-01-01-01-01")
+    mono = load_audio(path).samples
+    stereo = np.stack([mono, mono], axis=1)
+    a = analyzer.analyze(wav_bytes(stereo, 16000, channels=2))
+    low = load_audio(path, sample_rate=8000).samples
+    b = analyzer.analyze((low, 8000))
+    base = analyzer.analyze(path)
+    assert a.text == base.text
+    assert "talking" in b.text.lower()
+
+
+def test_bad_input_raises_audio_error_naming_it(analyzer, tmp_path):
+    path, _ = clip("emotion/ravdess", "ravdess-03-01-01-01-01-01-01")
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk" + b"\x00" * 100)
+    with pytest.raises(AudioError, match="broken.wav"):
+        analyzer.analyze(bad)
+    text = tmp_path / "notes.mp3"
+    text.write_text("this is not audio at all\n" * 50)
+    with pytest.raises(AudioError, match="notes.mp3"):
+        analyzer.analyze(text)
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(truncate(wav_bytes(np.tile(load_audio(path).samples, 3), 16000), 0.4))
+    with pytest.raises(AudioError, match="truncated"):
+        analyzer.analyze(cut)
+
+
+class _FixedEvents:
+    """A test detector: reports one event at a fixed time of each window it sees."""
+
+    name = "fixed"
+
+    def __init__(self, tag="laugh", start=1.0, end=1.4):
+        self.tag, self.start, self.end = tag, start, end
+        self.calls = []
+
+    def detect(self, samples, sample_rate, segments):
+        self.calls.append((len(samples), [s.start for s in segments]))
+        return [Event(self.tag, self.start, self.end, 0.9)]
+
+
+def test_event_backend_plugs_in_by_name():
+    path, _ = clip("emotion/ravdess", "ravdess-03-01-01-01-01-01-01")
+    registry.register("events", "fixed-test")(_FixedEvents)
+    try:
+        analyzer = Analyzer(events="fixed-test", threads=2)
+        result = analyzer.analyze(path)
+        assert result.models == {"asr": "whisper-base", "events": "fixed-test"}
+        assert [e.tag for e in result.events] == ["laugh"]
+        tagged = result.tagged_text()
+        assert tagged.count("[laugh]") == 1 and not tagged.startswith("[laugh]") and not tagged.endswith("[laugh]")
+        assert result.to_dict()["events"][0]["start"] == 1.0
+    finally:
+        registry.unregister("events", "fixed-test")
+
+
+def test_unknown_backend_lists_the_available_ones():
+    with pytest.raises(registry.BackendNotFoundError, match="whisper-base"):
+        Analyzer(asr="whisper-huge").asr
+
+
+@pytest.mark.skipif(not (SAMPLES / "demo.flac").exists(), reason="bundled sample not present")
+def test_bundled_sample_transcribes(analyzer):
+    result = analyzer.analyze(SAMPLES / "demo.flac")
+    assert result.segments and result.language == "en"

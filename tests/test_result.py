@@ -1,0 +1,128 @@
+"""The result model: placement of tags, serialisation round-trip, schema, output formats."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from paravox.outputs.formats import render, timestamp
+from paravox.result import Analysis, EmotionScore, Event, Segment, Word, join_words
+
+
+def _zh() -> Analysis:
+    # 他对着光 | 仔细端详着 with a hum in the pause between 1.2 s and 1.6 s
+    words = [Word(0.0, 0.3, "他"), Word(0.3, 0.6, "对"), Word(0.6, 0.9, "着"), Word(0.9, 1.2, "光"),
+             Word(1.6, 1.9, "仔细"), Word(1.9, 2.4, "端详"), Word(2.4, 2.6, "着")]
+    seg = Segment(0.0, 2.6, "他对着光仔细端详着", words, language="zh")
+    return Analysis("zh.wav", 3.0, "zh", [seg], [Event("hum", 1.25, 1.55, 0.8)])
+
+
+def test_tag_lands_in_the_pause_mnv17_style():
+    assert _zh().tagged_text() == "他对着光 [hum] 仔细端详着"
+
+
+@pytest.mark.parametrize(
+    "style, expected",
+    [("bracket", "他对着光 [hum] 仔细端详着"), ("sensevoice", "他对着光 <|Hum|> 仔细端详着"), ("angle", "他对着光 <hum> 仔细端详着")],
+)
+def test_other_tag_styles(style, expected):
+    assert _zh().tagged_text(style) == expected
+
+
+def test_event_inside_a_word_goes_to_nearest_boundary():
+    words = [Word(0.0, 0.5, "I"), Word(0.6, 1.6, "really"), Word(1.7, 2.0, "know")]
+    # starts 0.1 s after "really" began, 0.9 s before it ends: the boundary before it is nearer
+    a = Analysis("x", 2.0, "en", [Segment(0.0, 2.0, "I really know", words)], [Event("laugh", 0.7, 1.0)])
+    assert a.tagged_text() == "I [laugh] really know"
+    a.events = [Event("laugh", 1.5, 1.8)]
+    assert a.tagged_text() == "I really [laugh] know"
+
+
+def test_events_before_first_and_after_last_word_and_repeated():
+    words = [Word(1.0, 1.5, "hello"), Word(1.6, 2.0, "world.")]
+    a = Analysis("x", 5.0, "en", [Segment(1.0, 2.0, "hello world.", words)],
+                 [Event("cough", 0.1, 0.4), Event("laugh", 3.0, 3.5), Event("laugh", 4.0, 4.5)])
+    assert a.tagged_text() == "[cough] hello world. [laugh] [laugh]"
+
+
+def test_no_speech_only_events_and_empty():
+    assert Analysis("x", 2.0, events=[Event("sneeze", 0.2, 0.5)]).tagged_text() == "[sneeze]"
+    empty = Analysis("x", 0.0)
+    assert empty.tagged_text() == "" and empty.text == ""
+    assert render(empty, "srt") == "" and render(empty, "vtt") == "WEBVTT\n\n"
+
+
+def test_join_words_spacing():
+    assert join_words(["他", "对着", "光，", "仔细"]) == "他对着光，仔细"
+    assert join_words(["Hello", ",", "world", "!"]) == "Hello, world!"
+    assert join_words([" Hello", " world"]) == "Hello world"
+    assert join_words(["我用", "iPhone", "拍"]) == "我用 iPhone 拍"
+
+
+def _full() -> Analysis:
+    a = _zh()
+    a.segments[0].emotion = EmotionScore("happy", 0.7, {"happy": 0.7, "neutral": 0.3}, 0.0, 2.6)
+    a.segments[0].avg_logprob = -0.2
+    a.emotion = EmotionScore("happy", 0.7, {"happy": 0.7, "neutral": 0.3}, 0.0, 3.0)
+    a.language_probability = 0.98
+    a.models = {"asr": "whisper-base"}
+    a.options = {"beam_size": 5}
+    return a
+
+
+def test_round_trip_dict_and_json():
+    a = _full()
+    assert Analysis.from_dict(a.to_dict()) == a
+    assert Analysis.from_json(a.to_json()) == a
+    d = a.to_dict()
+    assert d["tagged_text"] == "他对着光 [hum] 仔细端详着"
+    assert d["segments"][0]["words"][4] == {"start": 1.6, "end": 1.9, "text": "仔细", "prob": 1.0}
+
+
+def test_from_dict_rejects_other_documents():
+    with pytest.raises(ValueError, match="missing"):
+        Analysis.from_dict({"text": "hi"})
+
+
+def test_schema_validates_output():
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(resources.files("paravox").joinpath("data/analysis.schema.json").read_text())
+    jsonschema.validate(_full().to_dict(), schema)
+    jsonschema.validate(Analysis("x", 0.0).to_dict(), schema)
+    bad = _full().to_dict()
+    bad["events"][0]["start"] = "soon"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+def test_srt_and_vtt_cues_carry_tags():
+    a = Analysis(
+        "x", 10.0, "en",
+        [Segment(0.5, 2.0, "hi there", [Word(0.5, 0.9, "hi"), Word(1.4, 2.0, "there")]),
+         Segment(3.0, 4.0, "bye", [Word(3.0, 4.0, "bye")])],
+        [Event("cough", 1.0, 1.3), Event("sneeze", 8.0, 8.4)],  # the sneeze is far from speech
+    )
+    srt = render(a, "srt")
+    assert srt == (
+        "1\n00:00:00,500 --> 00:00:02,000\nhi [cough] there\n\n"
+        "2\n00:00:03,000 --> 00:00:04,000\nbye\n\n"
+        "3\n00:00:08,000 --> 00:00:08,400\n[sneeze]\n"
+    )
+    vtt = render(a, "vtt")
+    assert vtt.startswith("WEBVTT\n\n00:00:00.500 --> 00:00:02.000\nhi [cough] there\n")
+
+
+def test_timestamp_rounding_and_hours():
+    assert timestamp(3723.4567) == "01:02:03,457"
+    assert timestamp(0.0, sep=".") == "00:00:00.000"
+    assert timestamp(-1) == "00:00:00,000"
+
+
+def test_json_and_jsonl_carry_id():
+    a = _zh()
+    line = render(a, "jsonl", key="utt1")
+    assert line.endswith("\n") and line.count("\n") == 1
+    assert json.loads(line)["id"] == "utt1"
+    assert json.loads(render(a, "json"))["source"] == "zh.wav"
