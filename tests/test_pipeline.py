@@ -165,7 +165,17 @@ def test_unknown_backend_lists_the_available_ones():
         Analyzer(asr="whisper-huge").asr
 
 
-@pytest.mark.skipif(not (SAMPLES / "demo.flac").exists(), reason="bundled sample not present")
+DEMO_REFERENCE = (
+    "he was not an ill disposed young man unless to be rather cold hearted and rather selfish is to be ill "
+    "disposed had he married a more a amiable woman he might have been made still more respectable than he was "
+    "he might even have been made amiable himself"
+)  # samples/README.md: pocketsphinx's shipped LibriVox transcripts
+
+
 def test_bundled_sample_transcribes(analyzer):
     result = analyzer.analyze(SAMPLES / "demo.flac")
-    assert result.segments and result.language == "en"
+    assert result.language == "en"
+    assert _cer(DEMO_REFERENCE, result.text) < 0.15, result.text
+    words = [w for s in result.segments for w in s.words]
+    first_amiable = next(w for w in words if "amiable" in w.text.lower())
+    assert 12.3 < first_amiable.start < 13.4  # aligned at 12.65-13.20 in the README
