@@ -428,3 +428,16 @@ def test_real_recordings_match_manifest(folder):
 def test_docstring_examples(module):
     result = doctest.testmod(module)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_probe_duration_reads_the_header_without_decoding(tmp_path):
+    from paravox.audio import probe_duration
+    from paravox.testing import encode, tone
+
+    path = tmp_path / "two.flac"
+    path.write_bytes(encode(tone(seconds=2.0), 16000, "flac"))
+    assert probe_duration(path) == pytest.approx(2.0, abs=0.01)
+    assert probe_duration((tone(seconds=0.5), 16000)) == pytest.approx(0.5)
+    with pytest.raises(AudioError) as err:
+        probe_duration(tmp_path / "nope.wav")
+    assert err.value.reason == "not_found"

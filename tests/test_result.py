@@ -59,6 +59,8 @@ def test_join_words_spacing():
     assert join_words(["Hello", ",", "world", "!"]) == "Hello, world!"
     assert join_words([" Hello", " world"]) == "Hello world"
     assert join_words(["我用", "iPhone", "拍"]) == "我用 iPhone 拍"
+    assert join_words(["an", "ill", "-disposed", "man"]) == "an ill-disposed man"
+    assert join_words(["wait", "-", "what"]) == "wait - what"
 
 
 def _full() -> Analysis:

@@ -288,7 +288,8 @@ def join_words(texts: Iterable[str]) -> str:
             continue
         if not out:
             out = t
-        elif (_is_tight(out[-1]) and _is_tight(t[0])) or t[0] in ",.!?;:%)]}'\"":
+        elif (_is_tight(out[-1]) and _is_tight(t[0])) or t[0] in ",.!?;:%)]}'\"" or (t[:1] == "-" and t[1:2].isalnum() and out[-1].isalnum()):
+            # Whisper hands "ill-disposed" over as "ill" + "-disposed"
             out += t
         else:
             out += " " + t

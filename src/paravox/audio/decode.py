@@ -76,6 +76,7 @@ __all__ = [
     "Audio",
     "source_name",
     "load_audio",
+    "probe_duration",
     "stream_audio",
 ]
 

@@ -62,7 +62,9 @@ class ASRBackend(Protocol):
 
     name: str
 
-    def transcribe(self, samples: np.ndarray, *, offset: float = 0.0, options: Any = None) -> "ASRResult": ...
+    def transcribe(
+        self, samples: np.ndarray, *, offset: float = 0.0, options: Any = None, progress: Any = None
+    ) -> "ASRResult": ...
 
 
 @dataclass

@@ -59,8 +59,14 @@ class WhisperBaseASR:
         self.model = load_whisper(threads)
 
     def transcribe(
-        self, samples: np.ndarray, *, offset: float = 0.0, options: TranscribeOptions | None = None
+        self,
+        samples: np.ndarray,
+        *,
+        offset: float = 0.0,
+        options: TranscribeOptions | None = None,
+        progress=None,
     ) -> ASRResult:
+        """Segments with absolute times (``offset`` added); ``progress(seconds)`` after each one."""
         opts = options or TranscribeOptions()
         kwargs = dict(
             language=opts.language,
@@ -103,4 +109,6 @@ class WhisperBaseASR:
                     no_speech_prob=float(s.no_speech_prob),
                 )
             )
+            if progress is not None:
+                progress(offset + s.end)
         return ASRResult(segments, language, float(info.language_probability))

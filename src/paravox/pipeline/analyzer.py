@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from paravox.audio import SAMPLE_RATE, Audio, stream_audio, source_name
+from paravox.audio import SAMPLE_RATE, stream_audio, source_name
 from paravox.models import registry
 from paravox.pipeline.options import AnalyzeOptions
 from paravox.result import Analysis, EmotionScore, Event, Segment, Word
@@ -101,22 +101,18 @@ class Analyzer:
         offset = 0.0
         started = time.perf_counter()
 
-        for piece in _pause_cut_windows(
-            stream_audio(source, window_seconds=opts.window_seconds, name=label, max_duration=opts.max_duration)
-            if not isinstance(source, Audio)
-            else iter([source.samples]),
-            vad=topts.vad,
-        ):
+        windows = stream_audio(source, window_seconds=opts.window_seconds, name=label, max_duration=opts.max_duration)
+        for piece in _pause_cut_windows(windows, vad=topts.vad):
             seconds = len(piece) / SAMPLE_RATE
             piece_segments: list[Segment] = []
             if seconds >= MIN_SPEECH_SECONDS:
-                result = self.asr.transcribe(piece, offset=offset, options=replace(topts, language=language))
+                result = self.asr.transcribe(
+                    piece, offset=offset, options=replace(topts, language=language), progress=progress
+                )
                 piece_segments = result.segments
-                if piece_segments and language is None:
-                    # Keep the language found in the first window with speech for the rest.
+                if piece_segments and language_prob is None:
+                    # The first window with speech decides the language for the rest.
                     language, language_prob = result.language, result.language_probability
-                elif language_prob is None and topts.language is None and piece_segments:
-                    language_prob = result.language_probability
             segments.extend(piece_segments)
             if self.events is not None:
                 local = _shift_segments(piece_segments, -offset)
