@@ -179,3 +179,25 @@ def test_bundled_sample_transcribes(analyzer):
     words = [w for s in result.segments for w in s.words]
     first_amiable = next(w for w in words if "amiable" in w.text.lower())
     assert 12.3 < first_amiable.start < 13.4  # aligned at 12.65-13.20 in the README
+
+
+def test_first_window_is_encoded_once_and_transcript_unchanged(monkeypatch):
+    """faster-whisper encodes the first window twice when it detects the language; we once."""
+    from faster_whisper import WhisperModel
+
+    from paravox.models.whisper_asr import load_whisper
+    from paravox.models.whisper_files import ensure_whisper_base
+
+    path, _ = clip("emotion/casia", "casia-wangzhe-neutral-203")
+    samples = load_audio(path).samples
+    plain = WhisperModel(str(ensure_whisper_base()), device="cpu", compute_type="int8", cpu_threads=2)
+    expected = [s.text for s in plain.transcribe(samples, word_timestamps=True)[0]]
+
+    calls = []
+    real_encode = WhisperModel.encode
+    monkeypatch.setattr(WhisperModel, "encode", lambda self, f: calls.append(f.shape) or real_encode(self, f))
+    ours = load_whisper(2)
+    ours._last_encoded = None
+    got = [s.text for s in ours.transcribe(samples, word_timestamps=True)[0]]
+    assert got == expected
+    assert len(calls) == 1

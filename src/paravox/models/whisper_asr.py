@@ -7,6 +7,7 @@ is downloaded at run time.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from functools import lru_cache
 
@@ -33,6 +34,38 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text) if text else text
 
 
+def _model_class():
+    """faster-whisper's WhisperModel, changed to encode the first 30-s window only once.
+
+    With the language left to detect, ``WhisperModel.transcribe`` encodes the first window
+    for ``detect_language`` and then again for decoding; on short clips that doubles the
+    cost. Language detection here sees the same frames the decoder will (faster-whisper
+    gives it one extra trailing frame), and ``encode`` remembers its last input and output,
+    so the second call is free. Transcripts are unchanged (tested).
+    """
+    from faster_whisper import WhisperModel
+
+    class _OnceEncodingWhisperModel(WhisperModel):
+        _last_encoded: tuple | None = None
+
+        def encode(self, features):
+            array = np.ascontiguousarray(features)
+            key = (array.shape, hashlib.blake2b(array.tobytes(), digest_size=16).digest())
+            last = self._last_encoded
+            if last is not None and last[0] == key:
+                return last[1]
+            output = super().encode(features)
+            self._last_encoded = (key, output)
+            return output
+
+        def detect_language(self, audio=None, features=None, **kwargs):
+            if audio is None and features is not None and features.shape[-1] > 1:
+                features = features[..., :-1]
+            return super().detect_language(audio=audio, features=features, **kwargs)
+
+    return _OnceEncodingWhisperModel
+
+
 _MODEL_LOCK = threading.Lock()
 _MODELS: dict[tuple[str, int], object] = {}
 
@@ -43,9 +76,7 @@ def load_whisper(threads: int = 0):
     key = (path, threads)
     with _MODEL_LOCK:
         if key not in _MODELS:
-            from faster_whisper import WhisperModel
-
-            _MODELS[key] = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads)
+            _MODELS[key] = _model_class()(path, device="cpu", compute_type="int8", cpu_threads=threads)
         return _MODELS[key]
 
 
