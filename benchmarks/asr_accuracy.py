@@ -28,10 +28,18 @@ DATA = ROOT.parent / "shared" / "data"
 CONFIGS: dict[str, tuple[str, dict]] = {
     "faster-whisper-defaults": ("plain", {}),
     "paravox-default": ("paravox", {}),
-    "paravox-no-vad": ("paravox", {"vad": False}),
-    "paravox-beam1": ("paravox", {"beam_size": 1}),
     "paravox-lang": ("paravox", {"__force_language": True}),
-    "paravox-lang-zh-prompt": ("paravox", {"__force_language": True, "__zh_prompt": "以下是普通话的句子。"}),
+    "paravox-no-vad": ("paravox", {"vad": False}),
+    # The VAD settings compared while choosing the defaults (Silero's own threshold is 0.5).
+    "paravox-vad-500ms": ("paravox", {"vad_min_silence_ms": 500, "vad_threshold": 0.5}),
+    "paravox-vad-2000ms": ("paravox", {"vad_min_silence_ms": 2000, "vad_threshold": 0.5}),
+    "paravox-vad-2000ms-thr0.3": ("paravox", {"vad_min_silence_ms": 2000, "vad_threshold": 0.3}),
+    "paravox-vad-2000ms-thr0.15": ("paravox", {"vad_min_silence_ms": 2000, "vad_threshold": 0.15}),
+    "paravox-beam1": ("paravox", {"beam_size": 1, "vad_min_silence_ms": 500, "vad_threshold": 0.5}),
+    "paravox-lang-zh-prompt": (
+        "paravox",
+        {"__force_language": True, "__zh_prompt": "以下是普通话的句子。", "vad_min_silence_ms": 500, "vad_threshold": 0.5},
+    ),
 }
 
 

@@ -50,7 +50,7 @@ else:
         o = TranscribeOptions()
         segments, info = model.transcribe(
             path, beam_size=o.beam_size, temperature=list(o.temperature), word_timestamps=o.word_timestamps,
-            vad_filter=o.vad, vad_parameters={"min_silence_duration_ms": o.vad_min_silence_ms},
+            vad_filter=o.vad, vad_parameters={"min_silence_duration_ms": o.vad_min_silence_ms, "threshold": o.vad_threshold},
             condition_on_previous_text=o.condition_on_previous_text)
     text = "".join(s.text for s in segments)
     work = time.perf_counter() - t1

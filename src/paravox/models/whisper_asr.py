@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import unicodedata
 from functools import lru_cache
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy as np
 from paravox.models.registry import ASRResult, register
 from paravox.models.whisper_files import ensure_whisper_base
 from paravox.pipeline.options import TranscribeOptions
-from paravox.result import Segment, Word
+from paravox.result import Segment, Word, join_words
 
 # Languages whose Whisper output may come in Traditional script.
 _CHINESE = {"zh", "yue"}
@@ -80,6 +81,27 @@ def load_whisper(threads: int = 0):
         return _MODELS[key]
 
 
+#: Longest run of one repeated word kept from a decode that failed every fallback temperature.
+MAX_REPEAT = 3
+
+
+def collapse_repeats(words: list[Word], max_run: int = MAX_REPEAT) -> list[Word]:
+    """Cut runs of the same word longer than ``max_run`` (Whisper's repetition loops).
+
+    >>> [w.text for w in collapse_repeats([Word(i, i + 1, t) for i, t in enumerate("啊好好好好好的")])]
+    ['啊', '好', '好', '好', '的']
+    """
+    out: list[Word] = []
+    run, previous = 0, None
+    for w in words:
+        key = "".join(c for c in w.text.lower() if not unicodedata.category(c).startswith(("P", "Z")))
+        run = run + 1 if key == previous else 1
+        previous = key
+        if run <= max_run:
+            out.append(w)
+    return out
+
+
 @register("asr", "whisper-base", description="Whisper base (CTranslate2 int8, offline), word timestamps")
 class WhisperBaseASR:
     """Whisper base via faster-whisper, with Silero VAD and word timestamps."""
@@ -112,7 +134,7 @@ class WhisperBaseASR:
             vad_filter=opts.vad,
         )
         if opts.vad:
-            kwargs["vad_parameters"] = {"min_silence_duration_ms": opts.vad_min_silence_ms}
+            kwargs["vad_parameters"] = {"min_silence_duration_ms": opts.vad_min_silence_ms, "threshold": opts.vad_threshold}
         segments_iter, info = self.model.transcribe(np.ascontiguousarray(samples, dtype=np.float32), **kwargs)
         language = info.language
         fold = opts.chinese_script == "simplified" and language in _CHINESE
@@ -120,8 +142,8 @@ class WhisperBaseASR:
         for s in segments_iter:
             words = [
                 Word(
-                    start=offset + w.start,
-                    end=offset + w.end,
+                    start=offset + float(w.start),
+                    end=offset + float(w.end),
                     text=to_simplified(w.word.strip()) if fold else w.word.strip(),
                     prob=float(w.probability),
                 )
@@ -129,10 +151,16 @@ class WhisperBaseASR:
                 if w.word.strip()
             ]
             text = s.text.strip()
+            threshold = opts.compression_ratio_threshold
+            if threshold is not None and s.compression_ratio > threshold and words:
+                # Every temperature of the fallback produced a repetition loop: keep the words
+                # but cut each run of one repeated word down to MAX_REPEAT.
+                words = collapse_repeats(words)
+                text = join_words(w.text for w in words)
             segments.append(
                 Segment(
-                    start=offset + s.start,
-                    end=offset + s.end,
+                    start=offset + float(s.start),
+                    end=offset + float(s.end),
                     text=to_simplified(text) if fold else text,
                     words=words,
                     language=language,

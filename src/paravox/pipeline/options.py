@@ -33,7 +33,8 @@ class TranscribeOptions:
     initial_prompt: str | None = None
     word_timestamps: bool = True
     vad: bool = True  #: skip non-speech with the Silero VAD that faster-whisper ships
-    vad_min_silence_ms: int = 500
+    vad_min_silence_ms: int = 2000
+    vad_threshold: float = 0.3  #: Silero speech probability above which audio counts as speech
     chinese_script: str = "simplified"  #: "simplified" folds Traditional output; "keep" leaves it
 
     def __post_init__(self) -> None:
