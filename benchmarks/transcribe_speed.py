@@ -124,6 +124,8 @@ def main() -> int:
         r = results[mode]
         print(f"| {label} | {r['total']:.2f} | {r['work']:.2f} | {r['work'] / seconds:.3f} | {r['peak_rss_mb']:.0f} |")
     base = results["fw-matched"]["total"]
+    print("\n(transcription: the transcribe call for faster-whisper; for paravox the whole CLI command, "
+          "model loading and writing the JSON included)")
     print(f"\nparavox overhead over faster-whisper with the same settings: "
           f"{100 * (results['paravox']['total'] / base - 1):+.1f}% wall time")
     base = results["fw-defaults"]["total"]
