@@ -128,3 +128,14 @@ def test_json_and_jsonl_carry_id():
     assert line.endswith("\n") and line.count("\n") == 1
     assert json.loads(line)["id"] == "utt1"
     assert json.loads(render(a, "json"))["source"] == "zh.wav"
+
+
+def test_options_overrides_merge_and_round_trip():
+    from paravox.pipeline import AnalyzeOptions, Analyzer
+
+    base = AnalyzeOptions.from_kwargs(language="zh", window_seconds=60)
+    merged = Analyzer(base, beam_size=2).options
+    assert (merged.transcribe.language, merged.transcribe.beam_size, merged.window_seconds) == ("zh", 2, 60)
+    assert AnalyzeOptions.from_dict(merged.to_dict()) == merged
+    with pytest.raises(TypeError, match="unknown option 'beams'"):
+        base.with_overrides(beams=2)

@@ -157,14 +157,7 @@ def _options_from_args(args: argparse.Namespace):
             flat[name] = value
     try:
         opts = AnalyzeOptions.from_dict(base) if base else AnalyzeOptions()
-        if flat:
-            from paravox.pipeline.analyzer import _nest
-
-            merged = opts.to_dict()
-            nested = _nest(flat)
-            merged["transcribe"].update(nested.pop("transcribe", {}))
-            merged.update(nested)
-            opts = AnalyzeOptions.from_dict(merged)
+        opts = opts.with_overrides(**flat)
     except (TypeError, ValueError) as exc:
         raise CLIError(str(exc)) from None
     if args.save_config:

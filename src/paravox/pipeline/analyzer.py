@@ -45,9 +45,10 @@ class Analyzer:
     """
 
     def __init__(self, options: AnalyzeOptions | None = None, **kwargs: Any) -> None:
-        if options is not None and kwargs:
-            options = AnalyzeOptions.from_dict({**options.to_dict(), **_nest(kwargs)})
-        self.options = options or AnalyzeOptions.from_kwargs(**kwargs)
+        if options is not None:
+            self.options = options.with_overrides(**kwargs) if kwargs else options
+        else:
+            self.options = AnalyzeOptions.from_kwargs(**kwargs)
         self._asr = None
         self._events = None
         self._emotion = None
@@ -139,19 +140,6 @@ class Analyzer:
             models=self.models(),
             options={**opts.to_dict(), "elapsed_seconds": round(time.perf_counter() - started, 3)},
         )
-
-
-def _nest(kwargs: dict[str, Any]) -> dict[str, Any]:
-    from dataclasses import fields
-
-    from paravox.pipeline.options import TranscribeOptions
-
-    sub = {f.name for f in fields(TranscribeOptions)}
-    out: dict[str, Any] = {k: v for k, v in kwargs.items() if k not in sub}
-    t = {k: v for k, v in kwargs.items() if k in sub}
-    if t:
-        out["transcribe"] = t
-    return out
 
 
 def _pause_cut_windows(blocks: Iterator[np.ndarray], *, vad: bool) -> Iterator[np.ndarray]:

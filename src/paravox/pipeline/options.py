@@ -87,6 +87,17 @@ class AnalyzeOptions:
         a_kwargs = {k: v for k, v in kwargs.items() if k in top}
         return cls(transcribe=replace(base, **t_kwargs), **a_kwargs)
 
+    def with_overrides(self, **kwargs: Any) -> "AnalyzeOptions":
+        """A copy with flat keyword overrides applied (recogniser options merged, not replaced).
+
+        >>> AnalyzeOptions.from_kwargs(language="zh").with_overrides(beam_size=2).transcribe.language
+        'zh'
+        """
+        return AnalyzeOptions.from_kwargs(transcribe=self.transcribe, **{
+            **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "transcribe"},
+            **kwargs,
+        })
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["transcribe"]["temperature"] = list(self.transcribe.temperature)
@@ -95,6 +106,7 @@ class AnalyzeOptions:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "AnalyzeOptions":
         d = dict(d)
+        d.pop("elapsed_seconds", None)  # present in Analysis.options, not an option
         t = d.pop("transcribe", None) or {}
         return cls.from_kwargs(transcribe=TranscribeOptions(**t), **d)
 
