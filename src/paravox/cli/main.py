@@ -117,13 +117,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_models)
 
-    try:
-        from paravox.cli import eval_cmd
-    except ImportError:  # evaluation commands are optional in a trimmed install
-        eval_cmd = None
-    if eval_cmd is not None:
-        eval_cmd.register(sub)
+    from paravox.cli import eval_cmd
+
+    eval_cmd.register(sub)
+    _register_feature_commands(sub)
     return parser
+
+
+# Modules that add commands. Each may define ``register(sub)`` (top-level commands),
+# ``register_train(train_sub)`` (``paravox train <what>``) and ``register_bench(bench_sub)``
+# (``paravox bench <what>``). Only argparse is imported at their module level.
+COMMAND_MODULES = (
+    "paravox.cli.events_cmd",
+    "paravox.cli.emotion_cmd",
+    "paravox.cli.batch_cmd",
+    "paravox.cli.serve_cmd",
+)
+
+
+def _register_feature_commands(sub: argparse._SubParsersAction) -> None:
+    import importlib
+    import importlib.util
+
+    modules = [importlib.import_module(m) for m in COMMAND_MODULES if importlib.util.find_spec(m) is not None]
+    for module in modules:
+        if hasattr(module, "register"):
+            module.register(sub)
+    trainers = [m for m in modules if hasattr(m, "register_train")]
+    if trainers:
+        p = sub.add_parser(
+            "train",
+            help="train a model on your own labels (needs the 'train' extra)",
+            description="Train a model on your own labelled audio; writes a model directory that --model DIR loads.",
+        )
+        tsub = p.add_subparsers(dest="what", metavar="WHAT", required=True)
+        for module in trainers:
+            module.register_train(tsub)
+    benches = [m for m in modules if hasattr(m, "register_bench")]
+    if benches:
+        p = sub.add_parser(
+            "bench",
+            help="benchmark a model on a dataset with its folds; prints a markdown table and writes JSON",
+            description="Train on each fold's training part, score on its test part, print a markdown table.",
+        )
+        bsub = p.add_subparsers(dest="what", metavar="WHAT", required=True)
+        for module in benches:
+            module.register_bench(bsub)
 
 
 # ---- commands -------------------------------------------------------------------------
