@@ -1,0 +1,99 @@
+"""``paravox serve``: the HTTP API and the web page. Only argparse is imported at module level."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="HTTP API (Analysis JSON, OpenAI-style transcriptions) and a web page",
+        description="Serve the analyser over HTTP: POST /v1/analyze, POST /v1/audio/transcriptions, "
+        "GET /healthz, /openapi.json, and a web page at /. Needs the 'serve' extra.",
+        epilog="examples:\n"
+        "  paravox serve --port 8000 --events paravox-events\n"
+        "  curl -F file=@a.wav localhost:8000/v1/analyze\n"
+        "  curl -F file=@a.wav -F response_format=srt localhost:8000/v1/audio/transcriptions\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    g = p.add_argument_group("models (loaded once, before the server accepts requests)")
+    g.add_argument("-l", "--language", default=None, help="default spoken language (default: detect)")
+    g.add_argument("--asr", default=None, help="speech recogniser backend (default: whisper-base)")
+    g.add_argument("--events", default=None, metavar="NAME", help="vocal-event backend ('none' for none; see 'paravox models')")
+    g.add_argument("--events-model", default=None, metavar="DIR", help="an events model directory from 'paravox train events'")
+    g.add_argument(
+        "--threshold", dest="events_threshold", default=None, metavar="T",
+        help="default event threshold: one number (0.6) or per tag (laugh=0.4,cough=0.7)",
+    )
+    g.add_argument("--emotion", default=None, metavar="NAME", help="emotion backend ('none' for none; see 'paravox models')")
+    g.add_argument("--threads", type=int, default=None, help="CPU threads for the models (default: all cores)")
+    g.add_argument("--max-duration", type=float, default=None, metavar="SECONDS", help="refuse recordings longer than this (413)")
+    g = p.add_argument_group("limits")
+    g.add_argument("--max-upload-mb", type=float, default=100.0, help="largest upload in MiB; larger gets 413 (default 100)")
+    g.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="request timeout; past it 408 (default 300)")
+    g.add_argument("--concurrency", type=int, default=1, help="analyses run at once (default 1: one uses all cores)")
+    g.add_argument("--queue", type=int, default=8, help="requests that may wait beyond those; more get 503 (default 8)")
+    g.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    p.set_defaults(handler=cmd_serve)
+
+
+def _fail(message: str) -> int:
+    import sys
+
+    print(f"paravox serve: error: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from paravox.serve.app import create_app
+    except ImportError as exc:
+        return _fail(f"needs the 'serve' extra ({exc.name} is missing): pip install 'paravox[serve]'")
+    from paravox.models import registry
+    from paravox.pipeline import AnalyzeOptions
+
+    flat = {}
+    for key in ("language", "asr", "events", "emotion", "threads", "max_duration", "events_model"):
+        value = getattr(args, key)
+        if value is not None:
+            flat[key] = value
+    if args.events_threshold is not None:
+        from paravox.nonverbal.api import parse_threshold
+
+        try:
+            flat["events_threshold"] = parse_threshold(args.events_threshold)
+        except ValueError as exc:
+            return _fail(str(exc))
+    for kind in ("events", "emotion"):
+        if str(flat.get(kind, "")).lower() == "none":
+            flat[kind] = None
+    for kind in ("asr", "events", "emotion"):
+        name = flat.get(kind)
+        if name and name not in registry.available(kind):
+            have = ", ".join(sorted(registry.available(kind))) or "none installed yet"
+            return _fail(f"no {kind} backend named {name!r}; available: {have}")
+    try:
+        options = AnalyzeOptions().with_overrides(**flat)
+        app = create_app(
+            options,
+            max_upload_mb=args.max_upload_mb,
+            request_timeout_s=args.timeout,
+            max_concurrency=args.concurrency,
+            max_queue=args.queue,
+        )
+    except (TypeError, ValueError) as exc:
+        return _fail(str(exc))
+    try:  # load the models now, so that a missing one is one clear line, not a traceback
+        app.state.pool.load()
+    except Exception as exc:  # noqa: BLE001 - whatever a backend raises while loading
+        return _fail(f"cannot load the models: {exc}")
+    # uvicorn's own cap on open requests is a backstop above the app's queue: /healthz and
+    # the page still answer while the queue is full, and nothing grows without bound.
+    limit = args.concurrency + args.queue + 32
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, limit_concurrency=limit, timeout_graceful_shutdown=5)
+    return 0
