@@ -69,7 +69,14 @@ def _add_model_options(p: argparse.ArgumentParser, *, emotion: bool = True) -> N
     g.add_argument("--no-word-timestamps", action="store_true", help="segment times only (a little faster)")
     g.add_argument("--keep-traditional", action="store_true", help="do not fold Traditional Chinese output to Simplified")
     g.add_argument("--asr", default=None, help="speech recogniser backend (default: whisper-base)")
-    g.add_argument("--events", default=None, metavar="NAME", help="vocal-event backend (see 'paravox models')")
+    g.add_argument("--events", default=None, metavar="NAME", help="vocal-event backend (default: paravox-events; 'none' turns events off)")
+    g.add_argument("--events-model", default=None, metavar="DIR", help="an events model directory from 'paravox train events'")
+    g.add_argument(
+        "--threshold", dest="events_threshold", default=None, metavar="T",
+        help="event threshold: one number for every tag (0.6) or per tag (laugh=0.4,cough=0.7); default: calibrated per tag",
+    )
+    g.add_argument("--tags", dest="events_tags", default=None, metavar="TAGS", help="only these event tags, comma-separated (laugh,cough)")
+    g.add_argument("--min-duration", dest="events_min_duration", type=float, default=None, metavar="SECONDS", help="drop shorter events")
     if emotion:
         g.add_argument("--emotion", default=None, metavar="NAME", help="emotion backend (see 'paravox models')")
     g.add_argument("--threads", type=int, default=None, help="CPU threads for the models (default: all cores)")
@@ -190,10 +197,17 @@ def _options_from_args(args: argparse.Namespace):
         flat["word_timestamps"] = False
     if args.keep_traditional:
         flat["chinese_script"] = "keep"
-    for name in ("asr", "events", "emotion", "threads", "max_duration"):
+    for name in ("asr", "events", "emotion", "threads", "max_duration", "events_model", "events_tags", "events_min_duration"):
         value = getattr(args, name, None)
         if value is not None:
             flat[name] = value
+    if getattr(args, "events_threshold", None) is not None:
+        from paravox.nonverbal.api import parse_threshold
+
+        try:
+            flat["events_threshold"] = parse_threshold(args.events_threshold)
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
     try:
         opts = AnalyzeOptions.from_dict(base) if base else AnalyzeOptions()
         opts = opts.with_overrides(**flat)
@@ -382,4 +396,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # Run the imported module's main, not this __main__ copy: command modules import
+    # CLIError from paravox.cli.main, and there must be one such class for except to match.
+    from paravox.cli.main import main as _main
+
+    sys.exit(_main())

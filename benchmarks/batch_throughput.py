@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Throughput of `paravox batch` with 1 and 2 local workers, and memory per worker.
+
+Runs the CLI (a fresh process each time, models loaded once per worker) on the first N
+RAVDESS clips of ../shared/data/emotion/ravdess and prints one markdown table: wall time
+(start-up included), clips per second, audio hours per hour, the speed-up over one worker,
+and the peak RSS of each worker process (sampled from /proc every 0.2 s).
+
+    python benchmarks/batch_throughput.py [--clips 40] [--workers 1 2] [-- extra batch flags]
+
+Each worker gets an equal share of the cores (--threads defaults to cores / workers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "emotion" / "ravdess"
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run(scp: Path, workers: int, extra: list[str], out_dir: Path) -> dict:
+    out = out_dir / f"workers{workers}.jsonl"
+    cmd = [sys.executable, "-m", "paravox.cli.main", "batch", str(scp), "-o", str(out), "-q", "--workers", str(workers), *extra]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    peak: dict[int, float] = {}
+    while proc.poll() is None:
+        for pid in _children(proc.pid):
+            peak[pid] = max(peak.get(pid, 0.0), _rss_mb(pid))
+        time.sleep(0.2)
+    wall = time.perf_counter() - started
+    err = proc.stderr.read()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"paravox batch failed ({proc.returncode}):\n{err}")
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    ok = [r for r in rows if "error" not in r]
+    audio = sum(r["duration"] for r in ok)
+    return {
+        "workers": workers,
+        "clips": len(rows),
+        "failed": len(rows) - len(ok),
+        "wall_s": wall,
+        "clips_per_s": len(rows) / wall,
+        "audio_h_per_h": audio / wall,
+        "peak_rss_mb_per_worker": max(peak.values()) if peak else 0.0,
+    }
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    extra: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips", type=int, default=40, help="RAVDESS clips to analyse (default 40)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to compare (default 1 2)")
+    args = parser.parse_args(argv)
+    manifest = DATA / "manifest.jsonl"
+    if not manifest.exists():
+        raise SystemExit(f"data pack not found: {manifest}")
+    rows = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()][: args.clips]
+    with tempfile.TemporaryDirectory() as tmp:
+        scp = Path(tmp) / "wav.scp"
+        scp.write_text("".join(f"{r['id']} {DATA / r['audio']}\n" for r in rows))
+        results = [run(scp, w, extra, Path(tmp)) for w in args.workers]
+    base = results[0]["audio_h_per_h"]
+    print(f"paravox batch on {len(rows)} RAVDESS clips, {os.cpu_count()} CPU cores"
+          + (f", extra flags: {' '.join(extra)}" if extra else ""))
+    print()
+    print("| workers | wall s | clips/s | audio h per h | speed-up | peak RSS per worker |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r['workers']} | {r['wall_s']:.1f} | {r['clips_per_s']:.2f} | {r['audio_h_per_h']:.2f} "
+              f"| {r['audio_h_per_h'] / base:.2f}x | {r['peak_rss_mb_per_worker']:.0f} MB |")
+    failed = sum(r["failed"] for r in results)
+    if failed:
+        print(f"\n{failed} clip(s) failed; see the error lines")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

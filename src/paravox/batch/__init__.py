@@ -1,0 +1,28 @@
+"""Batch jobs: many inputs, one JSONL results file, on local worker processes or on Ray.
+
+* :mod:`~paravox.batch.sources` lists the inputs (folder, ``wav.scp``, JSONL manifest);
+* :mod:`~paravox.batch.item` is the per-item function (one input -> one result line);
+* :mod:`~paravox.batch.local` and :mod:`~paravox.batch.ray_engine` run it in parallel;
+* :mod:`~paravox.batch.writer` appends the lines crash-safely and reads them back to resume;
+* :mod:`~paravox.batch.runner` ties these together: :func:`run_batch`.
+
+Bad inputs become ``{"id", "error": {"type", "message"}}`` lines and the job goes on; a job
+killed at any moment and run again with ``resume=True`` ends with every input exactly once.
+"""
+
+from paravox.batch.item import FatalBatchError, ItemResult, WorkerSpec
+from paravox.batch.runner import BatchSummary, OutputExistsError, run_batch
+from paravox.batch.sources import list_inputs
+from paravox.batch.writer import ResumeError, read_results
+
+__all__ = [
+    "BatchSummary",
+    "FatalBatchError",
+    "ItemResult",
+    "OutputExistsError",
+    "ResumeError",
+    "WorkerSpec",
+    "list_inputs",
+    "read_results",
+    "run_batch",
+]

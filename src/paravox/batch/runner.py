@@ -1,0 +1,198 @@
+"""A batch job from start to end: check the results file, skip what is done, run an engine, write.
+
+>>> from paravox.batch import run_batch, list_inputs          # doctest: +SKIP
+>>> summary = run_batch(list_inputs(["corpus/"]), "results.jsonl", workers=2, resume=True)  # doctest: +SKIP
+>>> summary.failed_total                                       # doctest: +SKIP
+0
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from paravox.batch.item import FatalBatchError, ItemResult, WorkerSpec, import_plugins
+from paravox.batch.writer import ResultWriter, ResumeState, read_results
+from paravox.cli.inputs import InputItem
+
+__all__ = ["BatchSummary", "OutputExistsError", "ENGINES", "open_results", "run_batch"]
+
+ENGINES = ("local", "ray")
+
+
+class OutputExistsError(FileExistsError):
+    """The results file already holds results and ``resume`` was not asked for."""
+
+
+@dataclass
+class BatchSummary:
+    total: int  #: inputs in the job
+    skipped: int  #: already in the results file when the job started (``resume``)
+    analysed: int  #: analysed by this run
+    failed: int  #: recorded as errors by this run
+    failed_total: int  #: inputs of this job whose line in the file is an error, earlier runs included
+    audio_seconds: float  #: audio analysed by this run
+    elapsed: float  #: wall-clock seconds of this run
+    repaired_bytes: int = 0  #: bytes of a torn last line cut off before resuming
+    other_ids: int = 0  #: lines in the file whose ids are not inputs of this job (kept)
+    #: options that differ from those the file's earlier lines were made with: name -> (then, now)
+    changed_options: dict[str, tuple] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed_total == 0
+
+
+def open_results(output: str | os.PathLike, *, resume: bool) -> ResumeState:
+    """Check that ``output`` may be written; with ``resume``, read (and repair) what it holds."""
+    path = Path(output)
+    if path.is_dir():
+        raise OutputExistsError(f"{output} is a folder; give a file name such as {Path(output) / 'results.jsonl'}")
+    if not resume:
+        if path.exists() and path.stat().st_size > 0:
+            raise OutputExistsError(
+                f"{output} already exists and holds results; pass --resume to skip the inputs it has "
+                "and add the rest, or remove it to start over"
+            )
+        return ResumeState()
+    return read_results(path)
+
+
+def check_backends(options: dict, plugins: Sequence[str] = ()) -> None:
+    """Fail before any worker starts when a backend name is unknown (it would fail every input)."""
+    from paravox.models import registry
+
+    import_plugins(tuple(plugins))
+    for kind in ("asr", "events", "emotion"):
+        name = options.get(kind)
+        if name:
+            available = registry.available(kind)
+            if name not in available:
+                have = ", ".join(sorted(available)) or "none installed yet"
+                raise FatalBatchError(f"no {kind} backend named {name!r}; available: {have}")
+
+
+def _cores() -> int:
+    """CPU cores this process may use (the affinity mask, as set by taskset or a container)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+#: Options that do not change the results (how fast, not what).
+_NEUTRAL_OPTIONS = {"threads", "elapsed_seconds"}
+
+
+def changed_options(then: dict, now: dict, prefix: str = "") -> dict[str, tuple]:
+    """Options (flattened, ``transcribe.language``) whose values differ: name -> (then, now).
+
+    >>> changed_options({"asr": "a", "threads": 1, "transcribe": {"language": None}},
+    ...                 {"asr": "a", "threads": 2, "transcribe": {"language": "en"}})
+    {'transcribe.language': (None, 'en')}
+    """
+    out: dict[str, tuple] = {}
+    for key in sorted(set(then) | set(now)):
+        if key in _NEUTRAL_OPTIONS:
+            continue
+        a, b = then.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.update(changed_options(a, b, f"{prefix}{key}."))
+        elif a != b and not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and list(a) == list(b)):
+            out[f"{prefix}{key}"] = (a, b)
+    return out
+
+
+def run_batch(
+    items: Sequence[InputItem],
+    output: str | os.PathLike,
+    *,
+    options=None,
+    engine: str = "local",
+    workers: int | None = None,
+    resume: bool = False,
+    address: str | None = None,
+    plugins: Sequence[str] = (),
+    on_start: Callable[[int, int], None] | None = None,
+    on_result: Callable[[ItemResult], None] | None = None,
+) -> BatchSummary:
+    """Analyse every item not yet in ``output`` and append one JSONL line per item to it.
+
+    ``options`` is an :class:`~paravox.pipeline.AnalyzeOptions` (default options when None).
+    ``workers``: processes for ``engine="local"`` (default 1), actors for ``"ray"`` (default:
+    the cluster's CPUs). When ``options.threads`` is 0, each local worker gets an equal share
+    of this machine's cores and each Ray actor one core. ``on_start(total, done)`` is called
+    once before the work starts, ``on_result(result)`` after each line is on disk.
+
+    Raises :class:`OutputExistsError` when ``output`` has results and ``resume`` is False,
+    :class:`~paravox.batch.writer.ResumeError` when it cannot be resumed, and
+    :class:`~paravox.batch.item.FatalBatchError` when the models cannot be loaded.
+    """
+    from paravox.pipeline import AnalyzeOptions
+
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    started = time.perf_counter()
+    options = options or AnalyzeOptions()
+    state = open_results(output, resume=resume)
+    keys = {item.key for item in items}
+    pending = [item for item in items if item.key not in state.done]
+    summary = BatchSummary(
+        total=len(items),
+        skipped=len(items) - len(pending),
+        analysed=0,
+        failed=0,
+        failed_total=len(state.failed & keys),
+        audio_seconds=0.0,
+        elapsed=0.0,
+        repaired_bytes=state.repaired_bytes,
+        other_ids=len(state.done - keys),
+    )
+    if pending:
+        check_backends(options.to_dict(), plugins)
+    if engine == "local":
+        workers = workers or 1
+        threads = options.threads or max(1, _cores() // workers)
+    else:
+        threads = options.threads or 1
+    spec = WorkerSpec(options=options.with_overrides(threads=threads).to_dict(), plugins=tuple(plugins))
+    if state.options is not None and pending:
+        summary.changed_options = changed_options(state.options, spec.options)
+    if on_start is not None:
+        on_start(summary.total, summary.skipped)
+    if not pending:
+        summary.elapsed = time.perf_counter() - started
+        return summary
+
+    if engine == "local":
+        from paravox.batch.local import run_local
+
+        results = run_local(pending, spec, workers=workers)
+    else:
+        from paravox.batch.ray_engine import run_ray
+
+        results = run_ray(pending, spec, workers=workers, address=address, threads_per_worker=threads)
+
+    with ResultWriter(output) as out:
+        try:
+            for result in results:
+                out.write(result.line)
+                if result.ok:
+                    summary.analysed += 1
+                    summary.audio_seconds += result.audio_seconds
+                else:
+                    summary.failed += 1
+                    summary.failed_total += 1
+                if on_result is not None:
+                    on_result(result)
+        finally:
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()  # stop the workers now, not when the generator is collected
+    summary.elapsed = time.perf_counter() - started
+    return summary
