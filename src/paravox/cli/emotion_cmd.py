@@ -1,0 +1,278 @@
+"""``paravox emotion``, ``paravox train emotion`` and ``paravox bench emotion``.
+
+Only argparse is imported here; each handler imports what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EXAMPLES = """\
+examples:
+  paravox emotion call.wav                                  label + scores for the whole file
+  paravox emotion call.wav --granularity segment --json     one result per speech segment
+  paravox emotion --scp wav.scp --embeddings out/ -o pred.jsonl
+  paravox emotion --manifest list.jsonl -o pred.jsonl --model my_model/
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "emotion",
+        help="speech emotion per file, per speech segment or at a fixed hop (emotion2vec's nine labels)",
+        description="Speech emotion of each input: one line {'id', 'label', 'scores': {label: p}} per input.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    g = p.add_argument_group("inputs (any mix)")
+    g.add_argument("inputs", nargs="*", metavar="AUDIO", help="audio files; '-' reads stdin")
+    g.add_argument("--scp", metavar="WAV_SCP", help="Kaldi wav.scp list: '<id> <path>' per line")
+    g.add_argument("--manifest", metavar="JSONL", help="JSONL list with 'id' and 'audio' per line")
+    p.add_argument("--granularity", choices=("utterance", "segment", "frame"), default="utterance",
+                   help="utterance: one result per input (default); segment: per speech segment (Silero VAD); "
+                   "frame: every --hop seconds")
+    p.add_argument("--hop", type=float, default=0.5, help="frame granularity: seconds between scores (default 0.5)")
+    p.add_argument("--window", type=float, default=2.0, help="frame granularity: seconds each score looks at (default 2)")
+    p.add_argument("--model", metavar="DIR", help="model directory from 'paravox train emotion' (default: the shipped model)")
+    p.add_argument("--embeddings", metavar="DIR", help="write each input's feature vector(s) to DIR/<id>.npy")
+    p.add_argument("-o", "--output", metavar="JSONL", help="write one JSON line per input to this file (default: stdout)")
+    p.add_argument("--json", action="store_true", help="print JSON lines on stdout instead of a short text line per input")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=cmd_emotion)
+
+
+def register_train(tsub: argparse._SubParsersAction) -> None:
+    p = tsub.add_parser(
+        "emotion",
+        help="train an emotion model on your own labels",
+        description="Train an emotion head on a JSONL manifest ('audio' relative to the manifest, 'label', "
+        "optional 'speaker' for a speaker-independent validation split). Writes config.json, weights.npz "
+        "and train_report.json to -o DIR; load it with --model DIR.",
+    )
+    p.add_argument("--manifest", required=True, metavar="JSONL")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--labels", metavar="A,B,...", help="the label set, in order (default: the manifest's labels, sorted)")
+    p.add_argument("--C", type=float, default=None, help="inverse L2 strength of the head (default: chosen by CV)")
+    p.add_argument("--augment", action="store_true", help="also train on noisy, gain-changed copies (twice the feature time)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(handler=cmd_train)
+
+
+def register_bench(bsub: argparse._SubParsersAction) -> None:
+    p = bsub.add_parser(
+        "emotion",
+        help="EmoBox protocol on a corpus folder (manifest.jsonl + folds.json)",
+        description="Train a head on each fold's training part, score its test part, print UA/WA/macro-F1 "
+        "averaged over folds as a markdown table. Hyper-parameters are chosen by speaker-grouped CV "
+        "inside each training part.",
+    )
+    p.add_argument("--data", required=True, nargs="+", metavar="DIR", help="corpus folder(s), e.g. ../shared/data/emotion/casia")
+    p.add_argument("--layers", type=int, nargs="+", default=None, help="encoder blocks (default: the shipped model's)")
+    p.add_argument("--no-prosody", action="store_true", help="leave out the prosody statistics")
+    p.add_argument("--select-features", action="store_true",
+                   help="also choose blocks/prosody per fold by inner CV among a few candidates")
+    p.add_argument("--speaker-norm", action="store_true",
+                   help="add a row with per-speaker feature standardisation (uses the test speakers' unlabelled clips)")
+    p.add_argument("--extra", nargs="+", default=(), metavar="DIR",
+                   help="other corpus folders added to every training part (multi-corpus training, labels mapped)")
+    p.add_argument("-o", "--output", metavar="JSON", help="write all results as JSON")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(handler=cmd_bench)
+
+
+# ---- handlers ----------------------------------------------------------------------------
+
+
+def _fail(message: str) -> int:
+    print(f"paravox: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _safe_name(key: str) -> str:
+    from paravox.cli.main import _file_name
+
+    return _file_name(key)
+
+
+def cmd_emotion(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from paravox.audio import AudioError, load_audio
+    from paravox.cli.inputs import InputListError, collect
+    from paravox.cli.progress import Progress
+    from paravox.outputs.formats import error_record
+    from paravox.ser.model import ModelError
+    from paravox.ser.recognizer import EmotionRecognizer
+
+    try:
+        items = collect(args.inputs, args.scp, args.manifest)
+    except InputListError as exc:
+        return _fail(str(exc))
+    if not items:
+        return _fail("no input given: name audio files, '-' for stdin, --scp or --manifest (see --help)")
+    try:
+        rec = EmotionRecognizer(args.model)
+    except ModelError as exc:
+        return _fail(str(exc))
+    if args.embeddings:
+        names = [_safe_name(i.key) for i in items]
+        clash = {n for n in names if names.count(n) > 1}
+        if clash:
+            return _fail(f"several inputs would write {sorted(clash)[0]}.npy in {args.embeddings}; give them distinct ids")
+        Path(args.embeddings).mkdir(parents=True, exist_ok=True)
+    out = None
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        out = open(args.output, "w", encoding="utf-8")
+    progress = Progress(total_items=len(items), enabled=not args.quiet)
+    failures = 0
+    try:
+        for item in items:
+            progress.start_item(item.key, item.source)
+            try:
+                audio = load_audio(item.source, name=None if item.source != "-" else "<stdin>")
+                if len(audio.samples) == 0:
+                    raise AudioError(audio.source, "empty", "it decodes to 0 samples")
+                if args.granularity == "utterance":
+                    scored = rec.utterance(audio.samples)
+                elif args.granularity == "segment":
+                    scored = rec.segments(audio.samples)
+                else:
+                    scored = rec.frames(audio.samples, hop=args.hop, window=args.window)
+            except Exception as exc:  # noqa: BLE001 - one bad input must not stop the run
+                failures += 1
+                detail = str(exc) if isinstance(exc, AudioError) else f"{item.key}: {type(exc).__name__}: {exc}"
+                progress.write(f"paravox: error: {detail}")
+                line = json.dumps(error_record(item.key, exc), ensure_ascii=False)
+                if out is not None:
+                    out.write(line + "\n")
+                    out.flush()
+                elif args.json:
+                    progress.clear()
+                    print(line, flush=True)
+                continue
+            finally:
+                progress.end_item()
+            line = _line(item.key, rec.labels, scored, args.granularity)
+            if args.embeddings:
+                feats = scored.feats[0] if args.granularity == "utterance" else scored.feats
+                np.save(Path(args.embeddings) / f"{_safe_name(item.key)}.npy", feats)
+            if out is not None:
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                out.flush()
+            else:
+                progress.clear()
+                if args.json:
+                    print(json.dumps(line, ensure_ascii=False), flush=True)
+                else:
+                    print(_text(line), flush=True)
+    finally:
+        progress.close()
+        if out is not None:
+            out.close()
+    if failures:
+        print(f"paravox: {failures} of {len(items)} inputs failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _line(key: str, labels, scored, granularity: str) -> dict:
+    import numpy as np
+
+    def scores(p) -> dict:
+        return {l: round(float(v), 4) for l, v in zip(labels, p)}
+
+    probs = np.asarray(scored.probs, dtype=np.float64)
+    if granularity == "utterance":
+        p = probs[0]
+        return {"id": key, "label": labels[int(p.argmax())], "scores": scores(p)}
+    w = np.array([max(e - s, 1e-3) for s, e in scored.spans])[:, None]
+    line: dict = {"id": key, "label": None, "scores": None}
+    if len(probs):
+        p = (probs * w).sum(0) / w.sum()
+        line.update(label=labels[int(p.argmax())], scores=scores(p))
+    line["segments"] = [
+        {"start": round(s, 3), "end": round(e, 3), "label": labels[int(row.argmax())], "scores": scores(row)}
+        for (s, e), row in zip(scored.spans, probs)
+    ]
+    return line
+
+
+def _text(line: dict) -> str:
+    if line.get("label") is None:
+        return f"{line['id']}\t(no speech found)"
+    head = f"{line['id']}\t{line['label']}\t{line['scores'][line['label']]:.2f}"
+    segs = line.get("segments")
+    if segs is None:
+        return head
+    rows = [f"  {s['start']:8.2f}-{s['end']:8.2f}  {s['label']:<10} {s['scores'][s['label']]:.2f}" for s in segs]
+    return "\n".join([head] + rows)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import json as _json
+
+    try:
+        from paravox.ser.train import HeadOptions, ManifestError, train_from_manifest
+    except ImportError as exc:
+        return _fail(str(exc))
+    from paravox.audio import AudioError
+
+    labels = [x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else None
+    head = HeadOptions(C=args.C, seed=args.seed) if args.C is not None else None
+    try:
+        report = train_from_manifest(args.manifest, args.output, labels=labels, head=head, augment=args.augment,
+                                     seed=args.seed, progress=not args.quiet)
+    except (ManifestError, ValueError, AudioError) as exc:
+        return _fail(str(exc))
+    r = report.to_dict()
+    ua = "n/a" if r["val_ua"] is None else f"{100 * r['val_ua']:.1f}%"
+    print(f"trained on {r['n_train']} items, labels {', '.join(r['labels'])}; "
+          f"validation ({r['n_val']} held-out items) UA {ua}, temperature {r['temperature']:.2f}")
+    print(f"wrote {args.output}/config.json, weights.npz, train_report.json  (use: --model {args.output})")
+    if not args.quiet:
+        print(_json.dumps({k: r[k] for k in ("options", "seconds")}))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        return _fail("the benchmark trains heads and needs scikit-learn: pip install 'paravox[train]'")
+    from paravox.ser.bench import CorpusError, markdown_table, run_benchmark
+    from paravox.ser.features import FeatureConfig
+    from paravox.ser.model import ModelError, load_model
+
+    if args.layers is None:
+        try:
+            base = load_model(None).features
+        except ModelError:
+            base = FeatureConfig()
+        features = FeatureConfig(layers=base.layers, prosody=base.prosody and not args.no_prosody,
+                                 window_seconds=base.window_seconds)
+    else:
+        features = FeatureConfig(layers=tuple(args.layers), prosody=not args.no_prosody)
+    results = []
+    log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    for folder in args.data:
+        for norm in (False, True) if args.speaker_norm else (False,):
+            try:
+                results.append(run_benchmark(folder, features=features, select_features=args.select_features,
+                                             speaker_norm=norm, progress=not args.quiet, log=log,
+                                             extra=[e for e in args.extra if Path(e).resolve() != Path(folder).resolve()]))
+            except CorpusError as exc:
+                return _fail(str(exc))
+    print(markdown_table(results))
+    if args.output:
+        from paravox.outputs.formats import write_atomic
+
+        write_atomic(args.output, json.dumps(results, indent=2) + "\n")
+    return 0

@@ -1,0 +1,213 @@
+"""paravox.emotion, the CLI and the analyze backend on real clips (loads the Whisper encoder)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from paravox.ser.model import EMOTION2VEC_LABELS, default_model_dir
+from tests.conftest import DATA, manifest
+
+pytestmark = pytest.mark.slow
+SR = 16000
+
+
+def _casia(speaker: str, label: str, n: int) -> list[dict]:
+    rows = [r for r in manifest("emotion/casia") if r["speaker"] == speaker and r["label"] == label]
+    return rows[:n]
+
+
+@pytest.fixture(scope="session")
+def user_manifest(tmp_path_factory):
+    """A user's own two-label manifest: 'loud' (CASIA angry) vs 'quiet' (CASIA sad), 3 speakers."""
+    d = tmp_path_factory.mktemp("user")
+    lines = []
+    for spk in ("ZhaoZuoxiang", "liuchanhg", "wangzhe"):
+        for label, user_label in (("angry", "loud"), ("sad", "quiet")):
+            for r in _casia(spk, label, 3):
+                lines.append({"audio": str(DATA / "emotion/casia" / r["audio"]), "label": user_label, "speaker": spk})
+    m = d / "my_labels.jsonl"
+    m.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    return m
+
+
+@pytest.fixture(scope="session")
+def user_model(user_manifest, tmp_path_factory):
+    import os
+
+    from paravox.cli.main import main
+
+    out = tmp_path_factory.mktemp("model") / "my_model"
+    cache = tmp_path_factory.mktemp("features")
+    old = os.environ.get("PARAVOX_FEATURE_CACHE")
+    os.environ["PARAVOX_FEATURE_CACHE"] = str(cache)  # extract afresh, leave the user's cache alone
+    try:
+        assert main(["train", "emotion", "--manifest", str(user_manifest), "-o", str(out), "--C", "0.01", "-q"]) == 0
+    finally:
+        if old is None:
+            os.environ.pop("PARAVOX_FEATURE_CACHE")
+        else:
+            os.environ["PARAVOX_FEATURE_CACHE"] = old
+    assert len(list(cache.rglob("*.npz"))) == 18  # one cached feature file per training clip
+    return out
+
+
+@pytest.fixture(scope="session")
+def shipped():
+    if not (default_model_dir() / "weights.npz").exists():
+        pytest.skip("shipped model not built yet")
+    return default_model_dir()
+
+
+def test_train_cli_writes_a_model_that_loads_with_the_users_labels(user_model):
+    from paravox.ser.model import EmotionModel
+
+    model = EmotionModel.load(user_model)
+    assert model.labels == ("loud", "quiet")
+    report = json.loads((user_model / "train_report.json").read_text())
+    assert report["n_train"] == 18 and report["n_val"] > 0
+
+
+def test_user_model_tells_its_labels_apart_on_an_unseen_speaker(user_model):
+    import paravox
+
+    angry = [str(DATA / "emotion/casia" / r["audio"]) for r in _casia("zhaoquanyin", "angry", 4)]
+    sad = [str(DATA / "emotion/casia" / r["audio"]) for r in _casia("zhaoquanyin", "sad", 4)]
+    res = paravox.emotion(angry + sad, model=str(user_model))
+    assert [r["labels"] for r in res] == [["loud", "quiet"]] * 8
+    top = [r["labels"][int(np.argmax(r["scores"]))] for r in res]
+    assert sum(t == "loud" for t in top[:4]) + sum(t == "quiet" for t in top[4:]) >= 6
+
+
+def test_utterance_result_has_the_emotion2vec_shape(shipped):
+    import paravox
+
+    path = DATA / "emotion/ravdess" / manifest("emotion/ravdess")[0]["audio"]
+    (res,) = paravox.emotion(str(path), extract_embedding=True)
+    assert res["key"] == path.stem
+    assert res["labels"] == list(EMOTION2VEC_LABELS)
+    assert len(res["scores"]) == 9 and abs(sum(res["scores"]) - 1) < 1e-4
+    assert res["feats"].ndim == 1 and res["feats"].shape[0] > 500
+    (no_feats,) = paravox.emotion(str(path))
+    assert no_feats["feats"] is None and no_feats["scores"] == pytest.approx(res["scores"], abs=1e-6)
+
+
+def test_shipped_model_hears_anger_more_than_in_sad_speech(shipped):
+    import paravox
+
+    rows = [r for r in manifest("emotion/ravdess") if r["speaker"] == "Actor_01" and r["intensity"] == "strong"]
+    angry = [str(DATA / "emotion/ravdess" / r["audio"]) for r in rows if r["label"] == "angry"]
+    sad = [str(DATA / "emotion/ravdess" / r["audio"]) for r in rows if r["label"] == "sad"]
+    i = EMOTION2VEC_LABELS.index("angry")
+    p_angry = np.mean([r["scores"][i] for r in paravox.emotion(angry)])
+    p_sad = np.mean([r["scores"][i] for r in paravox.emotion(sad)])
+    assert p_angry > 0.4 and p_angry > 3 * p_sad
+
+
+def _call(parts: list[np.ndarray], gap: float = 1.5) -> np.ndarray:
+    silence = np.zeros(int(gap * SR), dtype=np.float32)
+    out = [silence]
+    for p in parts:
+        out += [p, silence]
+    return np.concatenate(out)
+
+
+def test_segment_granularity_gives_emotion_over_time(user_model):
+    import paravox
+    from paravox.audio import load_audio
+
+    a = load_audio(DATA / "emotion/casia" / _casia("zhaoquanyin", "angry", 1)[0]["audio"]).samples
+    s = load_audio(DATA / "emotion/casia" / _casia("zhaoquanyin", "sad", 1)[0]["audio"]).samples
+    call = _call([a, s, a])
+    (res,) = paravox.emotion((call, SR), granularity="segment", model=str(user_model))
+    segs = res["segments"]
+    assert len(segs) == 3 and len(res["scores"]) == 3
+    first_end = (1.5 * SR + len(a)) / SR
+    assert abs(segs[0]["start"] - 1.5) < 0.4 and abs(segs[0]["end"] - first_end) < 0.4
+    assert all(x["start"] < x["end"] <= len(call) / SR + 1e-6 for x in segs)
+    top = [res["labels"][int(np.argmax(p))] for p in res["scores"]]
+    assert top[0] == "loud" and top[2] == "loud"
+
+
+def test_frame_granularity_scores_at_a_fixed_hop(user_model):
+    import paravox
+
+    path = DATA / "emotion/casia" / _casia("wangzhe", "angry", 1)[0]["audio"]
+    from paravox.audio import load_audio
+
+    duration = load_audio(path).duration
+    (res,) = paravox.emotion(str(path), granularity="frame", model=str(user_model), extract_embedding=True)
+    assert len(res["scores"]) == int(np.ceil(duration / 0.5))
+    assert res["feats"].shape[0] == len(res["scores"])
+    assert [s["start"] for s in res["segments"][:3]] == [0.0, 0.0, 0.0]  # 2-s spans centred on 0, 0.5, 1.0
+    assert all(abs(sum(p) - 1) < 1e-4 for p in res["scores"])
+
+
+def test_bad_and_empty_input_raise_audio_errors(user_model, tmp_path):
+    import paravox
+    from paravox.audio import AudioError
+
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF....WAVEfmt garbage")
+    with pytest.raises(AudioError, match="broken.wav"):
+        paravox.emotion(str(bad), model=str(user_model))
+    with pytest.raises(AudioError, match="empty"):
+        paravox.emotion((np.zeros(0, dtype=np.float32), SR), model=str(user_model))
+    with pytest.raises(ValueError, match="granularity"):
+        paravox.emotion(str(bad), granularity="word")
+
+
+def test_cli_records_a_bad_input_and_carries_on(user_model, tmp_path, capsys):
+    from paravox.cli.main import main
+
+    good = DATA / "emotion/casia" / _casia("wangzhe", "sad", 1)[0]["audio"]
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"not audio at all")
+    scp = tmp_path / "wav.scp"
+    scp.write_text(f"utt_good {good}\nutt_bad {bad}\n")
+    out = tmp_path / "pred.jsonl"
+    code = main(["emotion", "--scp", str(scp), "--model", str(user_model), "--embeddings", str(tmp_path / "emb"),
+                 "-o", str(out), "-q"])
+    assert code == 1
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [x["id"] for x in lines] == ["utt_good", "utt_bad"]
+    assert lines[0]["label"] in ("loud", "quiet") and set(lines[0]["scores"]) == {"loud", "quiet"}
+    assert lines[1]["error"]["type"] == "AudioError"
+    emb = np.load(tmp_path / "emb" / "utt_good.npy")
+    assert emb.ndim == 1 and not (tmp_path / "emb" / "utt_bad.npy").exists()
+
+
+def test_cli_rejects_a_model_dir_whose_labels_do_not_match(user_model, tmp_path, capsys):
+    import shutil
+
+    from paravox.cli.main import main
+
+    broken = tmp_path / "m"
+    shutil.copytree(user_model, broken)
+    cfg = json.loads((broken / "config.json").read_text())
+    cfg["labels"] = ["loud", "quiet", "bored"]
+    (broken / "config.json").write_text(json.dumps(cfg))
+    code = main(["emotion", str(DATA / "emotion/casia" / _casia("wangzhe", "sad", 1)[0]["audio"]), "--model", str(broken)])
+    assert code == 2
+    assert "does not match" in capsys.readouterr().err
+
+
+def test_backend_fills_segment_and_overall_emotion(user_model):
+    from paravox.audio import load_audio
+    from paravox.models import registry
+    from paravox.result import Segment
+
+    assert "paravox-emotion" in registry.available("emotion")
+    backend = registry.create("emotion", "paravox-emotion", model=str(user_model))
+    a = load_audio(DATA / "emotion/casia" / _casia("zhaoquanyin", "angry", 1)[0]["audio"]).samples
+    s = load_audio(DATA / "emotion/casia" / _casia("zhaoquanyin", "sad", 1)[0]["audio"]).samples
+    x = np.concatenate([a, s])
+    cut = len(a) / SR
+    overall, per = backend.score(x, SR, [Segment(0.0, cut, "x"), Segment(cut, len(x) / SR, "y")])
+    assert [p.label for p in per] == ["loud", "quiet"]
+    assert per[1].start == pytest.approx(cut) and per[1].end == pytest.approx(len(x) / SR)
+    assert overall.start == 0.0 and abs(sum(overall.scores.values()) - 1) < 1e-4
+    overall_only, none = backend.score(a, SR, [])
+    assert none == [] and overall_only.label == "loud"
