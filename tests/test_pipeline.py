@@ -149,7 +149,7 @@ def test_event_backend_plugs_in_by_name():
     path, _ = clip("emotion/ravdess", "ravdess-03-01-01-01-01-01-01")
     registry.register("events", "fixed-test")(_FixedEvents)
     try:
-        analyzer = Analyzer(events="fixed-test", threads=2)
+        analyzer = Analyzer(events="fixed-test", emotion=None, threads=2)
         result = analyzer.analyze(path)
         assert result.models == {"asr": "whisper-base", "events": "fixed-test"}
         assert [e.tag for e in result.events] == ["laugh"]

@@ -25,6 +25,9 @@ __all__ = [
     "TranscribeOptions",
     "Word",
     "analyze",
+    "classify",
+    "emotion",
+    "events",
     "load_audio",
     "__version__",
 ]
@@ -41,6 +44,9 @@ _LAZY = {
     "analyze": "paravox.pipeline",
     "AudioError": "paravox.audio",
     "load_audio": "paravox.audio",
+    "emotion": "paravox.ser.api",  # emotion2vec-shaped results: paravox.emotion("a.wav")
+    "events": "paravox.nonverbal.api",  # timed vocal events in a recording
+    "classify": "paravox.nonverbal.api",  # one isolated vocalization -> class + scores
 }
 
 if TYPE_CHECKING:  # pragma: no cover

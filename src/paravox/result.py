@@ -178,6 +178,20 @@ class Analysis:
 
     def cues(self, style: str = "bracket") -> list[Cue]:
         """Subtitle cues: one per segment with its events inline; far-off events get their own cue."""
+        owned, standalone = self._events_by_segment()
+        cues = []
+        for seg, evs in zip(self.segments, owned):
+            words = seg.words or [_segment_as_word(seg)]
+            start = min([seg.start] + [e.start for e in evs])
+            end = max([seg.end] + [e.end for e in evs])
+            cues.append(Cue(start, end, _insert_events(words, evs, style)))
+        for ev in standalone:
+            cues.append(Cue(ev.start, ev.end, _render(ev.tag, style)))
+        cues.sort(key=lambda c: (c.start, c.end))
+        return cues
+
+    def _events_by_segment(self) -> tuple[list[list[Event]], list[Event]]:
+        """Each event goes to the nearest segment, or stands alone when none is near."""
         events = sorted(self.events, key=lambda e: e.start)
         owned: list[list[Event]] = [[] for _ in self.segments]
         standalone: list[Event] = []
@@ -191,16 +205,7 @@ class Analysis:
                 standalone.append(ev)
             else:
                 owned[best].append(ev)
-        cues = []
-        for seg, evs in zip(self.segments, owned):
-            words = seg.words or [_segment_as_word(seg)]
-            start = min([seg.start] + [e.start for e in evs])
-            end = max([seg.end] + [e.end for e in evs])
-            cues.append(Cue(start, end, _insert_events(words, evs, style)))
-        for ev in standalone:
-            cues.append(Cue(ev.start, ev.end, _render(ev.tag, style)))
-        cues.sort(key=lambda c: (c.start, c.end))
-        return cues
+        return owned, standalone
 
     # ---- serialisation ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -212,7 +217,10 @@ class Analysis:
             "language_probability": _r(self.language_probability, 4),
             "text": self.text,
             "tagged_text": self.tagged_text(),
-            "segments": [s.to_dict() for s in self.segments],
+            "segments": [
+                {**s.to_dict(), "tagged_text": _insert_events(s.words or [_segment_as_word(s)], evs, "bracket")}
+                for s, evs in zip(self.segments, self._events_by_segment()[0])
+            ],
             "events": [e.to_dict() for e in self.events],
             "emotion": None if self.emotion is None else self.emotion.to_dict(),
             "models": dict(self.models),

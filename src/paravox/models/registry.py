@@ -31,8 +31,8 @@ KINDS = ("asr", "events", "emotion", "embedder")
 # ``import paravox`` and ``paravox --help`` stay instant.
 _BUILTIN_MODULES = {
     "asr": ("paravox.models.whisper_asr",),
-    "events": (),
-    "emotion": (),
+    "events": ("paravox.nonverbal.backend",),
+    "emotion": ("paravox.ser.backend",),
     "embedder": (),
 }
 

@@ -63,7 +63,7 @@ class Analyzer:
     @property
     def events(self):
         if self._events is None and self.options.events:
-            self._events = registry.create("events", self.options.events)
+            self._events = registry.create("events", self.options.events, **self.options.events_backend_options())
         return self._events
 
     @property

@@ -57,8 +57,14 @@ class AnalyzeOptions:
     """Which backends run and how the input is read."""
 
     asr: str = "whisper-base"
-    events: str | None = None  #: vocal-event backend name, None for none
-    emotion: str | None = None  #: emotion backend name, None for none
+    events: str | None = "paravox-events"  #: vocal-event backend name, None for none
+    #: the event backend's options (None: its defaults): a model directory, one threshold
+    #: or ``{tag: threshold}``, the tags to keep, the shortest event in seconds
+    events_model: str | None = None
+    events_threshold: float | dict[str, float] | None = None
+    events_tags: tuple[str, ...] | None = None
+    events_min_duration: float | None = None
+    emotion: str | None = "paravox-emotion"  #: emotion backend name, None for none
     threads: int = 0  #: CPU threads for the models; 0 lets the runtime choose
     #: long inputs are decoded and transcribed window by window so memory stays bounded
     window_seconds: float = 600.0
@@ -66,6 +72,14 @@ class AnalyzeOptions:
     transcribe: TranscribeOptions = field(default_factory=TranscribeOptions)
 
     def __post_init__(self) -> None:
+        for name in ("events", "emotion"):
+            if isinstance(getattr(self, name), str) and getattr(self, name).strip().lower() in ("", "none", "off"):
+                object.__setattr__(self, name, None)
+        if self.events_tags is not None:
+            tags = self.events_tags.split(",") if isinstance(self.events_tags, str) else self.events_tags
+            object.__setattr__(self, "events_tags", tuple(t.strip() for t in tags if t.strip()))
+        if isinstance(self.events_threshold, dict):
+            object.__setattr__(self, "events_threshold", {str(k): float(v) for k, v in self.events_threshold.items()})
         if self.window_seconds < 30:
             raise ValueError(f"window_seconds must be at least 30, got {self.window_seconds}")
         if self.threads < 0:
@@ -98,8 +112,20 @@ class AnalyzeOptions:
             **kwargs,
         })
 
+    def events_backend_options(self) -> dict[str, Any]:
+        """Keyword arguments for the event backend: only the options that were set."""
+        given = {
+            "model": self.events_model,
+            "threshold": self.events_threshold,
+            "tags": self.events_tags,
+            "min_duration": self.events_min_duration,
+        }
+        return {k: v for k, v in given.items() if v is not None}
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        if self.events_tags is not None:
+            d["events_tags"] = list(self.events_tags)
         d["transcribe"]["temperature"] = list(self.transcribe.temperature)
         return d
 

@@ -1,0 +1,84 @@
+"""The event detector on held-out mixtures: event-based and segment-based F1.
+
+    python benchmarks/events_mixtures.py                 # the shipped model, val + test mixtures
+    python benchmarks/events_mixtures.py --model my_model/ --sets test
+
+Replays the mixtures `paravox train events --data ../shared/data` builds (same seeds: 2 for
+validation, from training voices; 3 for test, from held-out voices) and scores two ways of
+turning frame scores into events: per-tag frame thresholds alone, and the shipped labelling
+(regions of vocal activity named by classifier and detector together, kept when they agree).
+Prints a markdown table; writes benchmarks/results/events_mixtures.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
+    ap.add_argument("--model", default=None, help="events model directory (default: the shipped one)")
+    ap.add_argument("--sets", default="val,test")
+    ap.add_argument("-n", type=int, default=250, help="mixtures per set (as trained: 250)")
+    args = ap.parse_args()
+
+    from paravox.evaluation.events import evaluate_events
+    from paravox.nonverbal import mixtures as mx
+    from paravox.nonverbal.api import _model_path
+    from paravox.nonverbal.model import find_events, load_classifier, load_detector
+    from paravox.nonverbal.train import CHUNK_SECONDS
+
+    det = load_detector(_model_path(args.model, "detector"))
+    clf = load_classifier(_model_path(args.model, "classifier"))
+    vocal, speech = mx.vocalization_clips(args.data), mx.speech_clips(args.data)
+    tags = sorted({c.tag for c in vocal})
+    seeds = {"val": (2, False), "test": (3, True)}
+    rows, out = [], {}
+    for name in args.sets.split(","):
+        seed, held = seeds[name]
+        bank = mx.Bank([c for c in vocal if c.held_out == held], [c for c in speech if c.held_out == held])
+        rng = np.random.default_rng(seed)
+        audio, refs = [], {}
+        for i in range(args.n):  # the same draws, in the same order, as train.build_mixtures
+            seconds = CHUNK_SECONDS if rng.random() < 0.8 else float(rng.uniform(2.0, CHUNK_SECONDS))
+            x, _, ev = mx.make_mixture(rng, bank, tags, seconds, speech_only=rng.random() < 0.25)
+            audio.append(x)
+            refs[str(i)] = ev
+        scores = [det.frame_scores(x) for x in audio]
+        minutes = sum(len(x) for x in audio) / 16000 / 60
+        for method in ("frame thresholds", "shipped (agreement)"):
+            if method == "frame thresholds":
+                hyps = {str(i): [(e.tag, e.start, e.end) for e in det.events(s)] for i, s in enumerate(scores)}
+            else:
+                hyps = {str(i): [(e.tag, e.start, e.end) for e in find_events(x, det, clf, scores=s)]
+                        for i, (x, s) in enumerate(zip(audio, scores))}
+            r = evaluate_events(refs, hyps, canonicalize=False)
+            fa = sum(len(hyps[k]) for k, v in refs.items() if not v)
+            speech_only_min = sum(len(audio[int(k)]) for k, v in refs.items() if not v) / 16000 / 60
+            rows.append((name, method, r, fa / max(speech_only_min, 1e-9)))
+            out[f"{name}/{method}"] = {**r.to_dict(), "false_alarms_per_min_speech_only": fa / max(speech_only_min, 1e-9)}
+        print(f"{name}: {args.n} mixtures, {minutes:.1f} min", file=sys.stderr)
+    lines = [
+        "| mixtures | labelling | event F1 | precision | recall | segment F1 (1 s) | false alarms / min of speech-only audio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, method, r, fa in rows:
+        lines.append(f"| {name} | {method} | {100 * r.event.f1:.1f} | {100 * r.event.precision:.1f} | {100 * r.event.recall:.1f} "
+                     f"| {100 * r.segment_counts.f1:.1f} | {fa:.2f} |")
+    print("\n".join(lines))
+    res = REPO / "benchmarks" / "results"
+    res.mkdir(parents=True, exist_ok=True)
+    (res / "events_mixtures.json").write_text(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,327 @@
+"""``paravox events``, ``paravox classify``, ``paravox train events``, ``paravox bench classify|nvasr``.
+
+::
+
+    paravox events clip.wav                       table: tag, start, end, score
+    paravox events clip.wav -f json | -f csv | -f jsonl
+    paravox classify burst.wav                    one isolated vocalization -> tag + scores
+    paravox classify --manifest list.jsonl -o pred.jsonl
+    paravox train events --manifest clips.jsonl --speech speech.jsonl -o my_model/
+    paravox bench classify --data ../shared/data/nonverbal/deeply
+    paravox bench nvasr --data ../shared/data/nvasr/dev
+
+Only argparse is imported here; each command imports what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+__all__ = ["register", "register_train", "register_bench"]
+
+
+class _Fail(Exception):
+    """A problem with how the command was called: one line on stderr, exit code 2."""
+
+
+def _inputs(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("inputs (any mix)")
+    g.add_argument("inputs", nargs="*", metavar="AUDIO", help="audio files; '-' reads stdin")
+    g.add_argument("--scp", metavar="WAV_SCP", help="Kaldi wav.scp list: '<id> <path>' per line")
+    g.add_argument("--manifest", metavar="JSONL", help="JSONL list with 'id' and 'audio' per line")
+
+
+def _model_opts(p: argparse.ArgumentParser, *, detector: bool) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--model", metavar="DIR", help="an events model directory from 'paravox train events' (default: the shipped one)")
+    g.add_argument("--tags", metavar="TAGS", help="only these tags, comma-separated (laugh,cough)")
+    if detector:
+        g.add_argument(
+            "--threshold", metavar="T",
+            help="one number for every tag (0.6) or per tag (laugh=0.4,cough=0.7); default: calibrated per tag",
+        )
+        g.add_argument("--min-duration", type=float, metavar="SECONDS", help="drop events shorter than this")
+    g.add_argument("--list-tags", action="store_true", help="print the tags the model can emit and exit")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "events",
+        help="timed vocal events (laugh, cough, sigh, ...) in recordings",
+        description="Find nonverbal vocalizations in recordings: tag, start and end (seconds), score.",
+        epilog="examples:\n  paravox events clip.wav\n  paravox events a.wav b.wav -f csv -o events.csv\n"
+        "  paravox events talk.wav --tags laugh,cough --threshold 0.6",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _inputs(p)
+    _model_opts(p, detector=True)
+    p.add_argument("-f", "--format", choices=("table", "json", "jsonl", "csv"), default="table", help="output format (default: table)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout (atomically)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_guard(cmd_events))
+
+    p = sub.add_parser(
+        "classify",
+        help="name one isolated vocalization per input (laugh, cough, sneeze, ...)",
+        description="Classify isolated vocalizations. One result per input: {'id', 'label', 'score', 'scores': {tag: p}}.",
+        epilog="examples:\n  paravox classify burst.wav\n  paravox classify --manifest list.jsonl -o pred.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _inputs(p)
+    _model_opts(p, detector=False)
+    p.add_argument("-o", "--output", metavar="JSONL", help="write one JSON line per input here (failures as {'id', 'error'})")
+    p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_guard(cmd_classify))
+
+
+def register_train(tsub: argparse._SubParsersAction) -> None:
+    p = tsub.add_parser(
+        "events",
+        help="train the vocalization classifier and event detector on your clips",
+        description=(
+            "Train an events model directory (classifier/ and detector/) that --model DIR loads.\n\n"
+            "--manifest: isolated vocalization clips, JSONL with 'audio' and 'label' (any label set; "
+            "canonical tags such as laugh or cough are recommended), optional 'speaker' for a "
+            "speaker-independent validation split. --speech: speech recordings (JSONL with 'audio') "
+            "that the detector's training mixtures place the clips between and over; without it only "
+            "the classifier is trained.\n\n"
+            "--data: the paravox data pack (../shared/data) — reproduces the shipped models."
+        ),
+        epilog="examples:\n  paravox train events --manifest clips.jsonl --speech speech.jsonl -o my_model/\n"
+        "  paravox train events --data ../shared/data -o src/paravox/models/weights/events",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--manifest", metavar="JSONL", help="labelled vocalization clips")
+    src.add_argument("--data", metavar="DIR", help="the data pack folder (../shared/data)")
+    p.add_argument("--speech", metavar="JSONL", help="speech recordings for the detector's mixtures")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="model directory to write")
+    p.add_argument("--mixtures", type=int, default=1200, help="training mixtures for the detector (default 1200)")
+    p.add_argument("--epochs", type=int, default=25, help="detector training epochs (default 25)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same model")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_guard(cmd_train))
+
+
+def register_bench(bsub: argparse._SubParsersAction) -> None:
+    p = bsub.add_parser(
+        "classify",
+        help="vocalization classifier per fold (voc2vec protocol: UAR, macro-F1)",
+        description="Train the classifier on each fold's training part, score its test part; UAR and macro-F1 per fold and class.",
+        epilog="example:\n  paravox bench classify --data ../shared/data/nonverbal/deeply -o bench.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data", required=True, metavar="DIR", help="folder with manifest.jsonl (audio, tag or label, speaker) and folds.json")
+    p.add_argument("--folds", metavar="JSON", help="folds file (default: DIR/folds.json)")
+    p.add_argument("--extra", metavar="JSONL", action="append", default=[], help="more training clips (never tested on), e.g. EmoGator")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", metavar="JSON", help="write the results as JSON")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(handler=_guard(cmd_bench_classify))
+
+    p = bsub.add_parser(
+        "nvasr",
+        help="tagged transcripts on an NV-ASR set: Joint CER, text CER, NV exact match, tag F1",
+        description="Transcribe every clip of an NV-tagged set with events inline and score it (MNV-17 metrics); "
+        "synthetic clips are reported apart.",
+        epilog="example:\n  paravox bench nvasr --data ../shared/data/nvasr/dev -o nvasr.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data", required=True, metavar="DIR", help="folder with manifest.jsonl (audio, text, synthetic)")
+    p.add_argument("--events", default="paravox-events", help="event backend ('none' for plain transcripts)")
+    p.add_argument("--events-model", metavar="DIR", help="events model directory")
+    p.add_argument("--language", help="force the language (default: detect)")
+    p.add_argument("--hyp-output", metavar="JSONL", help="also write the hypotheses ({'id', 'text'}) here")
+    p.add_argument("-o", "--output", metavar="JSON", help="write the results as JSON")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(handler=_guard(cmd_bench_nvasr))
+
+
+# ---- helpers --------------------------------------------------------------------------------
+
+
+def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from paravox.nonverbal.model import ModelError
+
+        try:
+            return fn(args)
+        except (_Fail, ModelError, ValueError) as exc:
+            print(f"paravox: error: {exc}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+def _items(args: argparse.Namespace):
+    from paravox.cli.inputs import InputListError, collect
+
+    try:
+        items = collect(args.inputs, args.scp, args.manifest)
+    except InputListError as exc:
+        raise _Fail(str(exc)) from None
+    if not items and not getattr(args, "list_tags", False):
+        raise _Fail("no input given: name audio files, '-' for stdin, --scp or --manifest (see --help)")
+    return items
+
+
+def _bar(total: int, quiet: bool, unit: str = "file"):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, file=sys.stderr, disable=quiet or total < 2 or not sys.stderr.isatty())
+
+
+def _each(items, quiet: bool, work: Callable[[Any], Any]) -> Iterable[tuple[Any, Any, Exception | None]]:
+    """Run ``work`` per item; an AudioError or similar is yielded, not raised (the run goes on)."""
+    from paravox.audio import AudioError
+
+    with _bar(len(items), quiet) as bar:
+        for item in items:
+            try:
+                yield item, work(item), None
+            except (AudioError, OSError) as exc:
+                yield item, None, exc
+            bar.update(1)
+
+
+def _tags(args: argparse.Namespace) -> list[str] | None:
+    return [t.strip() for t in args.tags.split(",") if t.strip()] if getattr(args, "tags", None) else None
+
+
+def _write(path: str | None, text: str) -> None:
+    if path:
+        from paravox.outputs.formats import write_atomic
+
+        write_atomic(path, text)
+    else:
+        sys.stdout.write(text)
+
+
+# ---- commands ---------------------------------------------------------------------------------
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from paravox.nonverbal import api
+
+    if args.list_tags:
+        print("\n".join(api.model_tags(args.model)["detector"]))
+        return 0
+    items = _items(args)
+    threshold = api.parse_threshold(args.threshold)
+    tags = _tags(args)
+    out: list[str] = []
+    failures = 0
+    if args.format == "csv":
+        out.append("id,tag,start,end,score\n")
+    for item, found, exc in _each(
+        items, args.quiet,
+        lambda it: api.events(it.source, model=args.model, threshold=threshold, tags=tags, min_duration=args.min_duration, name=it.key),
+    ):
+        if exc is not None:
+            failures += 1
+            print(f"paravox: error: {exc}", file=sys.stderr)
+            if args.format in ("jsonl", "json"):
+                from paravox.outputs.formats import error_record
+
+                out.append(json.dumps(error_record(item.key, exc), ensure_ascii=False) + "\n")
+            continue
+        rows = [e.to_dict() for e in found]
+        if args.format == "table":
+            if len(items) > 1:
+                out.append(f"# {item.key}\n")
+            out.append(f"{'tag':<14}{'start':>8}{'end':>8}{'score':>7}\n")
+            out.extend(f"{r['tag']:<14}{r['start']:>8.2f}{r['end']:>8.2f}{r['score']:>7.2f}\n" for r in rows)
+            if not rows:
+                out.append("(no events)\n")
+        elif args.format == "csv":
+            out.extend(f"{item.key},{r['tag']},{r['start']:.2f},{r['end']:.2f},{r['score']:.4f}\n" for r in rows)
+        else:
+            indent = 2 if args.format == "json" and len(items) == 1 else None
+            out.append(json.dumps({"id": item.key, "events": rows}, ensure_ascii=False, indent=indent) + "\n")
+    _write(args.output, "".join(out))
+    if failures:
+        print(f"paravox: {failures} of {len(items)} inputs failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from paravox.nonverbal import api
+    from paravox.outputs.formats import error_record
+
+    if args.list_tags:
+        print("\n".join(api.model_tags(args.model)["classifier"]))
+        return 0
+    items = _items(args)
+    tags = _tags(args)
+    lines: list[str] = []
+    failures = 0
+    as_json = args.json or bool(args.output)
+    if not as_json:
+        lines.append(f"{'id':<32}{'label':<14}{'score':>6}  runner-up\n")
+    for item, res, exc in _each(items, args.quiet, lambda it: api.classify(it.source, model=args.model, tags=tags, name=it.key)):
+        if exc is not None:
+            failures += 1
+            print(f"paravox: error: {exc}", file=sys.stderr)
+            if as_json:
+                lines.append(json.dumps(error_record(item.key, exc), ensure_ascii=False) + "\n")
+            continue
+        record = {"id": item.key, "label": res["label"], "score": round(res["score"], 4),
+                  "scores": {k: round(v, 4) for k, v in res["scores"].items()}}
+        if as_json:
+            lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            second = list(res["scores"].items())[1:2]
+            runner = f"{second[0][0]} {second[0][1]:.2f}" if second else ""
+            lines.append(f"{item.key[-31:]:<32}{res['label']:<14}{res['score']:>6.2f}  {runner}\n")
+    _write(args.output, "".join(lines))
+    if failures:
+        print(f"paravox: {failures} of {len(items)} inputs failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    try:
+        from paravox.nonverbal import train
+    except ImportError as exc:
+        raise _Fail(f"{exc}") from None
+    log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    if args.data:
+        report = train.train_default(args.data, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs, quiet=args.quiet, log=log)
+    else:
+        report = train.train_user(args.manifest, args.speech, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs, quiet=args.quiet, log=log)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_bench_classify(args: argparse.Namespace) -> int:
+    from paravox.nonverbal import bench
+
+    result = bench.bench_classify(args.data, folds=args.folds, extra=args.extra, seed=args.seed, quiet=args.quiet)
+    print(result["markdown"])
+    if args.output:
+        from paravox.outputs.formats import write_atomic
+
+        write_atomic(args.output, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_bench_nvasr(args: argparse.Namespace) -> int:
+    from paravox.nonverbal import bench
+
+    result = bench.bench_nvasr(
+        args.data, events=args.events, events_model=args.events_model, language=args.language,
+        hyp_output=args.hyp_output, quiet=args.quiet,
+    )
+    print(result["markdown"])
+    if args.output:
+        from paravox.outputs.formats import write_atomic
+
+        write_atomic(args.output, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    return 0

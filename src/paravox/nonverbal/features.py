@@ -1,0 +1,74 @@
+"""Inputs of the vocal-event models: Whisper-base encoder states, read in NumPy.
+
+Both models read the offline Whisper-base encoder (:mod:`paravox.models.whisper_encoder`)
+on *unpadded* audio, so the cost follows the length of the audio rather than a fixed 30-s
+window, and only the blocks up to the deepest layer a model uses are computed.
+
+- The **classifier** (one isolated vocalization) reads mean+std-pooled states of a few
+  layers over the whole clip: :func:`pooled_states`.
+- The **detector** (events inside a recording) reads per-frame states (one per 20 ms) of
+  one layer over fixed chunks: :func:`chunk_spans` says where the chunks lie, and a model
+  trained on chunks of that length is run on chunks of that length (the encoder's states
+  depend on how long its input is, so training and inference use the same framing).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+
+from paravox.models.whisper_encoder import WhisperEncoder, log_mel
+
+__all__ = ["FRAME_SECONDS", "encoder", "layer_states", "pooled_states", "chunk_spans"]
+
+FRAME_SECONDS = 0.02  #: one encoder state per 20 ms (10-ms mel frames, stride-2 convolution)
+MIN_SAMPLES = 640  #: 40 ms: the shortest input that gives one encoder state
+
+
+@lru_cache(maxsize=1)
+def encoder() -> WhisperEncoder:
+    """The NumPy Whisper-base encoder, loaded once per process."""
+    return WhisperEncoder.load()
+
+
+def layer_states(samples: np.ndarray, layers: Sequence[int]) -> dict[int, np.ndarray]:
+    """``{layer: (frames, 512)}`` encoder states of ``samples`` (16 kHz mono, up to 30 s)."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if len(samples) < MIN_SAMPLES:
+        samples = np.pad(samples, (0, MIN_SAMPLES - len(samples)))
+    return encoder().forward(log_mel(samples), layers=list(layers))
+
+
+def pooled_states(samples: np.ndarray, layers: Sequence[int]) -> np.ndarray:
+    """Mean and standard deviation over time of each layer's states, concatenated.
+
+    ``len(layers) * 1024`` values, in the order of ``layers``.
+    """
+    states = layer_states(samples, layers)
+    return np.concatenate(
+        [np.concatenate([states[layer].mean(axis=0), states[layer].std(axis=0)]) for layer in layers]
+    ).astype(np.float32)
+
+
+def chunk_spans(n_samples: int, chunk: int, hop: int) -> list[tuple[int, int]]:
+    """``(start, end)`` sample spans of chunks ``chunk`` long every ``hop`` samples.
+
+    The last chunk ends at the end of the input (it is moved back rather than cut short,
+    when the input is long enough), so every chunk but a lone short one is full length.
+
+    >>> chunk_spans(25, 10, 8)
+    [(0, 10), (8, 18), (15, 25)]
+    >>> chunk_spans(6, 10, 8)
+    [(0, 6)]
+    """
+    if n_samples <= chunk:
+        return [(0, n_samples)] if n_samples > 0 else []
+    spans = []
+    start = 0
+    while start + chunk < n_samples:
+        spans.append((start, start + chunk))
+        start += hop
+    spans.append((n_samples - chunk, n_samples))
+    return spans

@@ -1,0 +1,265 @@
+"""Vocal events: frame scores -> events, model directories, mixtures, training round trip, CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paravox.nonverbal import features
+from paravox.nonverbal.model import (
+    CLASSIFIER_KIND,
+    DETECTOR_KIND,
+    EventDetector,
+    ModelError,
+    VocalizationClassifier,
+    _conv1d_same,
+    default_model_dir,
+)
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="the data pack ../shared/data is not beside the repo")
+
+
+def _detector(tags=("cough", "laugh"), **config) -> EventDetector:
+    cfg = {"kind": DETECTOR_KIND, "tags": list(tags), "layer": 1, "chunk_seconds": 10.0, "hop_seconds": 8.0,
+           "median_frames": 1, "merge_gap_seconds": 0.2, "min_duration_seconds": 0.1,
+           "thresholds": {t: 0.5 for t in tags}}
+    cfg.update(config)
+    return EventDetector(cfg, {"out_w": np.zeros((len(tags), 4), np.float32)})
+
+
+def test_frame_scores_become_timed_events():
+    det = _detector()
+    s = np.zeros((200, 2), np.float32)
+    s[50:100, 1] = 0.9  # laugh 1.00-2.00 s
+    s[150:153, 0] = 0.9  # a 60-ms cough blip: shorter than min_duration
+    events = det.events(s)
+    assert [(e.tag, e.start, e.end) for e in events] == [("laugh", 1.0, 2.0)]
+    assert events[0].score == pytest.approx(0.9)
+
+
+def test_short_gaps_are_joined_and_long_gaps_split():
+    det = _detector()
+    s = np.zeros((300, 2), np.float32)
+    s[10:30, 1] = s[35:60, 1] = 0.8  # 100-ms gap: one event
+    s[100:120, 1] = s[150:170, 1] = 0.8  # 600-ms gap: two events
+    assert [(e.start, e.end) for e in det.events(s)] == [(0.2, 1.2), (2.0, 2.4), (3.0, 3.4)]
+
+
+def test_threshold_per_tag_global_and_tag_filter():
+    det = _detector()
+    s = np.zeros((100, 2), np.float32)
+    s[10:40, 0] = 0.45
+    s[60:90, 1] = 0.7
+    assert [e.tag for e in det.events(s)] == ["laugh"]
+    assert [e.tag for e in det.events(s, threshold=0.4)] == ["cough", "laugh"]
+    assert [e.tag for e in det.events(s, threshold={"cough": 0.4})] == ["cough", "laugh"]
+    assert [e.tag for e in det.events(s, threshold=0.4, tags=["cough"])] == ["cough"]
+    assert det.events(s, min_duration=0.7) == []
+
+
+def test_overlapping_tags_keep_the_surer_one():
+    det = _detector()
+    s = np.zeros((100, 2), np.float32)
+    s[10:50, 0] = 0.6
+    s[12:50, 1] = 0.9
+    assert [e.tag for e in det.events(s)] == ["laugh"]
+
+
+def test_conv1d_same_matches_a_direct_sum():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((7, 3)).astype(np.float32)
+    w = rng.standard_normal((2, 3, 3)).astype(np.float32)
+    b = np.array([0.5, -1.0], np.float32)
+    got = _conv1d_same(x, w, b, dilation=2)
+    xp = np.pad(x, ((2, 2), (0, 0)))
+    want = np.stack([[b[o] + sum(w[o, :, k] @ xp[t + 2 * k] for k in range(3)) for o in range(2)] for t in range(7)])
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_chunk_spans_cover_the_input():
+    spans = features.chunk_spans(16000 * 25, 160000, 128000)
+    assert spans[0][0] == 0 and spans[-1][1] == 16000 * 25
+    assert all(b - a == 160000 for a, b in spans)
+    assert features.chunk_spans(0, 10, 8) == []
+
+
+def _write_model(path: Path, kind: str, tags: list[str], n_out: int) -> None:
+    path.mkdir(parents=True)
+    (path / "config.json").write_text(json.dumps({"kind": kind, "tags": tags, "layers": [1]}))
+    np.savez(path / "weights.npz", out_w=np.zeros((n_out, 4)), out_b=np.zeros(n_out), mean=np.zeros(4), scale=np.ones(4))
+
+
+def test_model_directory_errors_name_the_problem(tmp_path):
+    with pytest.raises(ModelError, match="no config.json"):
+        VocalizationClassifier.load(tmp_path)
+    _write_model(tmp_path / "m", CLASSIFIER_KIND, ["cough", "laugh", "sigh"], 2)
+    with pytest.raises(ModelError, match="config lists 3 tags but the weights score 2"):
+        VocalizationClassifier.load(tmp_path / "m")
+    _write_model(tmp_path / "d", DETECTOR_KIND, ["cough"], 1)
+    with pytest.raises(ModelError, match="kind is 'paravox-event-detector'"):
+        VocalizationClassifier.load(tmp_path / "d")
+    (tmp_path / "d" / "config.json").write_text("{not json")
+    with pytest.raises(ModelError, match="not valid JSON"):
+        EventDetector.load(tmp_path / "d")
+
+
+def test_tiny_classifier_probabilities_sum_to_one(tmp_path):
+    _write_model(tmp_path / "m", CLASSIFIER_KIND, ["cough", "laugh"], 2)
+    clf = VocalizationClassifier.load(tmp_path / "m")
+    clf.weights["out_w"][1, 0] = 3.0
+    p = clf.predict_features(np.array([[1.0, 0, 0, 0], [-1.0, 0, 0, 0]], np.float32))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
+    assert p[0, 1] > 0.9 and p[1, 0] > 0.9
+
+
+@needs_data
+def test_mixture_labels_follow_the_inserted_clip():
+    from paravox.nonverbal import mixtures as mx
+
+    vocal = [c for c in mx.vocalization_clips(DATA) if c.tag == "cough"][:3]
+    speech = mx.speech_clips(DATA)[:3]
+    bank = mx.Bank(vocal, speech)
+    rng = np.random.default_rng(1)
+    tags = ["cough", "laugh"]
+    x, labels, events = mx.make_mixture(rng, bank, tags, 8.0)
+    assert len(x) == 8 * 16000 and labels.shape == (400, 2)
+    assert events and all(t == "cough" for t, _, _ in events)
+    assert labels[:, 1].sum() == 0
+    for _, start, end in events:  # every event's frames are labelled
+        assert labels[int(start / 0.02) : int(end / 0.02), 0].mean() > 0.5
+    x, labels, events = mx.make_mixture(rng, bank, tags, 8.0, speech_only=True)
+    assert events == [] and labels.sum() == 0
+
+
+# ---- the shipped models ---------------------------------------------------------------------
+
+shipped = pytest.mark.skipif(
+    not (default_model_dir() / "detector" / "config.json").is_file(), reason="no shipped events model in this checkout"
+)
+
+
+@shipped
+def test_shipped_models_cover_only_trained_tags():
+    from paravox.nonverbal.api import model_tags
+
+    tags = model_tags()
+    card = (default_model_dir() / "MODEL_CARD.md").read_text()
+    for tag in tags["detector"] + tags["classifier"]:
+        assert f"`{tag}`" in card  # the card lists every tag it emits, with its training data
+    assert "breath" not in tags["detector"]  # no training examples: never emitted
+
+
+@shipped
+@needs_data
+@pytest.mark.slow
+def test_shipped_classifier_on_voices_it_never_heard():
+    import paravox
+
+    folds = json.loads((DATA / "nonverbal/deeply/folds.json").read_text())
+    held = set(folds["1"]["test"])
+    rows = [json.loads(line) for line in (DATA / "nonverbal/deeply/manifest.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if r["id"] in held][::4]
+    hits = [paravox.classify(DATA / "nonverbal/deeply" / r["audio"])["label"] == r["tag"] for r in rows]
+    assert len(rows) >= 30
+    assert np.mean(hits) >= 0.7, f"accuracy {np.mean(hits):.2f} on {len(rows)} held-out clips"
+
+
+@shipped
+@needs_data
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "clip, tag, where",
+    [
+        # "...随即仰天大笑。[laugh]女娲，你果然厉害呀。" : the laugh comes before the last words
+        ("nonverbalspeech38k/laughing/2_laughing.flac", "laugh", (7.0, 11.0)),
+        # "[sigh] They say time flies when you're having fun, so..." : the sigh opens the clip
+        ("nonverbalspeech38k/sigh/2_sigh.flac", "sigh", (0.0, 1.0)),
+    ],
+)
+def test_shipped_detector_on_real_tagged_speech(clip, tag, where):
+    import paravox
+
+    events = paravox.events(DATA / "nvasr/dev" / clip)
+    hits = [e for e in events if e.tag == tag and where[0] <= e.start <= where[1]]
+    assert hits, f"no {tag} starting in {where}; events: {events}"
+    assert len(events) <= 2  # and not a tag on every word
+
+
+# ---- training and the CLI ---------------------------------------------------------------------
+
+
+@needs_data
+@pytest.mark.slow
+def test_train_events_round_trip_through_the_cli(tmp_path):
+    pytest.importorskip("torch")
+    deeply = DATA / "nonverbal/deeply"
+    rows = [json.loads(line) for line in (deeply / "manifest.jsonl").read_text().splitlines()]
+    picked = [r for r in rows if r["tag"] == "cough"][:6] + [r for r in rows if r["tag"] == "sneeze"][:6]
+    clips = tmp_path / "clips.jsonl"
+    clips.write_text("".join(json.dumps({"audio": str(deeply / r["audio"]), "label": r["label"], "speaker": r["speaker"]}) + "\n" for r in picked))
+    ravdess = DATA / "emotion/ravdess"
+    srows = [json.loads(line) for line in (ravdess / "manifest.jsonl").read_text().splitlines()][:5]
+    speech = tmp_path / "speech.jsonl"
+    speech.write_text("".join(json.dumps({"audio": str(ravdess / r["audio"])}) + "\n" for r in srows))
+    model = tmp_path / "model"
+    cmd = [sys.executable, "-m", "paravox.cli.main"]
+    done = subprocess.run(
+        cmd + ["train", "events", "--manifest", str(clips), "--speech", str(speech), "-o", str(model),
+               "--mixtures", "6", "--epochs", "1", "-q"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["tags"] == ["cough", "sneeze"]  # 'coughing'/'sneezing' mapped to canonical tags
+    assert (model / "classifier" / "weights.npz").is_file() and (model / "detector" / "config.json").is_file()
+
+    done = subprocess.run(cmd + ["classify", str(deeply / picked[0]["audio"]), "--model", str(model), "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert set(record["scores"]) == {"cough", "sneeze"} and sum(record["scores"].values()) == pytest.approx(1, abs=1e-3)
+
+    done = subprocess.run(cmd + ["events", str(ravdess / srows[0]["audio"]), "--model", str(model), "-f", "json"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "events" in json.loads(done.stdout)
+
+    done = subprocess.run(cmd + ["classify", str(deeply / picked[0]["audio"]), "--model", str(model), "--tags", "laugh"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "does not know laugh" in done.stderr
+
+
+def test_cli_events_bad_input_is_recorded_and_the_run_goes_on(tmp_path):
+    if not (default_model_dir() / "detector" / "config.json").is_file():
+        pytest.skip("no shipped events model in this checkout")
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF....WAVEfmt garbage")
+    done = subprocess.run([sys.executable, "-m", "paravox.cli.main", "events", str(bad), "-f", "jsonl"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    record = json.loads(done.stdout)
+    assert record["id"] == str(bad) and "error" in record
+    assert "bad.wav" in done.stderr
+
+
+def test_cli_threshold_must_be_a_probability():
+    done = subprocess.run([sys.executable, "-m", "paravox.cli.main", "events", "x.wav", "--threshold", "laugh=2"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "between 0 and 1" in done.stderr
+
+
+def test_event_options_travel_from_flags_to_the_backend():
+    from paravox.pipeline.options import AnalyzeOptions
+
+    opts = AnalyzeOptions.from_kwargs(events_tags="laugh, cough", events_threshold={"laugh": 0.4}, events_min_duration=0.2)
+    assert opts.events == "paravox-events"  # on by default
+    assert opts.events_backend_options() == {"threshold": {"laugh": 0.4}, "tags": ("laugh", "cough"), "min_duration": 0.2}
+    again = AnalyzeOptions.from_dict(json.loads(opts.to_json()))
+    assert again == opts
+    assert AnalyzeOptions.from_kwargs(events="none").events is None
