@@ -1,4 +1,4 @@
-"""What vocal events cost: `paravox analyze` wall time with and without the event detector.
+"""What vocal events and emotion cost: `paravox analyze` wall time with and without them.
 
     python benchmarks/events_speed.py                       # nvasr/dev real clips + the demo
     python benchmarks/events_speed.py --set demo --repeat 3
@@ -43,15 +43,21 @@ def main() -> int:
     audio = [load_audio(p) for p in paths]
     seconds = sum(a.duration for a in audio) * args.repeat
     results = {}
-    for name, events in (("transcription only", "none"), ("transcription + events", "paravox-events")):
-        analyzer = Analyzer(events=events, threads=args.threads)
+    configs = (
+        ("transcription only", "none", "none"),
+        ("transcription + events", "paravox-events", "none"),
+        ("transcription + emotion", "none", "paravox-emotion"),
+        ("transcription + events + emotion (default)", "paravox-events", "paravox-emotion"),
+    )
+    for name, events, emotion in configs:
+        analyzer = Analyzer(events=events, emotion=emotion, threads=args.threads)
         analyzer.analyze((audio[0].samples, 16000))  # load the models
         t = time.perf_counter()
         for _ in range(args.repeat):
             for a in audio:
                 analyzer.analyze((a.samples, 16000))
         results[name] = time.perf_counter() - t
-    det = Analyzer(events="paravox-events").events
+    det = Analyzer(events="paravox-events", emotion="none").events
     t = time.perf_counter()
     for _ in range(args.repeat):
         for a in audio:

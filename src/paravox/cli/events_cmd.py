@@ -29,10 +29,9 @@ class _Fail(Exception):
 
 
 def _inputs(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("inputs (any mix)")
-    g.add_argument("inputs", nargs="*", metavar="AUDIO", help="audio files; '-' reads stdin")
-    g.add_argument("--scp", metavar="WAV_SCP", help="Kaldi wav.scp list: '<id> <path>' per line")
-    g.add_argument("--manifest", metavar="JSONL", help="JSONL list with 'id' and 'audio' per line")
+    from paravox.cli.main import _add_inputs  # the same input flags as analyze/transcribe
+
+    _add_inputs(p)
 
 
 def _model_opts(p: argparse.ArgumentParser, *, detector: bool) -> None:
