@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NV_CLIP := ../shared/data/nvasr/dev/nonverbalspeech38k/laughing/2_laughing.flac
 
 .PHONY: demo test install bench clean
 
@@ -23,8 +24,15 @@ demo: $(STAMP)
 	@$(BIN)/paravox transcribe samples/demo.flac -q
 	@echo "== paravox analyze samples/demo.flac -f srt"
 	@$(BIN)/paravox analyze samples/demo.flac -f srt -q
+	@echo "== paravox emotion samples/demo.flac --granularity segment (emotion over time)"
+	@$(BIN)/paravox emotion samples/demo.flac --granularity segment -q
 	@$(BIN)/paravox analyze samples/demo.flac -f json -q -o out/demo.json
-	@echo "== full result (segments, words with times, events): out/demo.json"
+	@echo "== full result (segments, words with times, events, emotion): out/demo.json"
+	@if [ -f $(NV_CLIP) ]; then \
+	  echo "== a real tagged clip from the data pack beside the clone ($(NV_CLIP))"; \
+	  $(BIN)/paravox transcribe $(NV_CLIP) -q; \
+	  $(BIN)/paravox events $(NV_CLIP) -q; \
+	fi
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
