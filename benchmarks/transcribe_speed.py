@@ -7,7 +7,9 @@ is its own), with the same model files, int8, and the same thread count:
 - ``faster-whisper (defaults)``: ``WhisperModel(...).transcribe(path)`` as in its README;
 - ``faster-whisper (paravox settings)``: the same call with paravox's decoding settings
   (VAD, word timestamps, bounded temperature fallback), i.e. the cost of the model alone;
-- ``paravox analyze``: the CLI, writing the JSON result.
+- ``paravox analyze``: the CLI, writing the JSON result (``--events none --emotion none``: the
+  same job as faster-whisper's; what events and emotion add is measured by
+  ``benchmarks/events_speed.py``).
 
 The audio is real speech from ../shared/data/nvasr/dev (the real, non-synthetic clips)
 joined with 0.5 s pauses into one file, about 2.5 minutes long.
@@ -35,7 +37,10 @@ mode, path, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
 if mode == "paravox":
     from paravox.cli.main import main
     t1 = time.perf_counter()
-    code = main(["analyze", path, "-f", "json", "-q", "-o", sys.argv[4], "--threads", str(threads)])
+    # The transcription job only, like faster-whisper's: events and emotion (on by default)
+    # are measured apart, by benchmarks/events_speed.py.
+    code = main(["analyze", path, "-f", "json", "-q", "-o", sys.argv[4], "--threads", str(threads),
+                 "--events", "none", "--emotion", "none"])
     assert code == 0
     work = time.perf_counter() - t1
 else:
