@@ -263,3 +263,35 @@ def test_event_options_travel_from_flags_to_the_backend():
     again = AnalyzeOptions.from_dict(json.loads(opts.to_json()))
     assert again == opts
     assert AnalyzeOptions.from_kwargs(events="none").events is None
+
+
+class _StubClassifier:
+    """Says ``tag`` with probability 0.8 for any audio."""
+
+    def __init__(self, tags, tag):
+        self.tags, self.tag = list(tags), tag
+
+    def embed(self, samples):
+        return np.zeros(4, np.float32)
+
+    def predict_features(self, x):
+        p = np.full((1, len(self.tags)), 0.2 / (len(self.tags) - 1), np.float32)
+        p[0, self.tags.index(self.tag)] = 0.8
+        return p
+
+
+def test_regions_are_kept_when_classifier_and_detector_agree():
+    from paravox.nonverbal.model import find_events
+
+    det = _detector(label_with_classifier=True, require_agreement=True, activity_threshold=0.3)
+    s = np.zeros((250, 2), np.float32)
+    s[100:150, 1] = 0.9  # the detector hears a laugh at 2.0-3.0 s
+    s[100:150, 0] = 0.2
+    audio = np.zeros(16000 * 5, np.float32)
+    agree = find_events(audio, det, _StubClassifier(["cough", "laugh"], "laugh"), scores=s)
+    assert [(e.tag, e.start, e.end) for e in agree] == [("laugh", 2.0, 3.0)]
+    assert agree[0].score == pytest.approx((0.5 * 0.8 + 0.5 * 0.9 / 1.1) * 0.9, rel=1e-3)
+    assert find_events(audio, det, _StubClassifier(["cough", "laugh"], "cough"), scores=s) == []  # they disagree
+    assert find_events(audio, det, _StubClassifier(["cough", "laugh"], "laugh"), scores=s, threshold={"laugh": 0.9}) == []
+    assert find_events(audio, det, _StubClassifier(["cough", "laugh"], "laugh"), scores=s, threshold=0.95) == []
+    assert find_events(audio, det, _StubClassifier(["cough", "laugh"], "laugh"), scores=s, tags=["cough"]) == []

@@ -41,7 +41,7 @@ def _model_opts(p: argparse.ArgumentParser, *, detector: bool) -> None:
     if detector:
         g.add_argument(
             "--threshold", metavar="T",
-            help="one number for every tag (0.6) or per tag (laugh=0.4,cough=0.7); default: calibrated per tag",
+            help="one number: how sure the detector must be that a vocalization is there, for every tag (default 0.3); or per tag (laugh=0.4,cough=0.7): the lowest event score kept for those tags",
         )
         g.add_argument("--min-duration", type=float, metavar="SECONDS", help="drop events shorter than this")
     g.add_argument("--list-tags", action="store_true", help="print the tags the model can emit and exit")

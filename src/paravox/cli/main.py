@@ -73,7 +73,7 @@ def _add_model_options(p: argparse.ArgumentParser, *, emotion: bool = True) -> N
     g.add_argument("--events-model", default=None, metavar="DIR", help="an events model directory from 'paravox train events'")
     g.add_argument(
         "--threshold", dest="events_threshold", default=None, metavar="T",
-        help="event threshold: one number for every tag (0.6) or per tag (laugh=0.4,cough=0.7); default: calibrated per tag",
+        help="event threshold: one number for every tag (default 0.3) or the lowest score kept per tag (laugh=0.4,cough=0.7)",
     )
     g.add_argument("--tags", dest="events_tags", default=None, metavar="TAGS", help="only these event tags, comma-separated (laugh,cough)")
     g.add_argument("--min-duration", dest="events_min_duration", type=float, default=None, metavar="SECONDS", help="drop shorter events")
