@@ -209,19 +209,36 @@ def read_ctranslate2_variables(path: str | os.PathLike, prefix: str = "encoder/"
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
-    """erf in float32 NumPy (Abramowitz & Stegun 7.1.26; absolute error below 5e-7 in float32)."""
-    sign = np.sign(x)
+    """erf in float32 NumPy (Abramowitz & Stegun 7.1.26; absolute error below 5e-7 in float32).
+
+    Computed in place on two buffers (a third of the time of the plain expression, with the
+    same operations in the same order, so the same bits).
+    """
     a = np.abs(x)
-    t = 1.0 / (1.0 + np.float32(0.3275911) * a)
-    poly = np.float32(1.061405429)
-    for coefficient in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
-        poly = poly * t + np.float32(coefficient)
-    poly = poly * t
-    return sign * (1.0 - poly * np.exp(-a * a))
+    t = np.float32(0.3275911) * a
+    t += np.float32(1.0)
+    np.reciprocal(t, out=t)
+    poly = np.float32(1.061405429) * t
+    for coefficient in (-1.453152027, 1.421413741, -0.284496736):
+        poly += np.float32(coefficient)
+        poly *= t
+    poly += np.float32(0.254829592)
+    poly *= t
+    np.multiply(a, a, out=a)
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    poly *= a
+    np.subtract(np.float32(1.0), poly, out=poly)
+    poly *= np.sign(x)
+    return poly
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    return np.float32(0.5) * x * (np.float32(1.0) + _erf(x * np.float32(0.7071067811865476)))
+    out = _erf(x * np.float32(0.7071067811865476))
+    out += np.float32(1.0)
+    out *= x
+    out *= np.float32(0.5)
+    return out
 
 
 def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
