@@ -4,7 +4,11 @@
     python benchmarks/events_speed.py --set demo --repeat 3
 
 Each configuration runs over the same clips with models loaded once (first clip warmed up
-and not timed); the detector's own time is also measured alone. Prints a markdown table
+and not timed); the detector's own time is also measured alone. Configurations run one
+after another, not clip by clip: the recogniser caches the encoding of the last window, so
+a second analysis of the same clip right after the first would skip the encoder. Whisper's
+temperature fallback samples at random on a few hard clips, so totals move by a few
+percent between runs. Prints a markdown table
 and writes benchmarks/results/events_speed.json.
 """
 
