@@ -67,9 +67,10 @@ def events(
 ) -> list[Event]:
     """Timed vocal events in a recording, by start time.
 
-    ``threshold``: one number for every tag or ``{tag: value}`` for some (default: the
-    model's calibrated per-tag thresholds); ``tags`` keeps only those tags;
-    ``min_duration`` drops shorter events (seconds).
+    ``threshold``: one number, how sure the detector must be that a vocalization is there
+    (default 0.3 for the shipped model), or ``{tag: value}``, the lowest event score kept
+    for those tags (see :func:`paravox.nonverbal.model.find_events`); ``tags`` keeps only
+    those tags; ``min_duration`` drops shorter events (seconds).
 
     >>> [(e.tag, e.start, e.end) for e in paravox.events("talk.wav")]   # doctest: +SKIP
     [('laugh', 3.12, 5.7)]
