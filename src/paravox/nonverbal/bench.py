@@ -21,16 +21,9 @@ __all__ = ["bench_classify", "bench_nvasr"]
 
 
 def _rows(manifest: Path) -> list[dict[str, Any]]:
-    if not manifest.is_file():
-        raise ValueError(f"{manifest}: no such manifest; the folder needs a manifest.jsonl")
-    rows = []
-    for n, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except ValueError:
-                raise ValueError(f"{manifest}:{n}: not valid JSON") from None
-    return rows
+    from paravox.evaluation.io import read_jsonl
+
+    return [record.data for record in read_jsonl(manifest)]
 
 
 def _clip_label(row: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -336,15 +337,12 @@ def file_digest(paths: Sequence[str | Path], extra: str = "") -> str:
     return h.hexdigest()[:16]
 
 
+@contextmanager
 def timed(log: Callable[[str], None], what: str):
-    class _T:
-        def __enter__(self):
-            self.t = time.perf_counter()
-
-        def __exit__(self, *exc):
-            log(f"{what}: {time.perf_counter() - self.t:.1f} s")
-
-    return _T()
+    """Log how long the ``with`` block took."""
+    started = time.perf_counter()
+    yield
+    log(f"{what}: {time.perf_counter() - started:.1f} s")
 
 
 # --------------------------------------------------------------------------- the shipped models
@@ -502,17 +500,12 @@ def train_default(
 
 
 def _read_manifest(path: str | Path, need_label: bool) -> list[dict[str, Any]]:
+    from paravox.evaluation.io import read_jsonl  # parsing and its errors, as for every JSONL input
+
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such manifest")
     rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            raise ValueError(f"{path}:{n}: not valid JSON") from None
+    for record in read_jsonl(path):
+        row, n = record.data, record.line
         if "audio" not in row or (need_label and "label" not in row):
             want = "'audio' and 'label'" if need_label else "'audio'"
             raise ValueError(f"{path}:{n}: each line needs {want}")
@@ -521,8 +514,6 @@ def _read_manifest(path: str | Path, need_label: bool) -> list[dict[str, Any]]:
         if not row["_path"].is_file():
             raise ValueError(f"{path}:{n}: audio file {row['_path']} not found")
         rows.append(row)
-    if not rows:
-        raise ValueError(f"{path}: the manifest is empty")
     return rows
 
 
