@@ -150,26 +150,26 @@ def _register_feature_commands(sub: argparse._SubParsersAction) -> None:
     for module in modules:
         if hasattr(module, "register"):
             module.register(sub)
-    trainers = [m for m in modules if hasattr(m, "register_train")]
-    if trainers:
-        p = sub.add_parser(
-            "train",
-            help="train a model on your own labels (needs the 'train' extra)",
-            description="Train a model on your own labelled audio; writes a model directory that --model DIR loads.",
-        )
-        tsub = p.add_subparsers(dest="what", metavar="WHAT", required=True)
-        for module in trainers:
-            module.register_train(tsub)
-    benches = [m for m in modules if hasattr(m, "register_bench")]
-    if benches:
-        p = sub.add_parser(
-            "bench",
-            help="benchmark a model on a dataset with its folds; prints a markdown table and writes JSON",
-            description="Train on each fold's training part, score on its test part, print a markdown table.",
-        )
-        bsub = p.add_subparsers(dest="what", metavar="WHAT", required=True)
-        for module in benches:
-            module.register_bench(bsub)
+    _command_group(
+        sub, modules, "register_train", "train",
+        help="train a model on your own labels (needs the 'train' extra)",
+        description="Train a model on your own labelled audio; writes a model directory that --model DIR loads.",
+    )
+    _command_group(
+        sub, modules, "register_bench", "bench",
+        help="benchmark a model on a dataset with its folds; prints a markdown table and writes JSON",
+        description="Train on each fold's training part, score on its test part, print a markdown table.",
+    )
+
+
+def _command_group(sub, modules, hook: str, name: str, *, help: str, description: str) -> None:
+    """``paravox NAME WHAT``: one sub-command per module that defines ``hook``."""
+    providers = [m for m in modules if hasattr(m, hook)]
+    if providers:
+        p = sub.add_parser(name, help=help, description=description)
+        group = p.add_subparsers(dest="what", metavar="WHAT", required=True)
+        for module in providers:
+            getattr(module, hook)(group)
 
 
 # ---- commands -------------------------------------------------------------------------
