@@ -97,7 +97,8 @@ def run_paravox(rows: list[dict], options: dict, threads: int) -> tuple[dict[str
         lang = r["language"] if force else None
         if lang not in analyzers:
             extra = {"initial_prompt": zh_prompt} if (zh_prompt and lang == "zh") else {}
-            analyzers[lang] = Analyzer(threads=threads, language=lang, **options, **extra)
+            # Transcription only: the text is what is scored, and the RTF column compares recognisers.
+            analyzers[lang] = Analyzer(threads=threads, language=lang, events=None, emotion=None, **options, **extra)
         audio = load_audio(r["audio"])
         t0 = time.perf_counter()
         hyps[r["id"]] = analyzers[lang].analyze(audio, name=r["id"]).text
