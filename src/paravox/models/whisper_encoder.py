@@ -271,6 +271,35 @@ def _im2col_weight(weight: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(weight.transpose(2, 1, 0).reshape(-1, weight.shape[0]))
 
 
+def check_forward_args(
+    mel: np.ndarray, layers: Sequence[int] | None, num_layers: int, n_mels: int, max_frames: int
+) -> tuple[list[int], np.ndarray, bool]:
+    """Validate an encoder ``forward`` call: ``(layers wanted, mel as an array, batched?)``.
+
+    Raises ``ValueError`` naming what is wrong (unknown layer, wrong shape, too long, empty).
+    """
+    wanted = list(range(num_layers)) + [FINAL] if layers is None else list(dict.fromkeys(layers))
+    if not wanted:
+        raise ValueError("layers is empty; pass None for all layers")
+    for layer in wanted:
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not (
+            layer == FINAL or 0 <= layer < num_layers
+        ):
+            raise ValueError(f"layer {layer!r} does not exist; use 0..{num_layers - 1} or FINAL (-1)")
+    mel = np.asarray(mel)
+    if mel.ndim not in (2, 3) or mel.shape[-2] != n_mels:
+        raise ValueError(f"mel must be ({n_mels}, T) or (B, {n_mels}, T); got shape {mel.shape}")
+    frames = mel.shape[-1]
+    if not 1 <= frames <= max_frames:
+        raise ValueError(
+            f"mel has {frames} frames; the encoder takes 1 to {max_frames} "
+            f"({max_frames * _HOP / 16000:g} s): split longer audio into windows"
+        )
+    if not mel.size:
+        raise ValueError(f"mel has shape {mel.shape}: an empty batch")
+    return [int(layer) for layer in wanted], mel, mel.ndim == 3
+
+
 # --------------------------------------------------------------------------- encoder
 
 
@@ -387,28 +416,8 @@ class WhisperEncoder:
         Returns ``{layer: float32 array}`` in the order given, each ``(ceil(T/2), width)``, or
         ``(B, ceil(T/2), width)`` for batched input.
         """
-        wanted = list(range(self.num_layers)) + [FINAL] if layers is None else list(dict.fromkeys(layers))
-        if not wanted:
-            raise ValueError("layers is empty; pass None for all layers")
-        for layer in wanted:
-            if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not (
-                layer == FINAL or 0 <= layer < self.num_layers
-            ):
-                raise ValueError(f"layer {layer!r} does not exist; use 0..{self.num_layers - 1} or FINAL (-1)")
-        wanted = [int(layer) for layer in wanted]
-        mel = np.asarray(mel)
-        batched = mel.ndim == 3
-        if mel.ndim not in (2, 3) or mel.shape[-2] != self.n_mels:
-            raise ValueError(f"mel must be ({self.n_mels}, T) or (B, {self.n_mels}, T); got shape {mel.shape}")
+        wanted, mel, batched = check_forward_args(mel, layers, self.num_layers, self.n_mels, self.max_frames)
         frames = mel.shape[-1]
-        if not 1 <= frames <= self.max_frames:
-            raise ValueError(
-                f"mel has {frames} frames; the encoder takes 1 to {self.max_frames} "
-                f"({self.max_frames * _HOP / 16000:g} s): split longer audio into windows"
-            )
-        if not mel.size:
-            raise ValueError(f"mel has shape {mel.shape}: an empty batch")
-
         x = np.ascontiguousarray(mel.reshape(-1, self.n_mels, frames).transpose(0, 2, 1), dtype=np.float32)
         x = _gelu(_conv1d(x, *self._conv1, stride=1))
         x = _gelu(_conv1d(x, *self._conv2, stride=2))

@@ -1,0 +1,155 @@
+"""The ONNX Runtime Whisper encoder: same states as the NumPy pass, same forward() contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import clip
+from paravox.models.whisper_encoder import FINAL, WhisperEncoder, log_mel
+from paravox.testing import noise, tone
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+from paravox.models.encoder_onnx import OnnxWhisperEncoder, build_encoder_graph  # noqa: E402
+
+EARLY = [0, 1, 2, 3]
+
+
+def max_relative_error(got: np.ndarray, want: np.ndarray) -> float:
+    """Largest absolute difference over the largest reference magnitude."""
+    return float(np.abs(got.astype(np.float64) - want).max() / np.abs(want).max())
+
+
+def relative_error(got: np.ndarray, want: np.ndarray) -> float:
+    """||got - want|| / ||want||."""
+    return float(np.linalg.norm(got.astype(np.float64) - want) / np.linalg.norm(want))
+
+
+@pytest.fixture(scope="module")
+def encoder() -> WhisperEncoder:
+    return WhisperEncoder.load()
+
+
+@pytest.fixture(scope="module")
+def onnx_encoder(encoder) -> OnnxWhisperEncoder:
+    return OnnxWhisperEncoder(encoder, threads=1)
+
+
+@pytest.fixture(scope="module")
+def speech_mel() -> np.ndarray:
+    path, _ = clip("emotion/ravdess", "ravdess-03-01-01-01-01-01-01")  # 2.39 s, neutral speech
+    from paravox.audio import load_audio
+
+    return log_mel(load_audio(path).samples)
+
+
+@pytest.fixture(scope="module")
+def synthetic_mel() -> np.ndarray:
+    samples = tone(220, seconds=1.2) + noise(seconds=1.2, amplitude=0.05, seed=3)
+    return log_mel(samples)
+
+
+def test_float32_matches_numpy_on_real_speech(encoder, onnx_encoder, speech_mel):
+    want = encoder.forward(speech_mel, layers=EARLY)
+    got = onnx_encoder.forward(speech_mel, layers=EARLY)
+    assert list(got) == EARLY
+    for layer in EARLY:
+        assert got[layer].shape == want[layer].shape == (speech_mel.shape[1] // 2, 512)
+        assert got[layer].dtype == np.float32
+        assert max_relative_error(got[layer], want[layer]) < 1e-4, layer
+
+
+def test_float32_matches_numpy_on_a_synthetic_signal_every_layer_and_final(encoder, onnx_encoder, synthetic_mel):
+    want = encoder.forward(synthetic_mel)
+    got = onnx_encoder.forward(synthetic_mel)
+    assert list(got) == list(want) == [0, 1, 2, 3, 4, 5, FINAL]
+    for layer in want:
+        assert max_relative_error(got[layer], want[layer]) < 1e-4, layer
+
+
+def test_odd_frame_counts_give_ceil_half_steps(encoder, onnx_encoder, synthetic_mel):
+    mel = synthetic_mel[:, :37]
+    got = onnx_encoder.forward(mel, layers=[1])[1]
+    want = encoder.forward(mel, layers=[1])[1]
+    assert got.shape == want.shape == (19, 512)
+    assert max_relative_error(got, want) < 1e-4
+
+
+def test_batched_matches_unbatched(onnx_encoder, synthetic_mel):
+    other = log_mel(tone(660, seconds=1.2))
+    batch = np.stack([synthetic_mel, other])
+    got = onnx_encoder.forward(batch, layers=[2, 0])
+    assert list(got) == [2, 0]
+    for layer in (0, 2):
+        assert got[layer].shape == (2, synthetic_mel.shape[1] // 2, 512)
+        for row, mel in enumerate((synthetic_mel, other)):
+            single = onnx_encoder.forward(mel, layers=[layer])[layer]
+            assert max_relative_error(got[layer][row], single) < 1e-5
+
+
+def test_layer_selection_order_duplicates_and_shared_sessions(onnx_encoder, synthetic_mel):
+    got = onnx_encoder.forward(synthetic_mel, layers=[3, 1, 3])
+    assert list(got) == [3, 1]
+    shallow = onnx_encoder.forward(synthetic_mel, layers=[1])
+    np.testing.assert_allclose(shallow[1], got[1], rtol=0, atol=1e-4)
+    assert onnx_encoder.session(4) is onnx_encoder.session(4)
+    assert {depth for depth, _, _ in onnx_encoder._sessions} >= {2, 4}
+
+
+@pytest.mark.parametrize("layer", [6, -2, 1.0, "1", True])
+def test_a_layer_that_does_not_exist_is_a_value_error(onnx_encoder, synthetic_mel, layer):
+    with pytest.raises(ValueError, match=r"does not exist; use 0\.\.5 or FINAL \(-1\)"):
+        onnx_encoder.forward(synthetic_mel, layers=[0, layer])
+
+
+def test_bad_inputs_are_value_errors_like_numpy(encoder, onnx_encoder, synthetic_mel):
+    cases = [
+        (synthetic_mel, []),
+        (synthetic_mel[:40], [0]),
+        (np.zeros((80, 0), np.float32), [0]),
+        (np.zeros((80, 3002), np.float32), [0]),
+        (np.zeros((0, 80, 10), np.float32), [0]),
+    ]
+    for mel, layers in cases:
+        with pytest.raises(ValueError) as numpy_error:
+            encoder.forward(mel, layers=layers)
+        with pytest.raises(ValueError) as onnx_error:
+            onnx_encoder.forward(mel, layers=layers)
+        assert str(onnx_error.value) == str(numpy_error.value)
+
+
+def test_graph_has_one_output_per_block_and_final_only_at_full_depth(encoder):
+    assert [o.name for o in build_encoder_graph(encoder, 2).graph.output] == ["state_0", "state_1"]
+    full = [o.name for o in build_encoder_graph(encoder, encoder.num_layers).graph.output]
+    assert full == [f"state_{i}" for i in range(6)] + ["final"]
+    with pytest.raises(ValueError, match="depth 7 is out of range"):
+        build_encoder_graph(encoder, 7)
+
+
+def test_standard_op_attention_matches_the_contrib_op(encoder, synthetic_mel):
+    import onnxruntime
+
+    want = encoder.forward(synthetic_mel, layers=[1])[1]
+    model = build_encoder_graph(encoder, 2, attention="onnx")
+    assert {n.domain for n in model.graph.node if n.op_type != "Gelu"} == {""}
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (got,) = session.run(["state_1"], {"mel": synthetic_mel[None]})
+    assert max_relative_error(got[0], want) < 1e-4
+
+
+def test_int8_is_close_but_not_exact(encoder, synthetic_mel):
+    quantized = OnnxWhisperEncoder(encoder, threads=1, quantized=True)
+    want = encoder.forward(synthetic_mel, layers=[0, 1])
+    got = quantized.forward(synthetic_mel, layers=[0, 1])
+    for layer in (0, 1):
+        error = relative_error(got[layer], want[layer])
+        assert 1e-4 < error < 0.1, (layer, error)
+
+
+def test_constructor_checks_its_arguments(encoder):
+    with pytest.raises(TypeError, match="must be a WhisperEncoder"):
+        OnnxWhisperEncoder(object())
+    with pytest.raises(ValueError, match="threads must be an integer >= 0"):
+        OnnxWhisperEncoder(encoder, threads=-1)
