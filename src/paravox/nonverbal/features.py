@@ -14,12 +14,12 @@ window, and only the blocks up to the deepest layer a model uses are computed.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 
-from paravox.models.whisper_encoder import WhisperEncoder, log_mel
+from paravox.models.encoder_onnx import OnnxWhisperEncoder, shared_encoder
+from paravox.models.whisper_encoder import log_mel
 
 __all__ = ["FRAME_SECONDS", "encoder", "layer_states", "pooled_states", "chunk_spans"]
 
@@ -27,10 +27,9 @@ FRAME_SECONDS = 0.02  #: one encoder state per 20 ms (10-ms mel frames, stride-2
 MIN_SAMPLES = 640  #: 40 ms: the shortest input that gives one encoder state
 
 
-@lru_cache(maxsize=1)
-def encoder() -> WhisperEncoder:
-    """The NumPy Whisper-base encoder, loaded once per process."""
-    return WhisperEncoder.load()
+def encoder() -> OnnxWhisperEncoder:
+    """The Whisper-base encoder (ONNX Runtime, float32; same states as the NumPy one), one per process."""
+    return shared_encoder()
 
 
 def layer_states(samples: np.ndarray, layers: Sequence[int]) -> dict[int, np.ndarray]:

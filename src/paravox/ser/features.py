@@ -214,16 +214,10 @@ class FeatureExtractor:
         return self.pool(self.frame_states(samples), samples)
 
 
-_ENCODER = None
-
-
 def _shared_encoder():
-    global _ENCODER
-    if _ENCODER is None:
-        from paravox.models.whisper_encoder import WhisperEncoder
+    from paravox.models.encoder_onnx import shared_encoder
 
-        _ENCODER = WhisperEncoder.load()
-    return _ENCODER
+    return shared_encoder()
 
 
 # --------------------------------------------------------------------------- cache
