@@ -124,7 +124,8 @@ class Analyzer:
                 for seg, emo in zip(piece_segments, per_segment):
                     seg.emotion = None if emo is None else _shift_emotion(emo, offset)
                 if overall is not None:
-                    emotions.append((seconds, overall))
+                    speech = sum(max(0.0, seg.end - seg.start) for seg in piece_segments)
+                    emotions.append((speech or seconds, overall))
             offset += seconds
             if progress is not None:
                 progress(offset)
@@ -205,7 +206,7 @@ def _shift_emotion(e: EmotionScore, dt: float) -> EmotionScore:
 
 
 def _merge_emotions(parts: list[tuple[float, EmotionScore]], total: float) -> EmotionScore | None:
-    """One whole-input score from per-window scores, weighted by window length."""
+    """One whole-input score from per-window scores, weighted by each window's speech time."""
     if not parts:
         return None
     if len(parts) == 1:

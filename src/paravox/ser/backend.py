@@ -1,8 +1,10 @@
 """The ``paravox-emotion`` backend: emotion for ``paravox analyze`` (``--emotion paravox-emotion``).
 
 Scores every ASR segment on its own (the framing the model was trained on) and the whole
-input as the duration-weighted mean of its segments; with no segments (no speech found)
-the input is scored as one utterance.
+input as the duration-weighted mean of its segments. With no segments (no speech found:
+silence, music, a vocalization on its own) there is no emotion to report, so the window
+gets none rather than a label read off whatever sound it holds. ``paravox emotion`` (the
+emotion2vec-style API) still scores a whole input when asked to.
 """
 
 from __future__ import annotations
@@ -43,8 +45,7 @@ class ParavoxEmotion:
         labels = self.recognizer.labels
         spans = [(max(0.0, s.start), min(duration, s.end)) for s in segments]
         if not spans:
-            u = self.recognizer.utterance(samples)
-            return _score(labels, u.probs[0], 0.0, duration), []
+            return None, []
         scored = self.recognizer.spans(samples, spans)
         per = [_score(labels, p, s.start, s.end) for p, s in zip(scored.probs, segments)]
         w = np.array([max(e - s, 1e-3) for s, e in spans])[:, None]
