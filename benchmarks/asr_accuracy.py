@@ -35,6 +35,8 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "paravox-vad-2000ms": ("paravox", {"vad_min_silence_ms": 2000, "vad_threshold": 0.5}),
     "paravox-vad-2000ms-thr0.3": ("paravox", {"vad_min_silence_ms": 2000, "vad_threshold": 0.3}),
     "paravox-vad-2000ms-thr0.15": ("paravox", {"vad_min_silence_ms": 2000, "vad_threshold": 0.15}),
+    # The default minus the loudness guard (audio as loud as the speech kept even where Silero scores it low).
+    "paravox-vad-only": ("paravox", {"vad_keep_loud": False}),
     "paravox-beam1": ("paravox", {"beam_size": 1, "vad_min_silence_ms": 500, "vad_threshold": 0.5}),
     "paravox-lang-zh-prompt": (
         "paravox",
@@ -70,10 +72,15 @@ def load_set(name: str, limit: int | None, seed: int) -> list[dict]:
 
 
 def run_plain(rows: list[dict], threads: int) -> tuple[dict[str, str], float]:
+    import ctranslate2
     from faster_whisper import WhisperModel, decode_audio
 
+    from paravox.models.whisper_asr import SAMPLING_SEED
     from paravox.models.whisper_files import ensure_whisper_base
 
+    # Default settings; only the sampler's seed is fixed, as paravox fixes it when it loads the
+    # model, so that a rerun of the same clips in the same order gives the same figures.
+    ctranslate2.set_random_seed(SAMPLING_SEED)
     model = WhisperModel(str(ensure_whisper_base()), device="cpu", compute_type="int8", cpu_threads=threads)
     hyps, busy = {}, 0.0
     for r in rows:

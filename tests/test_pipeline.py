@@ -91,6 +91,43 @@ def test_pause_cut_lands_in_silence():
     assert second_gap[0] <= cut <= second_gap[1]
 
 
+def test_vad_keeps_loud_voice_that_silero_scores_low():
+    # NonVerbalSpeech-38K yawn clip: Silero scores the words after the yawn (4.0-5.8 s) under
+    # 0.2, yet they are as loud as the speech before it. Skipping them lost half the sentence.
+    from paravox.models.whisper_asr import speech_chunks
+    from paravox.pipeline.options import TranscribeOptions
+
+    path, row = clip("nvasr/dev", "nv38k-yawn-2")
+    samples = load_audio(path).samples
+    guarded = speech_chunks(samples, TranscribeOptions())
+    plain = speech_chunks(samples, TranscribeOptions(vad_keep_loud=False))
+    assert max(c["end"] for c in plain) < 3.5 * 16000
+    assert any(c["start"] <= 4.6 * 16000 and c["end"] >= 5.6 * 16000 for c in guarded)
+    text = Analyzer(threads=2, events=None, emotion=None).analyze(path).text
+    assert "你才是" in text  # reference: [yawn]啊，妖怪，你才是妖怪呢。
+
+
+def test_vad_guard_keeps_loud_noise_but_skips_quiet_noise():
+    from paravox.models.whisper_asr import speech_chunks
+    from paravox.pipeline.options import TranscribeOptions
+
+    path, _ = clip("emotion/casia", "casia-wangzhe-neutral-201")
+    speech = load_audio(path).samples
+    level = float(np.sqrt(np.mean(speech**2)))
+    quiet = noise(3.0, amplitude=level * 0.05, seed=2)
+    loud = noise(1.0, amplitude=level * 2, seed=3)
+    buf = np.concatenate([speech, quiet, loud, quiet]).astype(np.float32)
+    chunks = speech_chunks(buf, TranscribeOptions())
+    loud_at = len(speech) + len(quiet)
+    assert any(c["start"] <= loud_at + 1600 and c["end"] >= loud_at + len(loud) - 1600 for c in chunks)
+    covered = np.zeros(len(buf), dtype=bool)
+    for c in chunks:
+        covered[c["start"] : c["end"]] = True
+    tail = covered[loud_at + len(loud) + 16000 :]  # the quiet noise after the burst, past the padding
+    assert not tail.any()
+    assert speech_chunks(quiet, TranscribeOptions()) == []  # no speech at all: nothing kept
+
+
 @pytest.mark.parametrize(
     "audio",
     [silence(5.0), silence(0.0), tone(seconds=0.5), noise(3.0, amplitude=0.001, seed=1), np.zeros(1, np.float32)],

@@ -66,6 +66,10 @@ def _add_model_options(p: argparse.ArgumentParser, *, emotion: bool = True) -> N
     g.add_argument("--beam-size", type=int, default=None, help="beam width (default 5)")
     g.add_argument("--initial-prompt", default=None, help="text that primes the recogniser (style, spelling, names)")
     g.add_argument("--no-vad", action="store_true", help="do not skip non-speech with the Silero VAD")
+    g.add_argument(
+        "--vad-strict", action="store_true",
+        help="skip everything Silero calls non-speech, even stretches as loud as the speech (default: keep those)",
+    )
     g.add_argument("--no-word-timestamps", action="store_true", help="segment times only (a little faster)")
     g.add_argument("--keep-traditional", action="store_true", help="do not fold Traditional Chinese output to Simplified")
     g.add_argument("--asr", default=None, help="speech recogniser backend (default: whisper-base)")
@@ -193,6 +197,8 @@ def _options_from_args(args: argparse.Namespace):
         flat["initial_prompt"] = args.initial_prompt
     if args.no_vad:
         flat["vad"] = False
+    if args.vad_strict:
+        flat["vad_keep_loud"] = False
     if args.no_word_timestamps:
         flat["word_timestamps"] = False
     if args.keep_traditional:

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from paravox.audio import SAMPLE_RATE
 from paravox.models.registry import ASRResult, register
 from paravox.models.whisper_files import ensure_whisper_base
 from paravox.pipeline.options import TranscribeOptions
@@ -68,6 +69,8 @@ def _model_class():
 
 
 _MODEL_LOCK = threading.Lock()
+#: Seed of CTranslate2's sampler (the temperature fallback), set when the model loads.
+SAMPLING_SEED = 0
 _MODELS: dict[tuple[str, int], object] = {}
 
 
@@ -77,6 +80,12 @@ def load_whisper(threads: int = 0):
     key = (path, threads)
     with _MODEL_LOCK:
         if key not in _MODELS:
+            import ctranslate2
+
+            # CTranslate2 seeds each decoding thread's sampler once, from this seed, the first
+            # time the temperature fallback samples. A fixed seed makes a fresh process that is
+            # given the same inputs in the same order produce the same transcripts.
+            ctranslate2.set_random_seed(SAMPLING_SEED)
             _MODELS[key] = _model_class()(path, device="cpu", compute_type="int8", cpu_threads=threads)
         return _MODELS[key]
 
@@ -100,6 +109,83 @@ def collapse_repeats(words: list[Word], max_run: int = MAX_REPEAT) -> list[Word]
         if run <= max_run:
             out.append(w)
     return out
+
+
+#: Frame hop of the loudness guard in speech_chunks, in samples (20 ms).
+_GUARD_HOP = 320
+#: A stretch counts as loud when its RMS is within this many dB of the speech level: the 90th
+#: percentile of the frame RMS inside Silero's speech (its chunks include pauses, so the median
+#: can sit at the noise floor).
+LOUD_DB = 6.0
+
+
+def speech_chunks(samples: np.ndarray, opts: TranscribeOptions) -> list[dict[str, int]]:
+    """Sample ranges to transcribe: Silero's speech, plus (``vad_keep_loud``) loud stretches.
+
+    Silero scores some voiced audio low: speech right after a yawn or a sigh, shouted or
+    heavily processed voices, vocalizations themselves. Dropping audio that is as loud as
+    the speech around it loses words, so every stretch of at least 0.25 s whose RMS is within
+    ``LOUD_DB`` of the level of the detected speech is kept too. Quiet stretches (pauses,
+    room tone, background) are still skipped. With no speech detected at all nothing is kept.
+
+    >>> opts = TranscribeOptions()
+    >>> speech_chunks(np.zeros(16000, dtype=np.float32), opts)
+    []
+    """
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    found = get_speech_timestamps(
+        samples, VadOptions(threshold=opts.vad_threshold, min_silence_duration_ms=opts.vad_min_silence_ms)
+    )
+    chunks = [(int(c["start"]), int(c["end"])) for c in found]
+    if chunks and opts.vad_keep_loud:
+        chunks = _merge(chunks + _loud_stretches(samples, chunks))
+    return [{"start": a, "end": b} for a, b in chunks]
+
+
+def _loud_stretches(samples: np.ndarray, speech: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    hop = _GUARD_HOP
+    frames = len(samples) // hop
+    if frames == 0:
+        return []
+    rms = np.sqrt(np.mean(np.square(samples[: frames * hop].reshape(frames, hop), dtype=np.float64), axis=1))
+    in_speech = np.zeros(frames, dtype=bool)
+    for a, b in speech:
+        in_speech[a // hop : -(-b // hop)] = True
+    if not in_speech.any():
+        return []
+    floor = float(np.percentile(rms[in_speech], 90)) * 10 ** (-LOUD_DB / 20)
+    loud = rms >= floor
+    rate = SAMPLE_RATE // hop  # frames per second
+    out: list[tuple[int, int]] = []
+    start = None
+    for i, flag in enumerate(np.append(loud, False)):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            out.append((start, i))
+            start = None
+    # Close gaps under 0.3 s, then keep stretches of 0.25 s or more, padded by 0.2 s.
+    closed: list[tuple[int, int]] = []
+    for a, b in out:
+        if closed and a - closed[-1][1] < 0.3 * rate:
+            closed[-1] = (closed[-1][0], b)
+        else:
+            closed.append((a, b))
+    pad = int(0.2 * rate)
+    return [
+        (max(0, (a - pad) * hop), min(len(samples), (b + pad) * hop)) for a, b in closed if b - a >= 0.25 * rate
+    ]
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(ranges):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
 
 
 @register("asr", "whisper-base", description="Whisper base (CTranslate2 int8, offline), word timestamps")
@@ -131,11 +217,20 @@ class WhisperBaseASR:
             condition_on_previous_text=opts.condition_on_previous_text,
             initial_prompt=opts.initial_prompt,
             word_timestamps=opts.word_timestamps,
-            vad_filter=opts.vad,
+            vad_filter=False,  # paravox picks the speech itself (speech_chunks) and maps times back
         )
+        audio = np.ascontiguousarray(samples, dtype=np.float32)
+        chunks = None
         if opts.vad:
-            kwargs["vad_parameters"] = {"min_silence_duration_ms": opts.vad_min_silence_ms, "threshold": opts.vad_threshold}
-        segments_iter, info = self.model.transcribe(np.ascontiguousarray(samples, dtype=np.float32), **kwargs)
+            chunks = speech_chunks(audio, opts)
+            if not chunks:
+                return ASRResult([], opts.language, None)
+            audio = np.concatenate([audio[c["start"] : c["end"]] for c in chunks])
+        segments_iter, info = self.model.transcribe(audio, **kwargs)
+        if chunks:
+            from faster_whisper.transcribe import restore_speech_timestamps
+
+            segments_iter = restore_speech_timestamps(segments_iter, chunks, SAMPLE_RATE)
         language = info.language
         fold = opts.chinese_script == "simplified" and language in _CHINESE
         segments: list[Segment] = []

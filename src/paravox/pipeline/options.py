@@ -35,6 +35,8 @@ class TranscribeOptions:
     vad: bool = True  #: skip non-speech with the Silero VAD that faster-whisper ships
     vad_min_silence_ms: int = 2000
     vad_threshold: float = 0.3  #: Silero speech probability above which audio counts as speech
+    #: also keep stretches as loud as the detected speech (voices Silero scores low); see speech_chunks
+    vad_keep_loud: bool = True
     chinese_script: str = "simplified"  #: "simplified" folds Traditional output; "keep" leaves it
 
     def __post_init__(self) -> None:
