@@ -4,9 +4,16 @@
 Runs the CLI (a fresh process each time, models loaded once per worker) on the first N
 RAVDESS clips of ../shared/data/emotion/ravdess and prints one markdown table: wall time
 (start-up included), clips per second, audio hours per hour, the speed-up over one worker,
-and the peak RSS of each worker process (sampled from /proc every 0.2 s).
+and the RSS of the worker processes (sampled from /proc every 0.2 s): the peak, and the
+largest worker's RSS once a tenth of the run had passed against its RSS at the end, which
+shows whether memory grows over a long batch (``--clips 1000 --workers 2``).
 
-    python benchmarks/batch_throughput.py [--clips 40] [--workers 1 2] [-- extra batch flags]
+    python benchmarks/batch_throughput.py [--clips 40] [--workers 1 2] [--rounds 3] [-- extra batch flags]
+
+With ``--rounds N`` the worker counts are run N times, alternating (1, 2, 1, 2, ...), and the
+table gives the median round of each; every round's wall time is listed under it. Wall
+times on a shared virtual machine move by tens of percent from run to run, so a single
+round can mislead.
 
 Each worker gets an equal share of the cores (--threads defaults to cores / workers).
 """
@@ -45,15 +52,22 @@ def _rss_mb(pid: int) -> float:
 
 def run(scp: Path, workers: int, extra: list[str], out_dir: Path) -> dict:
     out = out_dir / f"workers{workers}.jsonl"
+    out.unlink(missing_ok=True)  # a fresh job every round
     cmd = [sys.executable, "-m", "paravox.cli.main", "batch", str(scp), "-o", str(out), "-q", "--workers", str(workers), *extra]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     peak: dict[int, float] = {}
+    samples: list[tuple[float, float]] = []  # (seconds since start, largest worker RSS)
     while proc.poll() is None:
-        for pid in _children(proc.pid):
-            peak[pid] = max(peak.get(pid, 0.0), _rss_mb(pid))
+        sizes = [_rss_mb(pid) for pid in _children(proc.pid)]
+        for pid, size in zip(_children(proc.pid), sizes):
+            peak[pid] = max(peak.get(pid, 0.0), size)
+        if sizes:
+            samples.append((time.perf_counter() - started, max(sizes)))
         time.sleep(0.2)
     wall = time.perf_counter() - started
+    early = [rss for t, rss in samples if wall * 0.1 <= t <= wall * 0.2]
+    late = [rss for t, rss in samples if t >= wall * 0.9]
     err = proc.stderr.read()
     if proc.returncode not in (0, 1):
         raise SystemExit(f"paravox batch failed ({proc.returncode}):\n{err}")
@@ -68,6 +82,8 @@ def run(scp: Path, workers: int, extra: list[str], out_dir: Path) -> dict:
         "clips_per_s": len(rows) / wall,
         "audio_h_per_h": audio / wall,
         "peak_rss_mb_per_worker": max(peak.values()) if peak else 0.0,
+        "rss_mb_early": max(early) if early else 0.0,
+        "rss_mb_late": max(late) if late else 0.0,
     }
 
 
@@ -80,6 +96,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=40, help="RAVDESS clips to analyse (default 40)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to compare (default 1 2)")
+    parser.add_argument("--rounds", type=int, default=1, help="times to run each worker count, alternating (default 1)")
     args = parser.parse_args(argv)
     manifest = DATA / "manifest.jsonl"
     if not manifest.exists():
@@ -88,16 +105,27 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         scp = Path(tmp) / "wav.scp"
         scp.write_text("".join(f"{r['id']} {DATA / r['audio']}\n" for r in rows))
-        results = [run(scp, w, extra, Path(tmp)) for w in args.workers]
+        rounds: dict[int, list[dict]] = {w: [] for w in args.workers}
+        for _ in range(max(1, args.rounds)):
+            for w in args.workers:
+                rounds[w].append(run(scp, w, extra, Path(tmp)))
+    # The median round of each worker count (by wall time).
+    results = [sorted(rounds[w], key=lambda r: r["wall_s"])[len(rounds[w]) // 2] for w in args.workers]
     base = results[0]["audio_h_per_h"]
     print(f"paravox batch on {len(rows)} RAVDESS clips, {os.cpu_count()} CPU cores"
           + (f", extra flags: {' '.join(extra)}" if extra else ""))
     print()
-    print("| workers | wall s | clips/s | audio h per h | speed-up | peak RSS per worker |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("| workers | wall s | clips/s | audio h per h | speed-up | peak RSS per worker "
+          "| worker RSS at 10-20% of run | at 90-100% |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['workers']} | {r['wall_s']:.1f} | {r['clips_per_s']:.2f} | {r['audio_h_per_h']:.2f} "
-              f"| {r['audio_h_per_h'] / base:.2f}x | {r['peak_rss_mb_per_worker']:.0f} MB |")
+              f"| {r['audio_h_per_h'] / base:.2f}x | {r['peak_rss_mb_per_worker']:.0f} MB "
+              f"| {r['rss_mb_early']:.0f} MB | {r['rss_mb_late']:.0f} MB |")
+    if args.rounds > 1:
+        print()
+        for w in args.workers:
+            print(f"{w} worker(s), wall s per round: " + ", ".join(f"{r['wall_s']:.1f}" for r in rounds[w]))
     failed = sum(r["failed"] for r in results)
     if failed:
         print(f"\n{failed} clip(s) failed; see the error lines")

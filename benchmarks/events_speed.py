@@ -3,12 +3,13 @@
     python benchmarks/events_speed.py                       # nvasr/dev real clips + the demo
     python benchmarks/events_speed.py --set demo --repeat 3
 
-Each configuration runs over the same clips with models loaded once (first clip warmed up
-and not timed); the detector's own time is also measured alone. Configurations run one
-after another, not clip by clip: the recogniser caches the encoding of the last window, so
-a second analysis of the same clip right after the first would skip the encoder. Whisper's
-temperature fallback samples at random on a few hard clips, so totals move by a few
-percent between runs. Prints a markdown table
+Models are loaded once per configuration (first clip warmed up, not timed). The
+configurations are interleaved clip by clip, in an order that rotates from clip to clip,
+so that a slow spell of the machine falls on all of them alike; the recogniser's cache of
+its last encoded window is cleared before every analysis, so no configuration reuses
+another's encoding. Each configuration has its own seeded Whisper model, so the
+transcripts come out identical in every configuration, which the script checks. The detector's and the emotion model's own
+time on the same clips is measured apart. Prints a markdown table
 and writes benchmarks/results/events_speed.json.
 """
 
@@ -40,33 +41,78 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args()
 
+    import ctranslate2
+
     from paravox.audio import load_audio
+    from paravox.models.whisper_asr import SAMPLING_SEED, _model_class
+    from paravox.models.whisper_files import ensure_whisper_base
     from paravox.pipeline import Analyzer
+
+    ctranslate2.set_random_seed(SAMPLING_SEED)
 
     paths = clips(args.set)
     audio = [load_audio(p) for p in paths]
     seconds = sum(a.duration for a in audio) * args.repeat
-    results = {}
     configs = (
         ("transcription only", "none", "none"),
         ("transcription + events", "paravox-events", "none"),
         ("transcription + emotion", "none", "paravox-emotion"),
         ("transcription + events + emotion (default)", "paravox-events", "paravox-emotion"),
     )
+    analyzers = {}
     for name, events, emotion in configs:
-        analyzer = Analyzer(events=events, emotion=emotion, threads=args.threads)
-        analyzer.analyze((audio[0].samples, 16000))  # load the models
-        t = time.perf_counter()
-        for _ in range(args.repeat):
-            for a in audio:
-                analyzer.analyze((a.samples, 16000))
-        results[name] = time.perf_counter() - t
-    det = Analyzer(events="paravox-events", emotion="none").events
+        analyzers[name] = Analyzer(events=events, emotion=emotion, threads=args.threads)
+        # Each configuration gets its own Whisper model: CTranslate2 keeps one sampler per
+        # decoding thread, seeded once, so configurations sharing a model would draw from one
+        # stream and hard clips (where the temperature fallback samples) would decode
+        # differently. With a model each, seeded alike, every configuration decodes the same.
+        analyzers[name].asr.model = _model_class()(
+            str(ensure_whisper_base()), device="cpu", compute_type="int8", cpu_threads=args.threads
+        )
+        analyzers[name].analyze((audio[0].samples, 16000))  # load the models
+    # Inside the default analysis, the time spent in each head, timed where it is called.
+    default = analyzers["transcription + events + emotion (default)"]
+    inside = {"events": 0.0, "emotion": 0.0}
+
+    def timed_method(obj, method: str, key: str) -> None:
+        original = getattr(obj, method)
+
+        def wrapper(*a, **kw):
+            t0 = time.perf_counter()
+            try:
+                return original(*a, **kw)
+            finally:
+                inside[key] += time.perf_counter() - t0
+
+        setattr(obj, method, wrapper)
+
+    timed_method(default.events, "detect", "events")
+    timed_method(default.emotion, "score", "emotion")
+    results = {name: 0.0 for name, _, _ in configs}
+    texts: dict[str, list[str]] = {name: [] for name, _, _ in configs}
+    order = [name for name, _, _ in configs]
+    for r in range(args.repeat):
+        for i, a in enumerate(audio):
+            k = (i + r) % len(order)
+            for name in order[k:] + order[:k]:
+                analyzer = analyzers[name]
+                analyzer.asr.model._last_encoded = None  # no encoding carried over from another run
+                t = time.perf_counter()
+                texts[name].append(analyzer.analyze((a.samples, 16000)).text)
+                results[name] += time.perf_counter() - t
+    same = all(texts[name] == texts[order[0]] for name in order)
+    det = analyzers["transcription + events"].events
+    emo = analyzers["transcription + emotion"].emotion
     t = time.perf_counter()
     for _ in range(args.repeat):
         for a in audio:
             det.detect(a.samples, 16000, [])
     results["events alone"] = time.perf_counter() - t
+    t = time.perf_counter()
+    for _ in range(args.repeat):
+        for a in audio:
+            emo.recognizer.utterance(a.samples)
+    results["emotion alone (whole clip)"] = time.perf_counter() - t
 
     base = results["transcription only"]
     lines = [
@@ -76,8 +122,19 @@ def main() -> int:
         "|---|---|---|---|",
     ]
     for name, wall in results.items():
-        rel = "" if name == "transcription only" else f"{100 * (wall - base) / base:+.1f}%" if name != "events alone" else f"{100 * wall / base:.1f}% of it"
+        rel = "" if name == "transcription only" else f"{100 * wall / base:.1f}% of it" if "alone" in name else f"{100 * (wall - base) / base:+.1f}%"
         lines.append(f"| {name} | {wall:.2f} | {wall / seconds:.4f} | {rel} |")
+    lines.append("")
+    full = results["transcription + events + emotion (default)"]
+    rest = full - inside["events"] - inside["emotion"]
+    lines.append(
+        f"Inside the default analysis ({full:.2f} s): events {inside['events']:.2f} s and emotion "
+        f"{inside['emotion']:.2f} s, i.e. {100 * inside['events'] / rest:+.1f}% and "
+        f"{100 * inside['emotion'] / rest:+.1f}% over the rest of it ({rest:.2f} s: decoding, "
+        "transcription and placement)."
+    )
+    lines.append("")
+    lines.append("transcripts identical in every configuration: " + ("yes" if same else "NO (timings not comparable)"))
     print("\n".join(lines))
     out = REPO / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
