@@ -18,6 +18,7 @@ from paravox.nonverbal.model import (
     ModelError,
     VocalizationClassifier,
     _conv1d_same,
+    _gelu,
     default_model_dir,
 )
 
@@ -80,6 +81,39 @@ def test_conv1d_same_matches_a_direct_sum():
     xp = np.pad(x, ((2, 2), (0, 0)))
     want = np.stack([[b[o] + sum(w[o, :, k] @ xp[t + 2 * k] for k in range(3)) for o in range(2)] for t in range(7)])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_gelu_is_the_tanh_approximation_and_leaves_its_input_alone():
+    x = np.linspace(-6, 6, 101, dtype=np.float32)
+    before = x.copy()
+    want = 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x**3)))
+    np.testing.assert_allclose(_gelu(x), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_detector_head_follows_replaced_weights():
+    # The head keeps its convolutions as matrices between calls; new weights must not be
+    # answered with the old matrices.
+    rng = np.random.default_rng(1)
+
+    def weights():
+        return {
+            "mean": np.zeros(4, np.float32), "scale": np.ones(4, np.float32),
+            "conv1_w": rng.standard_normal((3, 4, 5)).astype(np.float32), "conv1_b": np.zeros(3, np.float32),
+            "conv2_w": rng.standard_normal((3, 3, 5)).astype(np.float32), "conv2_b": np.zeros(3, np.float32),
+            "out_w": rng.standard_normal((2, 3)).astype(np.float32), "out_b": np.zeros(2, np.float32),
+        }
+
+    det = _detector()
+    det.weights = weights()
+    x = rng.standard_normal((20, 4)).astype(np.float32)
+    first = det.frame_logits_from_states(x)
+    np.testing.assert_array_equal(det.frame_logits_from_states(x), first)
+    det.weights = weights()
+    fresh = _detector()
+    fresh.weights = det.weights
+    np.testing.assert_allclose(det.frame_logits_from_states(x), fresh.frame_logits_from_states(x), rtol=1e-6)
+    assert not np.allclose(det.frame_logits_from_states(x), first)
 
 
 def test_chunk_spans_cover_the_input():

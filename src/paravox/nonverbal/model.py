@@ -81,7 +81,21 @@ def _read(directory: Path, kind: str) -> tuple[dict[str, Any], dict[str, np.ndar
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    return 0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x**3)))
+    """GELU, tanh approximation: ``0.5 x (1 + tanh(0.79788456 (x + 0.044715 x^3)))``.
+
+    Written as in-place steps on one temporary: the one-line form makes six temporaries
+    and took a quarter of the detector head's time.
+    """
+    y = x * x
+    y *= x
+    y *= 0.044715
+    y += x
+    y *= 0.7978845608
+    np.tanh(y, out=y)
+    y += 1.0
+    y *= x
+    y *= 0.5
+    return y
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -90,15 +104,24 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def _conv1d_same(x: np.ndarray, w: np.ndarray, b: np.ndarray, dilation: int = 1) -> np.ndarray:
-    """``x`` (T, Cin), ``w`` (Cout, Cin, K) -> (T, Cout), zero padding keeps T."""
+def _conv_matrix(w: np.ndarray) -> np.ndarray:
+    """A 1-D convolution's weights ``(Cout, Cin, K)`` as the ``(K*Cin, Cout)`` matrix that
+    :func:`_conv1d_same` multiplies its stacked input by."""
+    k, c_in, c_out = w.shape[2], w.shape[1], w.shape[0]
+    return np.ascontiguousarray(w.transpose(2, 1, 0).reshape(k * c_in, c_out))
+
+
+def _conv1d_same(x: np.ndarray, w: np.ndarray, b: np.ndarray, dilation: int = 1, wmat: np.ndarray | None = None) -> np.ndarray:
+    """``x`` (T, Cin), ``w`` (Cout, Cin, K) -> (T, Cout), zero padding keeps T.
+
+    ``wmat`` is ``_conv_matrix(w)`` when the caller keeps it (it is rebuilt otherwise).
+    """
     k = w.shape[2]
     pad = dilation * (k - 1) // 2
     xp = np.pad(x, ((pad, pad), (0, 0)))
     t = x.shape[0]
     cols = np.concatenate([xp[i * dilation : i * dilation + t] for i in range(k)], axis=1)  # (T, K*Cin)
-    wmat = w.transpose(2, 1, 0).reshape(k * w.shape[1], w.shape[0])  # (K*Cin, Cout)
-    return cols @ wmat + b
+    return cols @ (_conv_matrix(w) if wmat is None else wmat) + b
 
 
 @dataclass
@@ -148,10 +171,20 @@ class EventDetector:
     weights: dict[str, np.ndarray]
     source: str = "<memory>"
     thresholds: dict[str, float] = field(default_factory=dict)
+    # (weights array, its conv matrix) per convolution, built on first use
+    _conv_mats: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.thresholds:
             self.thresholds = {t: float(v) for t, v in self.config.get("thresholds", {}).items()}
+
+    def _conv(self, x: np.ndarray, name: str, dilation: int = 1) -> np.ndarray:
+        w = self.weights[f"{name}_w"]
+        cached = self._conv_mats.get(name)
+        if cached is None or cached[0] is not w:  # first use, or the weights were replaced
+            cached = self._conv_mats[name] = (w, _conv_matrix(w))
+        mat = cached[1]
+        return _conv1d_same(x, w, self.weights[f"{name}_b"], dilation, wmat=mat)
 
     @classmethod
     def load(cls, directory: str | Path) -> EventDetector:
@@ -169,8 +202,8 @@ class EventDetector:
     def frame_logits_from_states(self, states: np.ndarray) -> np.ndarray:
         w = self.weights
         x = (states - w["mean"]) / w["scale"]
-        h = _gelu(_conv1d_same(x, w["conv1_w"], w["conv1_b"]))
-        h = _gelu(_conv1d_same(h, w["conv2_w"], w["conv2_b"], dilation=int(self.config.get("dilation", 2))))
+        h = _gelu(self._conv(x, "conv1"))
+        h = _gelu(self._conv(h, "conv2", dilation=int(self.config.get("dilation", 2))))
         return h @ w["out_w"].T + w["out_b"]
 
     def frame_scores(self, samples: np.ndarray, progress=None) -> np.ndarray:
