@@ -8,6 +8,13 @@ validation, from training voices; 3 for test, from held-out voices) and scores t
 turning frame scores into events: per-tag frame thresholds alone, and the shipped labelling
 (regions of vocal activity named by classifier and detector together, kept when they agree).
 Prints a markdown table; writes benchmarks/results/events_mixtures.json.
+
+``--sweep`` also scores other labellings of the same activity regions (the classifier's
+weight in the vote, with or without agreement, the activity threshold, a minimum winning
+probability), each a set of detector-config overrides; choose one on ``val`` and read its
+``test`` row only afterwards:
+
+    python benchmarks/events_mixtures.py --sweep
 """
 
 from __future__ import annotations
@@ -15,11 +22,41 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _variant(agree: bool, weight: float, activity: float, min_p: float) -> tuple[str, dict]:
+    name = f"{'agreement' if agree else 'vote'}, classifier weight {weight}, activity {activity}, min p {min_p}"
+    return name, {"require_agreement": agree, "classifier_weight": weight,
+                  "activity_threshold": activity, "min_label_probability": min_p}
+
+
+SWEEP = dict(
+    [_variant(True, 0.5, a, 0.0) for a in (0.3, 0.5)]
+    + [_variant(False, w, a, m) for w in (0.5, 0.75, 1.0) for a in (0.3, 0.5) for m in (0.0, 0.4, 0.6)]
+)
+
+
+class _MemoClassifier:
+    """The classifier with its pooled features remembered per audio region: the variants
+    share regions, and the encoder pass is what costs."""
+
+    def __init__(self, clf) -> None:
+        self.clf, self.tags, self._seen = clf, clf.tags, {}
+
+    def embed(self, samples):
+        key = (len(samples), hash(samples.tobytes()))
+        if key not in self._seen:
+            self._seen[key] = self.clf.embed(samples)
+        return self._seen[key]
+
+    def predict_features(self, x):
+        return self.clf.predict_features(x)
 
 
 def main() -> int:
@@ -28,6 +65,7 @@ def main() -> int:
     ap.add_argument("--model", default=None, help="events model directory (default: the shipped one)")
     ap.add_argument("--sets", default="val,test")
     ap.add_argument("-n", type=int, default=250, help="mixtures per set (as trained: 250)")
+    ap.add_argument("--sweep", action="store_true", help="also score the labelling variants in SWEEP")
     args = ap.parse_args()
 
     from paravox.evaluation.events import evaluate_events
@@ -54,11 +92,16 @@ def main() -> int:
             refs[str(i)] = ev
         scores = [det.frame_scores(x) for x in audio]
         minutes = sum(len(x) for x in audio) / 16000 / 60
-        for method in ("frame thresholds", "shipped (agreement)"):
-            if method == "frame thresholds":
+        methods = {"frame thresholds": None, "shipped labelling": {}}
+        if args.sweep:
+            methods.update(SWEEP)
+        memo = _MemoClassifier(clf)
+        for method, overrides in methods.items():
+            if overrides is None:
                 hyps = {str(i): [(e.tag, e.start, e.end) for e in det.events(s)] for i, s in enumerate(scores)}
             else:
-                hyps = {str(i): [(e.tag, e.start, e.end) for e in find_events(x, det, clf, scores=s)]
+                variant = replace(det, config={**det.config, **overrides})
+                hyps = {str(i): [(e.tag, e.start, e.end) for e in find_events(x, variant, memo, scores=s)]
                         for i, (x, s) in enumerate(zip(audio, scores))}
             r = evaluate_events(refs, hyps, canonicalize=False)
             fa = sum(len(hyps[k]) for k, v in refs.items() if not v)

@@ -329,3 +329,20 @@ def test_regions_are_kept_when_classifier_and_detector_agree():
     assert find_events(audio, det, _StubClassifier(["cough", "laugh"], "laugh"), scores=s, threshold={"laugh": 0.9}) == []
     assert find_events(audio, det, _StubClassifier(["cough", "laugh"], "laugh"), scores=s, threshold=0.95) == []
     assert find_events(audio, det, _StubClassifier(["cough", "laugh"], "laugh"), scores=s, tags=["cough"]) == []
+
+
+def test_vote_weight_and_minimum_probability_name_regions():
+    from paravox.nonverbal.model import find_events
+
+    s = np.zeros((250, 2), np.float32)
+    s[100:150, 1] = 0.9  # the detector hears a laugh; the classifier below says cough
+    audio = np.zeros(16000 * 5, np.float32)
+    says_cough = _StubClassifier(["cough", "laugh"], "cough")
+
+    def tags(**config):
+        det = _detector(label_with_classifier=True, require_agreement=False, activity_threshold=0.3, **config)
+        return [e.tag for e in find_events(audio, det, says_cough, scores=s)]
+
+    assert tags() == ["laugh"]  # equal weights: the detector's 1.0 beats the classifier's 0.8
+    assert tags(classifier_weight=1.0) == ["cough"]
+    assert tags(classifier_weight=1.0, min_label_probability=0.9) == []  # 0.8 is not enough

@@ -327,8 +327,11 @@ def find_events(
     1. The detector's frame scores locate vocal activity (any tag): the per-frame maximum,
        smoothed, against ``activity_threshold`` from its config (or ``threshold`` when one
        number is given); runs closer than the merge gap are joined, short ones dropped.
-    2. Each region is named by the mean of the classifier's probabilities (on the region's
-       audio, 0.1 s either side) and the detector's mean frame probabilities there.
+    2. Each region is named by a weighted mean of the classifier's probabilities (on the
+       region's audio, 0.1 s either side) and the detector's mean frame probabilities there
+       (``classifier_weight`` in the config, default 0.5). With ``require_agreement`` both
+       models must pick the tag; ``min_label_probability`` drops regions whose winning tag
+       is less probable than that.
     3. The event's score is that probability times the region's peak activity; a per-tag
        ``threshold`` mapping drops events scoring below it.
 
@@ -350,6 +353,8 @@ def find_events(
     gap = int(round(float(cfg.get("merge_gap_seconds", 0.2)) / fs))
     min_dur = float(cfg.get("min_duration_seconds", 0.1) if min_duration is None else min_duration)
     per_tag = dict(threshold) if isinstance(threshold, Mapping) else {}
+    clf_weight = float(cfg.get("classifier_weight", 0.5))
+    min_label_p = float(cfg.get("min_label_probability", 0.0))
     clf_cols = [classifier.tags.index(t) if t in classifier.tags else None for t in wanted]
     events: list[Event] = []
     for a, b in _runs(activity >= act_thr, gap):
@@ -361,9 +366,11 @@ def find_events(
         clf_all = classifier.predict_features(classifier.embed(samples[lo:hi]))[0]
         clf_p = np.array([clf_all[j] if j is not None else 0.0 for j in clf_cols])
         clf_p = clf_p / max(float(clf_p.sum()), 1e-9)
-        p = 0.5 * clf_p + 0.5 * det_p
+        p = clf_weight * clf_p + (1.0 - clf_weight) * det_p
         k = int(p.argmax())
         if cfg.get("require_agreement", False) and (int(clf_p.argmax()) != k or int(det_p.argmax()) != k):
+            continue
+        if p[k] < min_label_p:
             continue
         score = float(p[k] * activity[a:b].max())
         if score < per_tag.get(wanted[k], 0.0):
