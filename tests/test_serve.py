@@ -92,7 +92,8 @@ def test_analyze_multipart_returns_the_analysis(client, speech):
 def test_analyze_raw_body_with_query_options(client, speech):
     resp = client.post(
         "/v1/analyze",
-        params={"language": "en", "word_timestamps": "false", "beam_size": 2, "name": "../clips/raw.wav"},
+        params={"language": "en", "word_timestamps": "false", "beam_size": 2, "vad_keep_loud": "false",
+                "name": "../clips/raw.wav"},
         content=speech,
         headers={"content-type": "application/octet-stream"},
     )
@@ -101,6 +102,7 @@ def test_analyze_raw_body_with_query_options(client, speech):
     assert doc["source"] == "raw.wav"  # only the last part of a name is kept
     assert doc["options"]["transcribe"]["language"] == "en"
     assert doc["options"]["transcribe"]["beam_size"] == 2
+    assert doc["options"]["transcribe"]["vad_keep_loud"] is False
     assert all(s["words"] == [] for s in doc["segments"])
     assert "young man" in doc["text"]
 
@@ -147,6 +149,7 @@ def test_openai_transcriptions_rejects_an_unknown_format_before_analysing(client
         ({"beam_size": 0}, "beam_size"),
         ({"events": "no-such-detector"}, "no events backend named 'no-such-detector'"),
         ({"vad": "maybe"}, "vad"),
+        ({"vad_keep_loud": "perhaps"}, "vad_keep_loud"),
         ({"events_threshold": "loud"}, "events_threshold"),
     ],
 )

@@ -148,6 +148,10 @@ def create_app(
         beam_size: int | None = Query(None, ge=1, le=20, description="beam width"),
         initial_prompt: str | None = Query(None, max_length=2000, description="text that primes the recogniser"),
         vad: bool | None = Query(None, description="skip non-speech with the Silero VAD"),
+        vad_keep_loud: bool | None = Query(
+            None, description="with the VAD, also keep stretches as loud as the detected speech (default true; "
+            "false is the CLI's --vad-strict)"
+        ),
         word_timestamps: bool | None = Query(None, description="word times (false is a little faster)"),
         events_threshold: str | None = Query(
             None, max_length=500, description="event threshold: one number (0.6) or per tag (laugh=0.4,cough=0.7)"
@@ -166,6 +170,7 @@ def create_app(
             "beam_size": beam_size,
             "initial_prompt": initial_prompt,
             "vad": vad,
+            "vad_keep_loud": vad_keep_loud,
             "word_timestamps": word_timestamps,
         }
         opts = request_options(options, flat)
