@@ -9,6 +9,8 @@ import argparse
 import json
 import sys
 
+from paravox.cli.inputs import add_input_arguments
+
 EXAMPLES = """\
 examples:
   paravox emotion call.wav                                  label + scores for the whole file
@@ -26,10 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    g = p.add_argument_group("inputs (any mix)")
-    g.add_argument("inputs", nargs="*", metavar="AUDIO", help="audio files; '-' reads stdin")
-    g.add_argument("--scp", metavar="WAV_SCP", help="Kaldi wav.scp list: '<id> <path>' per line")
-    g.add_argument("--manifest", metavar="JSONL", help="JSONL list with 'id' and 'audio' per line")
+    add_input_arguments(p)
     p.add_argument("--granularity", choices=("utterance", "segment", "frame"), default="utterance",
                    help="utterance: one result per input (default); segment: per speech segment (Silero VAD); "
                    "frame: every --hop seconds")

@@ -29,9 +29,9 @@ class _Fail(Exception):
 
 
 def _inputs(p: argparse.ArgumentParser) -> None:
-    from paravox.cli.main import _add_inputs  # the same input flags as analyze/transcribe
+    from paravox.cli.inputs import add_input_arguments  # the same input flags as analyze/transcribe
 
-    _add_inputs(p)
+    add_input_arguments(p)
 
 
 def _model_opts(p: argparse.ArgumentParser, *, detector: bool) -> None:

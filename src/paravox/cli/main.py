@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from paravox import __version__
+from paravox.cli.inputs import add_input_arguments
 
 EXAMPLES = """\
 examples:
@@ -31,13 +32,6 @@ class CLIError(Exception):
 
 
 # ---- argument groups shared by analysis commands ----------------------------------------
-
-
-def _add_inputs(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("inputs (any mix)")
-    g.add_argument("inputs", nargs="*", metavar="AUDIO", help="audio files (wav, flac, mp3, ogg/opus, m4a/aac, webm); '-' reads stdin")
-    g.add_argument("--scp", metavar="WAV_SCP", help="Kaldi wav.scp list: '<id> <path>' per line")
-    g.add_argument("--manifest", metavar="JSONL", help="JSONL list with 'id' and 'audio' (relative to the list) per line")
 
 
 def _add_outputs(p: argparse.ArgumentParser, default_format: str) -> None:
@@ -106,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_inputs(p)
+    add_input_arguments(p)
     _add_outputs(p, "json")
     _add_model_options(p)
     p.set_defaults(handler=cmd_analyze)
@@ -118,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_inputs(p)
+    add_input_arguments(p)
     _add_outputs(p, "txt")
     _add_model_options(p, emotion=False)
     p.set_defaults(handler=cmd_transcribe)
