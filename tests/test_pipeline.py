@@ -238,3 +238,16 @@ def test_first_window_is_encoded_once_and_transcript_unchanged(monkeypatch):
     got = [s.text for s in ours.transcribe(samples, word_timestamps=True)[0]]
     assert got == expected
     assert len(calls) == 1
+
+
+def test_threads_option_bounds_the_heads_encoder_too():
+    from paravox.models import encoder_onnx
+
+    try:
+        Analyzer(threads=1, emotion=None).events  # building the event backend applies it
+        assert encoder_onnx.runtime_threads() == 1
+        assert encoder_onnx.shared_encoder().threads == 1
+    finally:
+        encoder_onnx.set_runtime_threads(0)
+    with pytest.raises(ValueError, match="threads"):
+        encoder_onnx.set_runtime_threads(-2)

@@ -336,9 +336,25 @@ class OnnxWhisperEncoder:
     __call__ = forward
 
 
+_CONFIGURED_THREADS = 0
+
+
+def set_runtime_threads(threads: int | None) -> None:
+    """Threads for the shared encoder from now on, for the whole process (an
+    :class:`~paravox.pipeline.Analyzer` with ``threads=N`` sets it; ``--threads`` on the
+    command line). 0 or None goes back to :func:`runtime_threads`'s default."""
+    global _CONFIGURED_THREADS
+    if threads is not None and int(threads) < 0:
+        raise ValueError(f"threads must be >= 0, got {threads}")
+    _CONFIGURED_THREADS = int(threads or 0)
+
+
 def runtime_threads() -> int:
-    """Threads for the shared encoder: ``OMP_NUM_THREADS`` when set (``paravox batch`` sets it
-    per worker), else 0 (ONNX Runtime's default, one per physical core)."""
+    """Threads for the shared encoder: those set by :func:`set_runtime_threads`, else
+    ``OMP_NUM_THREADS`` when set (``paravox batch`` sets it per worker), else 0 (ONNX
+    Runtime's default, one per physical core)."""
+    if _CONFIGURED_THREADS:
+        return _CONFIGURED_THREADS
     value = os.environ.get("OMP_NUM_THREADS", "").strip()
     return int(value) if value.isdigit() and int(value) > 0 else 0
 

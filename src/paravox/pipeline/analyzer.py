@@ -63,14 +63,24 @@ class Analyzer:
     @property
     def events(self):
         if self._events is None and self.options.events:
+            self._share_threads()
             self._events = registry.create("events", self.options.events, **self.options.events_backend_options())
         return self._events
 
     @property
     def emotion(self):
         if self._emotion is None and self.options.emotion:
+            self._share_threads()
             self._emotion = registry.create("emotion", self.options.emotion)
         return self._emotion
+
+    def _share_threads(self) -> None:
+        # The event and emotion heads read one Whisper encoder per process (ONNX Runtime);
+        # --threads bounds it as it bounds the recogniser.
+        if self.options.threads:
+            from paravox.models.encoder_onnx import set_runtime_threads
+
+            set_runtime_threads(self.options.threads)
 
     def models(self) -> dict[str, str]:
         names = {"asr": self.options.asr}
