@@ -15,7 +15,10 @@ table gives the median round of each; every round's wall time is listed under it
 times on a shared virtual machine move by tens of percent from run to run, so a single
 round can mislead.
 
-Each worker gets an equal share of the cores (--threads defaults to cores / workers).
+Each worker gets an equal share of the cores (--threads defaults to cores / workers), so one
+worker alone uses every core. ``WxT`` runs W workers with T threads each instead: ``--workers
+1x1 2`` compares two workers with one worker held to one core, which measures how the pool
+scales apart from how well one worker uses a second core.
 """
 
 from __future__ import annotations
@@ -50,10 +53,27 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def run(scp: Path, workers: int, extra: list[str], out_dir: Path) -> dict:
-    out = out_dir / f"workers{workers}.jsonl"
+def _config(text: str) -> tuple[int, int | None]:
+    """``"2"`` -> (2, None): threads by default; ``"1x1"`` -> (1, 1)."""
+    workers, _, threads = text.partition("x")
+    try:
+        return int(workers), (int(threads) if threads else None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected W or WxT (workers x threads), got {text!r}") from None
+
+
+def _label(config: tuple[int, int | None]) -> str:
+    workers, threads = config
+    return str(workers) if threads is None else f"{workers} ({threads} thread{'s' if threads > 1 else ''} each)"
+
+
+def run(scp: Path, config: tuple[int, int | None], extra: list[str], out_dir: Path) -> dict:
+    workers, threads = config
+    out = out_dir / f"workers{workers}x{threads}.jsonl"
     out.unlink(missing_ok=True)  # a fresh job every round
     cmd = [sys.executable, "-m", "paravox.cli.main", "batch", str(scp), "-o", str(out), "-q", "--workers", str(workers), *extra]
+    if threads is not None:
+        cmd += ["--threads", str(threads)]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     peak: dict[int, float] = {}
@@ -75,7 +95,7 @@ def run(scp: Path, workers: int, extra: list[str], out_dir: Path) -> dict:
     ok = [r for r in rows if "error" not in r]
     audio = sum(r["duration"] for r in ok)
     return {
-        "workers": workers,
+        "workers": _label(config),
         "clips": len(rows),
         "failed": len(rows) - len(ok),
         "wall_s": wall,
@@ -95,7 +115,8 @@ def main() -> int:
         argv, extra = argv[:i], argv[i + 1:]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=40, help="RAVDESS clips to analyse (default 40)")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to compare (default 1 2)")
+    parser.add_argument("--workers", type=_config, nargs="+", default=["1", "2"],
+                        help="worker counts to compare, W or WxT (T threads per worker) (default 1 2)")
     parser.add_argument("--rounds", type=int, default=1, help="times to run each worker count, alternating (default 1)")
     args = parser.parse_args(argv)
     manifest = DATA / "manifest.jsonl"
@@ -105,7 +126,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         scp = Path(tmp) / "wav.scp"
         scp.write_text("".join(f"{r['id']} {DATA / r['audio']}\n" for r in rows))
-        rounds: dict[int, list[dict]] = {w: [] for w in args.workers}
+        args.workers = [_config(w) if isinstance(w, str) else w for w in args.workers]
+        rounds: dict[tuple, list[dict]] = {w: [] for w in args.workers}
         for _ in range(max(1, args.rounds)):
             for w in args.workers:
                 rounds[w].append(run(scp, w, extra, Path(tmp)))
@@ -125,7 +147,7 @@ def main() -> int:
     if args.rounds > 1:
         print()
         for w in args.workers:
-            print(f"{w} worker(s), wall s per round: " + ", ".join(f"{r['wall_s']:.1f}" for r in rounds[w]))
+            print(f"{_label(w)} worker(s), wall s per round: " + ", ".join(f"{r['wall_s']:.1f}" for r in rounds[w]))
     failed = sum(r["failed"] for r in results)
     if failed:
         print(f"\n{failed} clip(s) failed; see the error lines")

@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("-w", "--workers", type=_positive_int, default=None, metavar="N",
                    help="parallel workers, each with its own models: processes (local, default 1) "
-                   "or actors (ray, default: the cluster's CPUs)")
+                   "or actors (ray, default: the cluster's CPUs); without --threads, local workers share the cores equally")
     p.add_argument("--engine", choices=("local", "ray"), default="local",
                    help="local worker processes (default) or Ray Data (needs: pip install 'paravox[ray]')")
     p.add_argument("--address", metavar="ADDR",
