@@ -153,3 +153,14 @@ def test_constructor_checks_its_arguments(encoder):
         OnnxWhisperEncoder(object())
     with pytest.raises(ValueError, match="threads must be an integer >= 0"):
         OnnxWhisperEncoder(encoder, threads=-1)
+
+
+@pytest.mark.parametrize(("value", "arena"), [(None, True), ("1", True), ("0", False), ("off", False)])
+def test_the_cpu_memory_arena_follows_paravox_ort_arena(encoder, synthetic_mel, monkeypatch, value, arena):
+    if value is None:
+        monkeypatch.delenv("PARAVOX_ORT_ARENA", raising=False)
+    else:
+        monkeypatch.setenv("PARAVOX_ORT_ARENA", value)
+    fresh = OnnxWhisperEncoder(encoder, threads=1)
+    assert fresh.session(1).get_session_options().enable_cpu_mem_arena is arena
+    assert fresh.forward(synthetic_mel, layers=[0])[0].shape == (synthetic_mel.shape[1] // 2, 512)

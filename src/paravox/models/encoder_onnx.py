@@ -308,6 +308,7 @@ class OnnxWhisperEncoder:
                 # Idle threads sleep instead of spinning: the encoder runs between CTranslate2's
                 # decodes in the same process, and spinning threads would take their cores.
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                options.enable_cpu_mem_arena = ort_arena_enabled()
                 self._sessions[key] = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
             return self._sessions[key]
 
@@ -334,6 +335,16 @@ class OnnxWhisperEncoder:
         return {layer: out if batched else out[0] for layer, out in zip(wanted, results)}
 
     __call__ = forward
+
+
+def ort_arena_enabled() -> bool:
+    """Whether the encoder's sessions use ONNX Runtime's CPU memory arena (``enable_cpu_mem_arena``).
+
+    On (ONNX Runtime's default) unless the environment sets ``PARAVOX_ORT_ARENA=0`` (or
+    ``false``/``off``/``no``), read when a session is built. Memory measurement:
+    ``benchmarks/memory_growth.py --no-ort-arena``.
+    """
+    return os.environ.get("PARAVOX_ORT_ARENA", "").strip().lower() not in ("0", "false", "off", "no")
 
 
 _CONFIGURED_THREADS = 0
