@@ -157,14 +157,8 @@ def _loud_stretches(samples: np.ndarray, speech: list[tuple[int, int]]) -> list[
     floor = float(np.percentile(rms[in_speech], 90)) * 10 ** (-LOUD_DB / 20)
     loud = rms >= floor
     rate = SAMPLE_RATE // hop  # frames per second
-    out: list[tuple[int, int]] = []
-    start = None
-    for i, flag in enumerate(np.append(loud, False)):
-        if flag and start is None:
-            start = i
-        elif not flag and start is not None:
-            out.append((start, i))
-            start = None
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], loud.astype(np.int8), [0]])))
+    out = list(zip(edges[::2].tolist(), edges[1::2].tolist()))  # [start, end) frame runs
     # Close gaps under 0.3 s, then keep stretches of 0.25 s or more, padded by 0.2 s.
     closed: list[tuple[int, int]] = []
     for a, b in out:
