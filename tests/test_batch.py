@@ -324,6 +324,29 @@ def test_sigkill_then_resume_gives_every_input_exactly_once(tmp_path):
     assert out.read_bytes() == before
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_workers_stop_with_their_parent_even_in_the_middle_of_a_long_input(tmp_path, sig):
+    corpus = tmp_path / "corpus"
+    _corpus(corpus, 2)
+    out = tmp_path / "results.jsonl"
+    proc = _start(corpus, out, "--workers", "2", delay=600)  # each input would take ten minutes
+    deadline = time.monotonic() + 60
+    while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = _children(proc.pid)
+    assert len(workers) >= 2, proc.stderr.read().decode() if proc.poll() is not None else "no workers started"
+    time.sleep(3)  # the workers have loaded and are inside their ten-minute inputs
+    workers = _children(proc.pid)
+    os.kill(proc.pid, sig)
+    proc.wait(10)
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers), "workers went on after their parent died"
+    assert not out.exists() or out.read_text() == ""
+
+
 def test_kills_at_random_moments_never_lose_or_repeat_an_input(tmp_path):
     import random
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import sys
 from multiprocessing.connection import wait
 from typing import Iterable, Iterator
 
@@ -148,7 +149,9 @@ class _Worker:
 
     def __init__(self, ctx, spec: WorkerSpec) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, spec), daemon=True, name="paravox-batch-worker")
+        self.process = ctx.Process(
+            target=_worker_main, args=(child, spec, os.getpid()), daemon=True, name="paravox-batch-worker"
+        )
         self.process.start()
         child.close()
         self.item: InputItem | None = None
@@ -195,8 +198,28 @@ class _Worker:
         self.conn.close()
 
 
-def _worker_main(conn, spec: WorkerSpec) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """Linux: the kernel sends this worker SIGTERM when the batch process dies, however it dies.
+
+    Without it a worker whose parent was killed (SIGKILL, SIGTERM, the OOM killer) would go
+    on analysing its current input, minutes for a long recording, before noticing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(0)
+
+
+def _worker_main(conn, spec: WorkerSpec, parent_pid: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     threads = int(spec.options.get("threads") or 0)
     if threads:
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
