@@ -210,7 +210,10 @@ def test_openai_text_carries_the_event_tags(speech):
             assert text.startswith("He was not an ill-disposed young man. [laugh] ")
             assert "[laugh]" in transcribe("srt").text
             verbose = transcribe("verbose_json").json()
-            assert verbose["events"] == [{"tag": "laugh", "start": 3.14, "end": 5.74, "score": 0.9}]
+            # the reference laugh (3.14-5.74 s), widened to the "Ha-ha-ha-ha-ha!" Whisper spells it as
+            [laugh] = verbose["events"]
+            assert (laugh["tag"], laugh["start"], laugh["score"]) == ("laugh", 3.14, 0.9) and 5.74 <= laugh["end"] < 6.5
+            assert "Ha-ha" not in verbose["text"]
             assert any("[laugh]" in seg["text"] for seg in verbose["segments"])
             # /v1/analyze can turn the server's events off for one request
             doc = c.post("/v1/analyze", params={"events": "none"}, files={"file": ("demo.wav", clip)}).json()

@@ -70,6 +70,10 @@ def _add_model_options(p: argparse.ArgumentParser, *, emotion: bool = True) -> N
     g.add_argument("--events", default=None, metavar="NAME", help="vocal-event backend (default: paravox-events; 'none' turns events off)")
     g.add_argument("--events-model", default=None, metavar="DIR", help="an events model directory from 'paravox train events'")
     g.add_argument(
+        "--keep-laugh-words", action="store_true",
+        help="leave laughter the recogniser spelled out (哈哈哈, Ha-ha!) in the text (default: it becomes a [laugh] event)",
+    )
+    g.add_argument(
         "--threshold", dest="events_threshold", default=None, metavar="T",
         help="event threshold: one number for every tag (default 0.3) or the lowest score kept per tag (laugh=0.4,cough=0.7)",
     )
@@ -197,6 +201,8 @@ def _options_from_args(args: argparse.Namespace):
         flat["word_timestamps"] = False
     if args.keep_traditional:
         flat["chinese_script"] = "keep"
+    if getattr(args, "keep_laugh_words", False):
+        flat["laugh_words"] = False
     for name in ("asr", "events", "emotion", "threads", "max_duration", "events_model", "events_tags", "events_min_duration"):
         value = getattr(args, name, None)
         if value is not None:

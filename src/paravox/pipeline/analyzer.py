@@ -6,7 +6,9 @@ Stages, each a backend chosen by name (see :mod:`paravox.models.registry`):
    file never sits in memory whole; windows are cut in a pause found by the VAD, so no word
    is split between two windows;
 2. ``asr`` turns each window into segments with word timestamps;
-3. ``events`` (optional) finds vocal events; they are written inline by ``Analysis.tagged_text``;
+3. ``events`` (optional) finds vocal events; they are written inline by ``Analysis.tagged_text``.
+   Laughter the recogniser spelled out (``哈哈哈``, ``Ha-ha!``) leaves the text and becomes a
+   ``laugh`` event (:mod:`paravox.nonverbal.laugh_words`; ``laugh_words=False`` keeps it);
 4. ``emotion`` (optional) scores each segment and the whole input.
 
 >>> from paravox.pipeline import Analyzer
@@ -124,10 +126,19 @@ class Analyzer:
                 if piece_segments and language_prob is None:
                     # The first window with speech decides the language for the rest.
                     language, language_prob = result.language, result.language_probability
+            laughs: list[Event] = []
+            if self.events is not None and opts.laugh_words and _emits(self.events, "laugh"):
+                # "哈哈哈" / "Ha-ha!" in the text is laughter: it becomes a [laugh] event.
+                from paravox.nonverbal.laugh_words import laughs_from_words
+
+                piece_segments, laughs = laughs_from_words(piece_segments)
             segments.extend(piece_segments)
             if self.events is not None:
+                from paravox.nonverbal.laugh_words import merge_laughs
+
                 local = _shift_segments(piece_segments, -offset)
-                events.extend(_shift_event(e, offset) for e in self.events.detect(piece, SAMPLE_RATE, local))
+                detected = [_shift_event(e, offset) for e in self.events.detect(piece, SAMPLE_RATE, local)]
+                events.extend(merge_laughs(detected, laughs) if laughs else detected)
             if self.emotion is not None and seconds > 0:
                 local = _shift_segments(piece_segments, -offset)
                 overall, per_segment = self.emotion.score(piece, SAMPLE_RATE, local)
@@ -151,6 +162,12 @@ class Analyzer:
             models=self.models(),
             options={**opts.to_dict(), "elapsed_seconds": round(time.perf_counter() - started, 3)},
         )
+
+
+def _emits(backend: Any, tag: str) -> bool:
+    """Whether an event backend may emit ``tag`` (its ``tags`` restriction, else its model's tags)."""
+    tags = getattr(backend, "tags", None) or getattr(getattr(backend, "detector", None), "tags", None)
+    return tags is None or tag in tags
 
 
 def _pause_cut_windows(blocks: Iterator[np.ndarray], *, vad: bool) -> Iterator[np.ndarray]:

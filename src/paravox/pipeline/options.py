@@ -66,6 +66,9 @@ class AnalyzeOptions:
     events_threshold: float | dict[str, float] | None = None
     events_tags: tuple[str, ...] | None = None
     events_min_duration: float | None = None
+    #: with events on, laughter the recogniser spelled out (哈哈哈, "Ha-ha!") leaves the text
+    #: and becomes a [laugh] event, as tagged transcripts write it; False keeps it as text
+    laugh_words: bool = True
     emotion: str | None = "paravox-emotion"  #: emotion backend name, None for none
     threads: int = 0  #: CPU threads for the models; 0 lets the runtime choose
     #: long inputs are decoded and transcribed window by window so memory stays bounded

@@ -158,6 +158,10 @@ def create_app(
         ),
         events_tags: str | None = Query(None, max_length=500, description="only these event tags, comma-separated"),
         events_min_duration: float | None = Query(None, ge=0, description="drop events shorter than this (seconds)"),
+        laugh_words: bool | None = Query(
+            None, description="laughter the recogniser spelled out (哈哈, Ha-ha!) becomes a laugh event (default true; "
+            "false keeps it as text, the CLI's --keep-laugh-words)"
+        ),
         name: str | None = Query(None, max_length=1000, description="label for a raw-body upload (default 'upload')"),
     ) -> JSONResponse:
         flat = {
@@ -167,6 +171,7 @@ def create_app(
             "events_threshold": _threshold(events_threshold),
             "events_tags": events_tags,
             "events_min_duration": events_min_duration,
+            "laugh_words": laugh_words,
             "beam_size": beam_size,
             "initial_prompt": initial_prompt,
             "vad": vad,
