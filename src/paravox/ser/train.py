@@ -195,27 +195,23 @@ class ManifestError(ValueError):
 
 def read_manifest(path: str | Path, label_field: str = "label") -> list[Item]:
     """``audio`` (relative to the manifest), ``label``, optional ``speaker`` and ``id`` per line."""
+    # parsing and its errors, as for every JSONL input
+    from paravox.evaluation.io import EvaluationInputError, read_jsonl
+
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ManifestError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        records = read_jsonl(path)
+    except EvaluationInputError as exc:
+        raise ManifestError(str(exc)) from None
     items = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ManifestError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
-        if not isinstance(row, dict) or "audio" not in row or label_field not in row:
-            raise ManifestError(f"{path}:{n}: each line needs 'audio' and '{label_field}'")
+    for record in records:
+        row = record.data
+        if "audio" not in row or label_field not in row:
+            raise ManifestError(f"{path}:{record.line}: each line needs 'audio' and '{label_field}'")
         audio = Path(str(row["audio"])).expanduser()
         audio = audio if audio.is_absolute() else path.resolve().parent / audio
         spk = row.get("speaker")
         items.append(Item(str(audio), str(row[label_field]), None if spk is None else str(spk), row.get("id")))
-    if not items:
-        raise ManifestError(f"{path}: no items")
     return items
 
 
