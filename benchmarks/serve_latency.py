@@ -39,15 +39,19 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=4, help="clients sending at once (default 4)")
     ap.add_argument("--requests", type=int, default=40, help="requests in all (default 40)")
     ap.add_argument("--seconds", type=float, default=10.0, help="clip length in seconds (default 10)")
-    ap.add_argument("--threads", type=int, default=2, help="model threads of the server (default 2)")
-    ap.add_argument("--server-concurrency", type=int, default=1, help="the server's --concurrency (default 1)")
+    ap.add_argument("--threads", type=int, default=None, help="the server's --threads (default: its default)")
+    ap.add_argument("--server-concurrency", type=int, default=None, help="the server's --concurrency (default: its default)")
     ap.add_argument("--queue", type=int, default=8, help="the server's --queue (default 8)")
     ap.add_argument("--events", default=None, help="the server's --events (default: its default)")
     ap.add_argument("serve_args", nargs="*", help="more `paravox serve` arguments (after --)")
     args = ap.parse_args()
 
     clip = wav_bytes(load_audio(ROOT / "samples" / "demo.flac").samples[: int(args.seconds * 16000)])
-    serve = ["--threads", str(args.threads), "--concurrency", str(args.server_concurrency), "--queue", str(args.queue)]
+    serve = ["--queue", str(args.queue)]
+    if args.threads is not None:
+        serve += ["--threads", str(args.threads)]
+    if args.server_concurrency is not None:
+        serve += ["--concurrency", str(args.server_concurrency)]
     if args.events:
         serve += ["--events", args.events]
     serve += args.serve_args
@@ -74,8 +78,8 @@ def main() -> int:
     codes = [c for c, _ in results]
     lat = np.array([s for c, s in results if c == 200])
     pct = (lambda q: f"{np.percentile(lat, q):.2f}") if len(lat) else (lambda q: "-")
-    print(f"paravox serve, {args.seconds:g} s clip, {os.cpu_count()} CPUs, server --concurrency {args.server_concurrency} "
-          f"--queue {args.queue} --threads {args.threads}{' --events ' + args.events if args.events else ''}")
+    given = " ".join(serve) or "defaults"
+    print(f"paravox serve, {args.seconds:g} s clip, {os.cpu_count()} CPUs, server options: {given}")
     print()
     print("| clients | requests | 200 | 503 | other 4xx | 5xx | p50 s | p95 s | max s | clips/s |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

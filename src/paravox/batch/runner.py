@@ -75,14 +75,6 @@ def check_backends(options: dict, plugins: Sequence[str] = ()) -> None:
                 raise FatalBatchError(f"no {kind} backend named {name!r}; available: {have}")
 
 
-def _cores() -> int:
-    """CPU cores this process may use (the affinity mask, as set by taskset or a container)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 #: Options that do not change the results (how fast, not what).
 _NEUTRAL_OPTIONS = {"threads", "elapsed_seconds"}
 
@@ -132,6 +124,7 @@ def run_batch(
     :class:`~paravox.batch.item.FatalBatchError` when the models cannot be loaded.
     """
     from paravox.pipeline import AnalyzeOptions
+    from paravox.pipeline.options import available_cores
 
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -157,7 +150,7 @@ def run_batch(
         check_backends(options.to_dict(), plugins)
     if engine == "local":
         workers = workers or 1
-        threads = options.threads or max(1, _cores() // workers)
+        threads = options.threads or max(1, available_cores() // workers)
     else:
         threads = options.threads or 1
     spec = WorkerSpec(options=options.with_overrides(threads=threads).to_dict(), plugins=tuple(plugins))

@@ -14,8 +14,17 @@ TypeError: unknown option 'beam'; known options: asr, beam_size, ...word_timesta
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
+
+
+def available_cores() -> int:
+    """CPU cores this process may use (the affinity mask, as set by taskset or a container)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
