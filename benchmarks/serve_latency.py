@@ -3,7 +3,8 @@
 
 Starts `paravox serve` in a child process, sends REQUESTS uploads of a 10 s clip (the
 first 10 s of samples/demo.flac) with CONCURRENCY clients at once to POST /v1/analyze,
-and prints a markdown table: status counts and latency percentiles per request.
+and prints a markdown table: status counts and latency percentiles per request, then the
+server's peak RSS.
 
     python benchmarks/serve_latency.py                       # 4 concurrent, 40 requests
     python benchmarks/serve_latency.py --concurrency 8 --requests 200 --queue 8
@@ -55,7 +56,7 @@ def main() -> int:
     if args.events:
         serve += ["--events", args.events]
     serve += args.serve_args
-    with tempfile.TemporaryDirectory() as tmp, serve_in_subprocess(*serve, log=Path(tmp) / "serve.log") as (url, _proc):
+    with tempfile.TemporaryDirectory() as tmp, serve_in_subprocess(*serve, log=Path(tmp) / "serve.log") as (url, proc):
         with httpx.Client(base_url=url, timeout=600) as c:  # warm-up, not counted
             c.post("/v1/analyze", files={"file": ("clip.wav", clip)}).raise_for_status()
 
@@ -74,6 +75,7 @@ def main() -> int:
         with ThreadPoolExecutor(args.concurrency) as ex:
             results = [x for batch in ex.map(run, per_client) for x in batch]
         wall = time.perf_counter() - t0
+        peak_mb = _peak_rss_mb(proc.pid)
 
     codes = [c for c, _ in results]
     lat = np.array([s for c, s in results if c == 200])
@@ -88,7 +90,20 @@ def main() -> int:
         f"| {sum(400 <= c < 500 for c in codes)} | {sum(c >= 500 and c != 503 for c in codes)} "
         f"| {pct(50)} | {pct(95)} | {lat.max() if len(lat) else 0:.2f} | {codes.count(200) / wall:.2f} |"
     )
+    if peak_mb is not None:
+        print(f"\nserver peak RSS: {peak_mb:.0f} MB")
     return 0 if all(c < 500 or c == 503 for c in codes) else 1
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    """The server process's peak resident memory so far (Linux: VmHWM), in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 if __name__ == "__main__":

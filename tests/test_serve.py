@@ -472,3 +472,40 @@ def test_load_run_200_requests_8_concurrent_has_no_5xx(slow_asr):
     assert len(codes) == 200
     assert not [c for c in codes if c >= 500]
     assert codes.count(200) == 200
+
+
+def test_the_recogniser_gets_one_worker_per_concurrent_analysis():
+    from paravox.serve.pool import AnalysisPool
+
+    class WithWorkers:
+        def __init__(self, threads=0, workers=1):
+            self.threads, self.workers = threads, workers
+
+    class WithoutWorkers:
+        def __init__(self, threads=0):
+            self.threads = threads
+
+    registry.register("asr", "test-with-workers")(WithWorkers)
+    registry.register("asr", "test-without-workers")(WithoutWorkers)
+    try:
+        pool = AnalysisPool(AnalyzeOptions(asr="test-with-workers", events=None, emotion=None, threads=1), max_concurrency=2)
+        asr = pool.analyzer(pool.options).asr
+        assert (asr.threads, asr.workers) == (1, 2)  # two transcriptions may run at once
+        pool.close()
+        pool = AnalysisPool(AnalyzeOptions(asr="test-without-workers", events=None, emotion=None), max_concurrency=2)
+        assert pool.analyzer(pool.options).asr.threads == 0  # built without the keyword it lacks
+        pool.close()
+    finally:
+        registry.unregister("asr", "test-with-workers")
+        registry.unregister("asr", "test-without-workers")
+
+
+def test_whisper_with_two_workers_transcribes_two_requests_at_once_with_the_same_text():
+    from paravox.models.whisper_asr import WhisperBaseASR
+
+    samples = load_audio(DEMO).samples[: 3 * 16000]
+    asr = WhisperBaseASR(threads=1, workers=2)
+    assert asr.model.model.num_workers == 2
+    with ThreadPoolExecutor(2) as ex:
+        texts = list(ex.map(lambda _: asr.transcribe(samples).segments[0].text, range(2)))
+    assert texts == ["He was not an ill-disposed young man."] * 2

@@ -71,13 +71,18 @@ def _model_class():
 _MODEL_LOCK = threading.Lock()
 #: Seed of CTranslate2's sampler (the temperature fallback), set when the model loads.
 SAMPLING_SEED = 0
-_MODELS: dict[tuple[str, int], object] = {}
+_MODELS: dict[tuple[str, int, int], object] = {}
 
 
-def load_whisper(threads: int = 0):
-    """The faster-whisper model, loaded once per process and thread count."""
+def load_whisper(threads: int = 0, workers: int = 1):
+    """The faster-whisper model, loaded once per process, thread count and worker count.
+
+    ``workers`` transcriptions may run at once when called from that many Python threads (a
+    server's concurrency); with one, concurrent calls wait for each other. Each extra worker
+    costs about 110 MB.
+    """
     path = str(ensure_whisper_base())
-    key = (path, threads)
+    key = (path, threads, workers)
     with _MODEL_LOCK:
         if key not in _MODELS:
             import ctranslate2
@@ -86,7 +91,9 @@ def load_whisper(threads: int = 0):
             # time the temperature fallback samples. A fixed seed makes a fresh process that is
             # given the same inputs in the same order produce the same transcripts.
             ctranslate2.set_random_seed(SAMPLING_SEED)
-            _MODELS[key] = _model_class()(path, device="cpu", compute_type="int8", cpu_threads=threads)
+            _MODELS[key] = _model_class()(
+                path, device="cpu", compute_type="int8", cpu_threads=threads, num_workers=workers
+            )
         return _MODELS[key]
 
 
@@ -188,8 +195,8 @@ class WhisperBaseASR:
 
     name = "whisper-base"
 
-    def __init__(self, threads: int = 0) -> None:
-        self.model = load_whisper(threads)
+    def __init__(self, threads: int = 0, workers: int = 1) -> None:
+        self.model = load_whisper(threads, workers)
 
     def transcribe(
         self,

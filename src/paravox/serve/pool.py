@@ -49,15 +49,20 @@ class BackendCache:
     build with (an event threshold, say): model files are cached below this, per process.
     """
 
-    def __init__(self, threads: int = 0, size: int = 16) -> None:
+    def __init__(self, threads: int = 0, size: int = 16, asr_workers: int = 1) -> None:
         self.threads = threads
         self.size = size
+        #: transcriptions that may run at once (the server's concurrency), for a recogniser
+        #: that takes ``workers``; otherwise concurrent requests take turns inside it
+        self.asr_workers = asr_workers
         self._lock = threading.Lock()
         self._built: OrderedDict[tuple, Any] = OrderedDict()
 
     def get(self, kind: str, name: str, **options: Any) -> Any:
         if kind == "asr":
             options = {"threads": self.threads, **options}
+            if self.asr_workers > 1 and _accepts(kind, name, "workers"):
+                options.setdefault("workers", self.asr_workers)
         key = (kind, name, _freeze(options))
         with self._lock:
             if key in self._built:
@@ -71,6 +76,20 @@ class BackendCache:
     def loaded(self) -> list[str]:
         with self._lock:
             return sorted({f"{kind}:{name}" for kind, name, _ in self._built})
+
+
+def _accepts(kind: str, name: str, parameter: str) -> bool:
+    """Whether backend ``name``'s constructor takes keyword ``parameter``."""
+    import inspect
+
+    backend = registry.available(kind).get(name)
+    if backend is None:
+        return False
+    try:
+        params = inspect.signature(backend.factory).parameters
+    except (TypeError, ValueError):
+        return False
+    return parameter in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def _freeze(value: Any) -> Any:
@@ -138,7 +157,7 @@ class AnalysisPool:
         self.options = options
         self.max_concurrency = max_concurrency
         self.max_queue = max_queue
-        self.backends = BackendCache(threads=options.threads)
+        self.backends = BackendCache(threads=options.threads, asr_workers=max_concurrency)
         self._executor = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="paravox-analyze")
         self._admitted = 0  # slots taken; touched on the event loop's thread only
         self._running = 0  # analyses in a worker thread right now
