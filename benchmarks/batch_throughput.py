@@ -49,13 +49,9 @@ def _children(pid: int) -> list[int]:
 
 
 def _rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    from paravox.testing.procfs import memory_mb
+
+    return memory_mb(pid).get("VmRSS", 0.0)
 
 
 def _config(text: str) -> tuple[int, int | None]:

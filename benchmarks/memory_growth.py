@@ -54,12 +54,9 @@ VARIANTS = {
 
 def proc_status() -> dict[str, float]:
     """``VmRSS``, ``RssAnon``, ``RssFile`` of this process in MB."""
-    out: dict[str, float] = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "RssAnon", "RssFile"):
-            out[name] = int(value.split()[0]) / 1024
-    return out
+    from paravox.testing.procfs import memory_mb
+
+    return memory_mb("self", ("VmRSS", "RssAnon", "RssFile"))
 
 
 class _MallInfo2(ctypes.Structure):

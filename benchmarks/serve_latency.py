@@ -97,13 +97,9 @@ def main() -> int:
 
 def _peak_rss_mb(pid: int) -> float | None:
     """The server process's peak resident memory so far (Linux: VmHWM), in MB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
+    from paravox.testing.procfs import memory_mb
+
+    return memory_mb(pid, ("VmHWM",)).get("VmHWM")
 
 
 if __name__ == "__main__":
