@@ -93,7 +93,7 @@ def test_analyze_raw_body_with_query_options(client, speech):
     resp = client.post(
         "/v1/analyze",
         params={"language": "en", "word_timestamps": "false", "beam_size": 2, "vad_keep_loud": "false",
-                "name": "../clips/raw.wav"},
+                "laugh_words": "false", "name": "../clips/raw.wav"},
         content=speech,
         headers={"content-type": "application/octet-stream"},
     )
@@ -103,6 +103,7 @@ def test_analyze_raw_body_with_query_options(client, speech):
     assert doc["options"]["transcribe"]["language"] == "en"
     assert doc["options"]["transcribe"]["beam_size"] == 2
     assert doc["options"]["transcribe"]["vad_keep_loud"] is False
+    assert doc["options"]["laugh_words"] is False
     assert all(s["words"] == [] for s in doc["segments"])
     assert "young man" in doc["text"]
 
@@ -150,6 +151,7 @@ def test_openai_transcriptions_rejects_an_unknown_format_before_analysing(client
         ({"events": "no-such-detector"}, "no events backend named 'no-such-detector'"),
         ({"vad": "maybe"}, "vad"),
         ({"vad_keep_loud": "perhaps"}, "vad_keep_loud"),
+        ({"laugh_words": "sometimes"}, "laugh_words"),
         ({"events_threshold": "loud"}, "events_threshold"),
     ],
 )
