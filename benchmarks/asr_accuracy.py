@@ -15,7 +15,9 @@ a higher temperature, and what it samples depends on the state of CTranslate2's 
 generator, so on a few hard clips the text changes with the seed and with what was decoded
 before. ``--sampling-seeds 0,1,2,3,4`` runs every configuration once per seed, each time on
 a freshly loaded model whose sampler starts from that seed, and prints the mean text CER
-over the seeds, with each seed's figure in the last column:
+over the seeds, with each seed's figure in the last column. Below the table, the clips
+whose text CER differs between configurations or seeds; ``--from-results`` scores the
+hypotheses a run saved, without decoding again:
 
     python benchmarks/asr_accuracy.py --set nvasr-dev --group real --sampling-seeds 0,1,2,3,4 \
         --configs faster-whisper-defaults,paravox-default,paravox-with-events
@@ -149,6 +151,10 @@ def main() -> int:
         help="run each configuration once per seed of the fallback's sampler, on a freshly loaded model; "
         "the table gives the mean (default: one run, seed 0, models loaded once)",
     )
+    ap.add_argument(
+        "--from-results", action="store_true",
+        help="decode nothing: score the hypotheses an earlier run with the same options saved in benchmarks/results/",
+    )
     args = ap.parse_args()
     seeds = [None] if args.sampling_seeds is None else [int(x) for x in args.sampling_seeds.split(",")]
     if not DATA.exists():
@@ -176,20 +182,28 @@ def main() -> int:
     print(header)
     print("|" + "---|" * (len(groups) + 3 + (len(seeds) > 1)))
     refs = {r["id"]: r["text"] for r in rows}
+    per_clip: dict[str, dict[str, list[float]]] = {}  # config -> id -> text CER per seed
     for name in args.configs.split(","):
         engine, options = CONFIGS[name]
         cers: dict[str | None, list[float]] = {g: [] for g in groups + [None]}
         busy_total = 0.0
         for seed in seeds:
-            if engine == "plain":
+            suffix = "" if seed is None else f"_seed{seed}"
+            saved = results_dir / f"asr_{args.set}_{name}{suffix}.jsonl"
+            if args.from_results:
+                rows_saved = [json.loads(line) for line in saved.read_text(encoding="utf-8").splitlines() if line.strip()]
+                hyps, busy = {h["id"]: h["text"] for h in rows_saved}, float("nan")
+            elif engine == "plain":
                 hyps, busy = run_plain(rows, args.threads, seed)
             else:
                 hyps, busy = run_paravox(rows, dict(options), args.threads, seed)
             busy_total += busy
-            suffix = "" if seed is None else f"_seed{seed}"
-            (results_dir / f"asr_{args.set}_{name}{suffix}.jsonl").write_text(
-                "".join(json.dumps({"id": k, "text": v}, ensure_ascii=False) + "\n" for k, v in hyps.items())
-            )
+            if not args.from_results:
+                saved.write_text(
+                    "".join(json.dumps({"id": k, "text": v}, ensure_ascii=False) + "\n" for k, v in hyps.items())
+                )
+            for i in refs:
+                per_clip.setdefault(name, {}).setdefault(i, []).append(evaluate_nvasr({i: refs[i]}, {i: hyps[i]}).text_cer)
             for g in cers:
                 ids = [r["id"] for r in rows if g is None or r["group"] == g]
                 cers[g].append(evaluate_nvasr({i: refs[i] for i in ids}, {i: hyps[i] for i in ids}).text_cer)
@@ -198,6 +212,14 @@ def main() -> int:
         if len(seeds) > 1:
             line += " " + ", ".join(f"{100 * c:.2f}" for c in cers[None]) + " |"
         print(line, flush=True)
+    names = list(per_clip)
+    moved = [i for i in refs if len({round(c, 4) for n in names for c in per_clip[n][i]}) > 1]
+    print(f"\n{len(refs) - len(moved)} of {len(refs)} clips score the same in every configuration and seed; the others "
+          "(text CER per seed):\n")
+    print("| clip | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for i in moved:
+        print(f"| {i} | " + " | ".join(", ".join(f"{100 * c:.0f}" for c in per_clip[n][i]) for n in names) + " |")
     return 0
 
 

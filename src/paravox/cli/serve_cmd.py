@@ -77,7 +77,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _fail(f"needs the 'serve' extra ({exc.name} is missing): pip install 'paravox[serve]'")
     from paravox.models import registry
     from paravox.pipeline import AnalyzeOptions
-
     from paravox.pipeline.options import available_cores
 
     if args.concurrency is not None and args.concurrency < 1:

@@ -78,8 +78,8 @@ def load_whisper(threads: int = 0, workers: int = 1):
     """The faster-whisper model, loaded once per process, thread count and worker count.
 
     ``workers`` transcriptions may run at once when called from that many Python threads (a
-    server's concurrency); with one, concurrent calls wait for each other. Each extra worker
-    costs about 110 MB.
+    server's concurrency); with one, concurrent calls wait for each other. A second worker
+    costs some memory: ``benchmarks/serve_latency.py`` prints the server's peak RSS.
     """
     path = str(ensure_whisper_base())
     key = (path, threads, workers)

@@ -55,10 +55,7 @@ def _syllables(text: str) -> tuple[int, bool, bool] | None:
     return None
 
 
-def _is_laugh_run(words: Sequence[Word]) -> bool:
-    counts = [_syllables(w.text) for w in words]
-    if any(c is None for c in counts):
-        return False
+def _is_laugh_run(counts: Sequence[tuple[int, bool, bool]]) -> bool:
     total = sum(c[0] for c in counts)
     strong = any(c[1] for c in counts)
     joined = any(c[2] for c in counts)
@@ -67,17 +64,18 @@ def _is_laugh_run(words: Sequence[Word]) -> bool:
 
 def _laugh_runs(words: Sequence[Word]) -> list[tuple[int, int]]:
     """[i, j) index ranges of maximal runs of laugh words that read as laughter."""
+    counts = [_syllables(w.text) for w in words]
     runs: list[tuple[int, int]] = []
     i = 0
     while i < len(words):
-        if _syllables(words[i].text) is None:
+        if counts[i] is None:
             i += 1
             continue
         j = i
-        while j < len(words) and _syllables(words[j].text) is not None:
+        while j < len(words) and counts[j] is not None:
             j += 1
         following = words[j].text.strip() if j < len(words) else ""
-        if _is_laugh_run(words[i:j]) and not following.startswith(_IDIOM_NEXT):
+        if _is_laugh_run(counts[i:j]) and not following.startswith(_IDIOM_NEXT):
             runs.append((i, j))
         i = j
     return runs
