@@ -217,3 +217,62 @@ def test_training_with_a_single_speaker_still_selects_and_validates():
     model, report = train_model(X, ["calm", "sad", "tense"], y, ["only"] * len(y), TINY, grid=DEFAULT_GRID[:2])
     assert report.n_val > 0 and report.val_ua > 0.9
     assert report.options["C"] in (DEFAULT_GRID[0].C, DEFAULT_GRID[1].C)
+
+
+def test_speed_perturbation_moves_tempo_and_pitch_together():
+    from paravox.ser.features import augment_samples
+
+    t = np.arange(SR) / SR
+    tone = (0.5 * np.sin(2 * np.pi * 150 * t)).astype(np.float32)
+    fast = augment_samples(tone, "speed110", np.random.default_rng(0))
+    slow = augment_samples(tone, "speed90", np.random.default_rng(0))
+    assert abs(len(fast) - SR / 1.1) <= 1 and abs(len(slow) - SR / 0.9) <= 1
+    assert 160 < 55 * np.exp(prosody_features(fast)[0] / 12) < 170  # 150 Hz * 1.1
+    assert 130 < 55 * np.exp(prosody_features(slow)[0] / 12) < 140  # 150 Hz * 0.9
+    with pytest.raises(ValueError, match="speed90"):
+        augment_samples(tone, "reverse", np.random.default_rng(0))
+
+
+def test_bench_trains_on_augmented_copies_and_tests_on_recorded_clips(tmp_path, monkeypatch):
+    """Augmented copies join every training part (and inner fit part), never a test part or
+    an inner validation part."""
+    import paravox.ser.bench as bench
+    import paravox.ser.train as train
+
+    rows, rng = [], np.random.default_rng(0)
+    for s in range(4):
+        for i in range(6):
+            rows.append({"id": f"s{s}-{i}", "audio": f"s{s}-{i}.wav", "label": "ab"[i % 2], "speaker": f"s{s}"})
+    (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    folds = {str(k): {"train": [r["id"] for r in rows if r["speaker"] != f"s{k}"],
+                      "test": [r["id"] for r in rows if r["speaker"] == f"s{k}"]} for k in range(4)}
+    (tmp_path / "folds.json").write_text(json.dumps(folds))
+    centres = rng.normal(0, 1, (2, TINY.dim)).astype(np.float32)
+    base = np.stack([centres[i % 2] + rng.normal(0, 0.5, TINY.dim) for i in range(len(rows))]).astype(np.float32)
+
+    def fake_extract(paths, config, *, augment="clean", **_):
+        X = base.copy()
+        if augment != "clean":
+            X[:, 0] = 1000.0  # marks an augmented row
+        return X
+
+    seen = {"fit": [], "scored": []}
+    real_fit, real_logits = train.fit_head, train._logits
+
+    def fit(X, y, n, opts, **kw):
+        seen["fit"].append((len(X), int((X[:, 0] == 1000.0).sum())))
+        return real_fit(X, y, n, opts, **kw)
+
+    def logits(X, *a):
+        seen["scored"].append(int((X[:, 0] == 1000.0).sum()))
+        return real_logits(X, *a)
+
+    monkeypatch.setattr(bench, "extract_files", fake_extract)
+    monkeypatch.setattr(train, "fit_head", fit)
+    monkeypatch.setattr(train, "_logits", logits)
+    res = bench.run_benchmark(tmp_path, features=TINY, augment=["speed90", "speed110"], grid=(0.01,), inner_folds=3)
+    assert res["augment"] == ["speed90", "speed110"] and len(res["folds"]) == 4
+    # every fit: a third of the rows recorded, two thirds augmented copies of those
+    assert seen["fit"] and all(marked == 2 * n // 3 for n, marked in seen["fit"])
+    assert max(n for n, _ in seen["fit"]) == 3 * 18  # a whole training part (18 clips) and its copies
+    assert seen["scored"] and all(m == 0 for m in seen["scored"])

@@ -77,6 +77,11 @@ def register_bench(bsub: argparse._SubParsersAction) -> None:
                    help="add a row with per-speaker feature standardisation (uses the test speakers' unlabelled clips)")
     p.add_argument("--extra", nargs="+", default=(), metavar="DIR",
                    help="other corpus folders added to every training part (multi-corpus training, labels mapped)")
+    p.add_argument("--augment", nargs="+", default=(), metavar="KIND", choices=("noise", "gain", "speed90", "speed110"),
+                   help="also train on copies of each training clip so augmented (noise, gain, speed90, speed110); "
+                        "test clips stay as recorded")
+    p.add_argument("--grid", type=float, nargs="+", default=None, metavar="C",
+                   help="the head's regularisation values tried by inner CV (default: 0.001 0.003 0.01)")
     p.add_argument("-o", "--output", metavar="JSON", help="write all results as JSON")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(handler=cmd_bench)
@@ -266,6 +271,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             try:
                 results.append(run_benchmark(folder, features=features, select_features=args.select_features,
                                              speaker_norm=norm, progress=not args.quiet, log=log,
+                                             augment=args.augment, **({"grid": args.grid} if args.grid else {}),
                                              extra=[e for e in args.extra if Path(e).resolve() != Path(folder).resolve()]))
             except CorpusError as exc:
                 return _fail(str(exc))

@@ -106,6 +106,7 @@ def run_benchmark(
     seed: int = 0,
     speaker_norm: bool = False,
     extra: Sequence[str | Path] = (),
+    augment: Sequence[str] = (),
     progress: bool = False,
     log=None,
 ) -> dict[str, Any]:
@@ -131,6 +132,8 @@ def run_benchmark(
     widest = FeatureConfig(layers=tuple(sorted({x for c in candidates for x in c.layers})), prosody=True,
                            window_seconds=features.window_seconds)
     X_all = extract_files(corpus.paths, widest, progress=progress)
+    augment = [a for a in augment if a != "clean"]
+    X_aug = [extract_files(corpus.paths, widest, augment=a, seed=seed, progress=progress) for a in augment]
 
     def columns(cfg: FeatureConfig) -> np.ndarray:
         cols = []
@@ -167,27 +170,32 @@ def run_benchmark(
         X_extra, y_extra = np.vstack(xs), np.array(ys)
     id_pos = {r["id"]: i for i, r in enumerate(corpus.rows)}
     folds_out = []
-    X_raw = X_all
+    X_raw, X_aug_raw = X_all, X_aug
     for name, fold in sorted(corpus.folds.items(), key=lambda kv: kv[0]):
         tr = np.array([id_pos[i] for i in fold["train"]])
         te = np.array([id_pos[i] for i in fold["test"]])
         if speaker_norm:
             X_all = X_raw.copy()
-            for part in (tr, te):
-                for spk in set(groups[part]):
-                    rows = part[groups[part] == spk]
-                    X_all[rows] = (X_raw[rows] - X_raw[rows].mean(0)) / (X_raw[rows].std(0) + 1e-6)
+            X_aug = [x.copy() for x in X_aug_raw]
+            for src, dst, parts in [(X_raw, X_all, (tr, te))] + [(a, b, (tr,)) for a, b in zip(X_aug_raw, X_aug)]:
+                for part in parts:
+                    for spk in set(groups[part]):
+                        rows = part[groups[part] == spk]
+                        dst[rows] = (src[rows] - src[rows].mean(0)) / (src[rows].std(0) + 1e-6)
+
+        def train_rows(Xc_all: np.ndarray, cols: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """Training matrix and labels: ``rows``, their augmented copies, the extra corpora."""
+            xs = [Xc_all[rows]] + [a[rows][:, cols] for a in X_aug] + [X_extra[:, cols]]
+            return np.vstack(xs), np.concatenate([y[rows]] * (1 + len(X_aug)) + [y_extra])
         inner = group_folds(groups[tr], inner_folds, seed)
         best, best_ua, table = None, -1.0, {}
         for cfg in candidates:
             Xc = X_all[:, columns(cfg)]
             for C in grid:
                 uas = []
-                Xe = X_extra[:, columns(cfg)]
                 for val in inner:
                     fit = np.setdiff1d(np.arange(len(tr)), val)
-                    m, s, layers = fit_head(np.vstack([Xc[tr[fit]], Xe]), np.concatenate([y[tr[fit]], y_extra]),
-                                            len(labels), HeadOptions(C=C, seed=seed))
+                    m, s, layers = fit_head(*train_rows(Xc, columns(cfg), tr[fit]), len(labels), HeadOptions(C=C, seed=seed))
                     uas.append(balanced_accuracy(y[tr[val]], _logits(Xc[tr[val]], m, s, layers).argmax(1)))
                 ua = float(np.mean(uas))
                 table[f"layers={list(cfg.layers)} prosody={cfg.prosody} C={C:g}"] = round(ua, 4)
@@ -195,8 +203,7 @@ def run_benchmark(
                     best, best_ua = (cfg, C), ua
         cfg, C = best
         Xc = X_all[:, columns(cfg)]
-        m, s, layers = fit_head(np.vstack([Xc[tr], X_extra[:, columns(cfg)]]), np.concatenate([y[tr], y_extra]),
-                                len(labels), HeadOptions(C=C, seed=seed))
+        m, s, layers = fit_head(*train_rows(Xc, columns(cfg), tr), len(labels), HeadOptions(C=C, seed=seed))
         pred = _logits(Xc[te], m, s, layers).argmax(1)
         rep = evaluate_classification([labels[i] for i in y[te]], [labels[i] for i in pred], labels=labels)
         folds_out.append({
@@ -217,6 +224,8 @@ def run_benchmark(
         "features": "selected per fold by inner CV" if select_features else features.to_dict(),
         "speaker_norm": speaker_norm,
         "extra_training_data": extra_names,
+        "augment": list(augment),
+        "grid": list(grid),
         "head": "class-balanced multinomial logistic regression on standardised features; C by inner speaker-grouped CV",
         "folds": folds_out,
         "mean": mean,
@@ -236,6 +245,8 @@ def markdown_table(results: Sequence[dict[str, Any]]) -> str:
         setting = "per-speaker norm. (transductive)" if r.get("speaker_norm") else "per utterance"
         if r.get("extra_training_data"):
             setting += " + " + ", ".join(x.split(" ")[0] for x in r["extra_training_data"])
+        if r.get("augment"):
+            setting += ", trained also on " + " + ".join(r["augment"]) + " copies"
         lines.append(f"| {r['corpus']} | {setting} | {len(r['folds'])} | {100 * m['ua']:.1f} | {100 * m['wa']:.1f} | "
                      f"{100 * m['macro_f1']:.1f} | {100 * m['weighted_f1']:.1f} | {pub} |")
     return "\n".join(lines)

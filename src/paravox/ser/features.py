@@ -336,10 +336,34 @@ def extract_files(
     return out
 
 
+#: Speed perturbation factors by augmentation name (Kaldi's 0.9 / 1.1 recipe): the clip is
+#: resampled, so tempo and pitch move together, as with a shorter or longer vocal tract.
+SPEED_FACTORS = {"speed90": 0.9, "speed110": 1.1}
+AUGMENTATIONS = ("clean", "noise", "gain", *SPEED_FACTORS)
+
+
+def speed_perturb(samples: np.ndarray, factor: float) -> np.ndarray:
+    """Play ``samples`` ``factor`` times as fast (polyphase resampling; pitch moves too).
+
+    >>> speed_perturb(np.zeros(16000, np.float32), 1.1).shape, speed_perturb(np.zeros(16000, np.float32), 0.9).shape
+    ((14546,), (17778,))
+    """
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    f = Fraction(factor).limit_denominator(100)
+    return resample_poly(np.asarray(samples, dtype=np.float32), f.denominator, f.numerator).astype(np.float32)
+
+
 def augment_samples(samples: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
     """Deterministic augmentation for training: ``noise`` (white or smoothed noise at 5-25 dB
-    SNR plus a random gain of -12..+6 dB, clipped to [-1, 1]) or ``gain`` (gain only)."""
+    SNR plus a random gain of -12..+6 dB, clipped to [-1, 1]), ``gain`` (gain only), or
+    ``speed90`` / ``speed110`` (:func:`speed_perturb` by 0.9 / 1.1; needs SciPy, which the
+    ``train`` extra brings)."""
     x = np.asarray(samples, dtype=np.float32)
+    if kind in SPEED_FACTORS:
+        return np.clip(speed_perturb(x, SPEED_FACTORS[kind]), -1.0, 1.0).astype(np.float32)
     if kind == "noise":
         snr = rng.uniform(5.0, 25.0)
         noise = rng.standard_normal(len(x)).astype(np.float32)
@@ -351,5 +375,5 @@ def augment_samples(samples: np.ndarray, kind: str, rng: np.random.Generator) ->
     if kind in ("noise", "gain"):
         x = x * np.float32(10 ** (rng.uniform(-12.0, 6.0) / 20))
     elif kind != "clean":
-        raise ValueError(f"unknown augmentation {kind!r}; use clean, noise or gain")
+        raise ValueError(f"unknown augmentation {kind!r}; use one of {', '.join(AUGMENTATIONS)}")
     return np.clip(x, -1.0, 1.0).astype(np.float32)
