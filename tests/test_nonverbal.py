@@ -346,3 +346,79 @@ def test_vote_weight_and_minimum_probability_name_regions():
     assert tags() == ["laugh"]  # equal weights: the detector's 1.0 beats the classifier's 0.8
     assert tags(classifier_weight=1.0) == ["cough"]
     assert tags(classifier_weight=1.0, min_label_probability=0.9) == []  # 0.8 is not enough
+
+
+def test_bench_classify_trains_on_augmented_copies_and_tests_on_recorded_clips(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    from paravox.nonverbal import bench, train
+
+    rows, folds = [], {}
+    for s in range(3):
+        for i in range(4):
+            rows.append({"id": f"s{s}-{i}", "audio": f"s{s}-{i}.wav", "tag": "cough" if i % 2 else "laugh", "speaker": f"s{s}"})
+    for s in range(3):
+        folds[str(s + 1)] = {"train": [r["id"] for r in rows if r["speaker"] != f"s{s}"],
+                             "test": [r["id"] for r in rows if r["speaker"] == f"s{s}"]}
+    (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "folds.json").write_text(json.dumps(folds))
+    rng = np.random.default_rng(0)
+    base = np.stack([np.full(8, 1.0 if r["tag"] == "cough" else -1.0) + rng.normal(0, 0.1, 8) for r in rows]).astype(np.float32)
+
+    def pooled(clips, layers, *, augment="clean", **_):
+        X = base.copy()
+        X[:, 0] = 0.0 if augment == "clean" else 1000.0  # marks an augmented row
+        return X
+
+    seen = {"fit": [], "scored": []}
+    real_fit = train.fit_classifier
+
+    def fit(X, labels, **kw):
+        seen["fit"].append((len(X), int((X[:, 0] == 1000.0).sum())))
+        clf = real_fit(X, labels, **kw)
+        real_predict = clf.predict_features
+
+        def predict(Xt):
+            seen["scored"].append(int((Xt[:, 0] == 1000.0).sum()))
+            return real_predict(Xt)
+
+        clf.predict_features = predict
+        return clf
+
+    monkeypatch.setattr(train, "pooled_for_clips", pooled)
+    monkeypatch.setattr(train, "fit_classifier", fit)
+    res = bench.bench_classify(tmp_path, augment=["speed90", "speed110"])
+    assert res["augment"] == ["speed90", "speed110"] and "speed90 + speed110 copies" in res["markdown"]
+    assert seen["fit"] == [(24, 16)] * 3  # 8 training clips, each with two copies
+    assert seen["scored"] == [0, 0, 0]
+    # choosing the augmentation: inner folds hold whole training speakers out, test clips untouched
+    seen["fit"].clear(), seen["scored"].clear()
+    res = bench.bench_classify(tmp_path, select_augment=True)
+    assert all(set(f["inner_uar"]) == {"none", "speed90+speed110", "speed90+speed110+noise"} for f in res["folds"])
+    assert len(seen["fit"]) == 3 * (3 * 2 + 1)  # per fold: 3 candidates x 2 inner parts (2 training speakers), then the final fit
+    assert not any(seen["scored"])
+
+
+def test_model_card_rewritten_from_its_report_keeps_the_hand_maintained_section():
+    pytest.importorskip("torch")
+    from paravox.nonverbal.train import CARRIED_SECTION, _carried_section, model_card
+
+    directory = default_model_dir()
+    if not (directory / "report.json").is_file():
+        pytest.skip("no shipped events model in this checkout")
+    card = (directory / "MODEL_CARD.md").read_text(encoding="utf-8")
+    report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
+    command = card.split("## Reproduce", 1)[1].split("```")[1].strip()
+    carried = _carried_section(card)
+    assert carried.startswith(CARRIED_SECTION) and "| val | shipped" in carried
+    assert model_card(report, command, carried=carried) == card  # retraining loses no section
+    assert CARRIED_SECTION not in model_card(report, command)
+
+
+def test_train_events_keep_detector_goes_with_the_data_pack_only(tmp_path):
+    cmd = [sys.executable, "-m", "paravox.cli.main", "train", "events"]
+    done = subprocess.run(cmd + ["--manifest", "m.jsonl", "-o", str(tmp_path / "m"), "--keep-detector", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "go with --data" in done.stderr
+    done = subprocess.run(cmd + ["--data", str(tmp_path), "-o", str(tmp_path / "m"), "--keep-detector", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "no detector/ folder" in done.stderr

@@ -103,6 +103,13 @@ def register_train(tsub: argparse._SubParsersAction) -> None:
     p.add_argument("--mixtures", type=int, default=1200, help="training mixtures for the detector (default 1200)")
     p.add_argument("--epochs", type=int, default=25, help="detector training epochs (default 25)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same model")
+    p.add_argument("--classifier-augment", nargs="+", metavar="KIND", default=None,
+                   choices=("none", "noise", "gain", "speed90", "speed110"),
+                   help="with --data: copies of the classifier's training clips it also trains on, "
+                        "e.g. speed90 speed110 (default: none)")
+    p.add_argument("--keep-detector", metavar="DIR",
+                   help="with --data: reuse this model directory's detector instead of training one "
+                        "(retrains the classifier alone, in minutes)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_guard(cmd_train))
 
@@ -118,6 +125,12 @@ def register_bench(bsub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, metavar="DIR", help="folder with manifest.jsonl (audio, tag or label, speaker) and folds.json")
     p.add_argument("--folds", metavar="JSON", help="folds file (default: DIR/folds.json)")
     p.add_argument("--extra", metavar="JSONL", action="append", default=[], help="more training clips (never tested on), e.g. EmoGator")
+    p.add_argument("--augment", nargs="+", default=None, metavar="KIND", choices=("none", "noise", "gain", "speed90", "speed110"),
+                   help="also train on copies of each training clip so augmented, e.g. speed90 speed110 "
+                        "(default: none, as the shipped classifier); test clips stay as recorded")
+    p.add_argument("--select-augment", action="store_true",
+                   help="choose the augmentation per fold (none; speed90+speed110; those + noise) by speaker-grouped "
+                        "CV inside the training part")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", metavar="JSON", help="write the results as JSON")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -292,8 +305,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise _Fail(f"{exc}") from None
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     if args.data:
-        report = train.train_default(args.data, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs, quiet=args.quiet, log=log)
+        if args.keep_detector and not (Path(args.keep_detector) / "detector").is_dir():
+            raise _Fail(f"--keep-detector {args.keep_detector}: no detector/ folder there; name an events model directory")
+        aug = train.CLASSIFIER_AUGMENT if args.classifier_augment is None else [a for a in args.classifier_augment if a != "none"]
+        report = train.train_default(args.data, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs,
+                                     classifier_augment=aug, keep_detector=args.keep_detector, quiet=args.quiet, log=log)
     else:
+        if args.classifier_augment or args.keep_detector:
+            raise _Fail("--classifier-augment and --keep-detector go with --data (the shipped recipe), not --manifest")
         report = train.train_user(args.manifest, args.speech, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs, quiet=args.quiet, log=log)
     print(json.dumps(report, indent=2))
     return 0
@@ -302,7 +321,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_bench_classify(args: argparse.Namespace) -> int:
     from paravox.nonverbal import bench
 
-    result = bench.bench_classify(args.data, folds=args.folds, extra=args.extra, seed=args.seed, quiet=args.quiet)
+    result = bench.bench_classify(args.data, folds=args.folds, extra=args.extra, augment=args.augment,
+                                  select_augment=args.select_augment, seed=args.seed, quiet=args.quiet)
     print(result["markdown"])
     if args.output:
         from paravox.outputs.formats import write_atomic

@@ -35,14 +35,25 @@ def _clip_label(row: dict[str, Any]) -> str:
     return canonical_tag(str(raw)) or str(raw)
 
 
+#: Augmentation sets compared by inner cross-validation (``select_augment``).
+AUGMENT_CANDIDATES: tuple[tuple[str, ...], ...] = ((), ("speed90", "speed110"), ("speed90", "speed110", "noise"))
+
+
 def bench_classify(
     data: str | Path,
     *,
     folds: str | Path | None = None,
     extra: Sequence[str | Path] = (),
+    augment: Sequence[str] | None = None,
+    select_augment: bool = False,
     seed: int = 0,
     quiet: bool = True,
 ) -> dict[str, Any]:
+    """``augment``: augmentations (e.g. ``speed90``) whose copies of each training clip join
+    that fold's training part (default: the shipped classifier's,
+    :data:`paravox.nonverbal.train.CLASSIFIER_AUGMENT`); test clips stay as recorded. ``select_augment`` instead
+    chooses, per fold, one of :data:`AUGMENT_CANDIDATES` by speaker-grouped 3-fold
+    cross-validation inside the fold's training part (UAR on recorded clips)."""
     from paravox.evaluation.classification import evaluate_classification
     from paravox.nonverbal import train
     from paravox.nonverbal.mixtures import Clip
@@ -64,6 +75,27 @@ def bench_classify(
                 extra_clips.append(Clip(r["id"], path.parent / r["audio"], label, str(r.get("speaker", "")), False))
     X = train.pooled_for_clips(clips, train.CLASSIFIER_LAYERS, quiet=quiet, log=lambda m: None)
     Xe = train.pooled_for_clips(extra_clips, train.CLASSIFIER_LAYERS, quiet=quiet, log=lambda m: None) if extra_clips else None
+    augment = [a for a in (train.CLASSIFIER_AUGMENT if augment is None else augment) if a not in ("clean", "none")]
+    candidates = [list(c) for c in AUGMENT_CANDIDATES] if select_augment else [augment]
+    kinds = sorted({a for c in candidates for a in c})
+    aug_X = {a: train.pooled_for_clips(clips, train.CLASSIFIER_LAYERS, quiet=quiet, log=lambda m: None, augment=a) for a in kinds}
+
+    def fit(rows: list[int], copies: Sequence[str]):
+        """A classifier on clips ``rows``, their ``copies`` and any extra clips."""
+        Xtr = np.concatenate([X[rows]] + [aug_X[a][rows] for a in copies])
+        ytr = [clips[i].tag for i in rows] * (1 + len(copies))
+        if Xe is not None:
+            Xtr = np.concatenate([Xtr, Xe])
+            ytr = ytr + [c.tag for c in extra_clips]
+        return train.fit_classifier(Xtr, ytr, tags=tags, seed=seed)
+
+    def uar(clf, rows: list[int], known: Sequence[str]) -> tuple[float, list[str], Any]:
+        """UAR on the recorded clips ``rows``, predicting among ``known`` tags; also the predictions and report."""
+        cols = [tags.index(t) for t in known]  # the folded set's own classes only
+        probs = clf.predict_features(X[rows])[:, cols]
+        pred = [known[j] for j in probs.argmax(axis=1)]
+        rep = evaluate_classification([clips[i].tag for i in rows], pred)
+        return rep.uar, pred, rep
     tags = sorted({c.tag for c in clips} | {c.tag for c in extra_clips})
     per_fold = []
     all_ref: list[str] = []
@@ -74,27 +106,35 @@ def bench_classify(
             raise ValueError(f"{folds_path}: fold {name} names ids not in the manifest: {', '.join(missing[:5])}")
         tr = [by_id[i] for i in fold["train"]]
         te = [by_id[i] for i in fold["test"]]
-        Xtr, ytr = X[tr], [clips[i].tag for i in tr]
-        if Xe is not None:
-            Xtr = np.concatenate([Xtr, Xe])
-            ytr = ytr + [c.tag for c in extra_clips]
-        clf = train.fit_classifier(Xtr, ytr, tags=tags, seed=seed)
         test_tags = sorted({clips[i].tag for i in te} | {clips[i].tag for i in tr})
-        cols = [tags.index(t) for t in test_tags]  # the folded set's own classes only
-        probs = clf.predict_features(X[te])[:, cols]
-        pred = [test_tags[j] for j in probs.argmax(axis=1)]
+        chosen, inner = candidates[0], {}
+        if len(candidates) > 1:
+            from paravox.ser.train import group_folds
+
+            parts = group_folds([clips[i].speaker for i in tr], 3, seed)
+            for cand in candidates:
+                scores = []
+                for val in parts:
+                    rows = [tr[j] for j in np.setdiff1d(np.arange(len(tr)), val)]
+                    scores.append(uar(fit(rows, cand), [tr[j] for j in val], test_tags)[0])
+                inner["+".join(cand) or "none"] = round(float(np.mean(scores)), 4)
+            chosen = candidates[int(np.argmax(list(inner.values())))]
+        _, pred, rep = uar(fit(tr, chosen), te, test_tags)
         ref = [clips[i].tag for i in te]
-        rep = evaluate_classification(ref, pred)
-        per_fold.append({"fold": name, "n_train": len(tr), "n_test": len(te), "uar": rep.uar, "macro_f1": rep.macro_f1, "accuracy": rep.accuracy})
+        per_fold.append({"fold": name, "n_train": len(tr), "n_test": len(te), "uar": rep.uar, "macro_f1": rep.macro_f1,
+                         "accuracy": rep.accuracy, "augment": list(chosen), **({"inner_uar": inner} if inner else {})})
         all_ref += ref
         all_pred += pred
         if not quiet:
-            print(f"fold {name}: UAR {rep.uar:.3f}", file=sys.stderr)
+            print(f"fold {name}: UAR {rep.uar:.3f}" + (f" (augment {'+'.join(chosen) or 'none'}; inner UAR {inner})" if inner else ""),
+                  file=sys.stderr)
     pooled = evaluate_classification(all_ref, all_pred)
     mean = {k: float(np.mean([f[k] for f in per_fold])) for k in ("uar", "macro_f1", "accuracy")}
     lines = [
         f"Vocalization classifier, {data.name}: {len(clips)} clips, {len(per_fold)} folds"
-        + (f", plus {len(extra_clips)} extra training clips" if extra_clips else ""),
+        + (f", plus {len(extra_clips)} extra training clips" if extra_clips else "")
+        + (f", trained also on {' + '.join(augment)} copies" if augment and not select_augment else "")
+        + (", augmentation chosen per fold by inner CV" if select_augment else ""),
         "",
         "| fold | train | test | UAR | macro-F1 | accuracy |",
         "|---|---|---|---|---|---|",
@@ -108,6 +148,7 @@ def bench_classify(
         "data": str(data),
         "n": len(clips),
         "n_extra": len(extra_clips),
+        "augment": "chosen per fold by inner CV" if select_augment else list(augment),
         "folds": per_fold,
         "uar": mean["uar"],
         "macro_f1": mean["macro_f1"],
