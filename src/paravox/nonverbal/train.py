@@ -381,10 +381,8 @@ def pooled_for_clips(clips, layers: Sequence[int], *, quiet: bool = True, log=pr
     """Pooled classifier features of ``clips``, cached. ``augment`` (``speed90``, ``speed110``,
     ``noise``, ``gain``: :func:`paravox.ser.features.augment_samples`) features a copy of
     each clip so changed, with a per-clip deterministic seed."""
-    import hashlib
-
     from paravox.audio import load_audio
-    from paravox.ser.features import augment_samples
+    from paravox.ser.features import augment_keyed
 
     key = "nv-pooled-" + file_digest([c.path for c in clips], extra=repr(tuple(layers)) + ("" if augment == "clean" else augment))
 
@@ -394,8 +392,7 @@ def pooled_for_clips(clips, layers: Sequence[int], *, quiet: bool = True, log=pr
             for c in clips:
                 x = load_audio(c.path).samples
                 if augment != "clean":
-                    seed = int(hashlib.sha1(f"{c.id}|{augment}".encode()).hexdigest()[:8], 16)
-                    x = augment_samples(x, augment, np.random.default_rng(seed))
+                    x = augment_keyed(x, augment, f"{c.id}|{augment}")
                 out.append(features.pooled_states(x, layers))
                 bar.update(1)
         return {"X": np.stack(out)}

@@ -323,8 +323,7 @@ def extract_files(
         if not all(k in parts for k in need):
             samples = load_audio(path).samples
             if augment != "clean":
-                rng_seed = int(hashlib.sha1(f"{seed}|{os.path.basename(path)}|{augment}".encode()).hexdigest()[:8], 16)
-                samples = augment_samples(samples, augment, np.random.default_rng(rng_seed))
+                samples = augment_keyed(samples, augment, f"{seed}|{os.path.basename(path)}|{augment}")
             parts = {**parts, **compute_parts(samples, config, extractor)}
             if store:
                 store.put(path, parts)
@@ -354,6 +353,13 @@ def speed_perturb(samples: np.ndarray, factor: float) -> np.ndarray:
 
     f = Fraction(factor).limit_denominator(100)
     return resample_poly(np.asarray(samples, dtype=np.float32), f.denominator, f.numerator).astype(np.float32)
+
+
+def augment_keyed(samples: np.ndarray, kind: str, key: str) -> np.ndarray:
+    """:func:`augment_samples` with a generator seeded from ``key`` (e.g. the clip's name), so a
+    clip's augmented copy is the same in every run and cache."""
+    seed = int(hashlib.sha1(key.encode()).hexdigest()[:8], 16)
+    return augment_samples(samples, kind, np.random.default_rng(seed))
 
 
 def augment_samples(samples: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
