@@ -15,6 +15,7 @@ probability), each a set of detector-config overrides; choose one on ``val`` and
 ``test`` row only afterwards:
 
     python benchmarks/events_mixtures.py --sweep
+    python benchmarks/events_mixtures.py --sweep --match "detector alone"   # some variants only
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def _variant(agree: bool, weight: float, activity: float, min_p: float) -> tuple
 
 SWEEP = dict(
     [_variant(True, 0.5, a, 0.0) for a in (0.3, 0.5)]
+    + [(f"agreement, or the detector alone at p >= {o}", {"detector_override": o}) for o in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)]
     + [_variant(False, w, a, m) for w in (0.5, 0.75, 1.0) for a in (0.3, 0.5) for m in (0.0, 0.4, 0.6)]
 )
 
@@ -66,6 +68,7 @@ def main() -> int:
     ap.add_argument("--sets", default="val,test")
     ap.add_argument("-n", type=int, default=250, help="mixtures per set (as trained: 250)")
     ap.add_argument("--sweep", action="store_true", help="also score the labelling variants in SWEEP")
+    ap.add_argument("--match", default="", help="with --sweep: only the variants whose name contains this")
     args = ap.parse_args()
 
     from paravox.evaluation.events import evaluate_events
@@ -94,7 +97,7 @@ def main() -> int:
         minutes = sum(len(x) for x in audio) / 16000 / 60
         methods = {"frame thresholds": None, "shipped labelling": {}}
         if args.sweep:
-            methods.update(SWEEP)
+            methods.update({k: v for k, v in SWEEP.items() if args.match in k})
         memo = _MemoClassifier(clf)
         for method, overrides in methods.items():
             if overrides is None:
