@@ -231,6 +231,10 @@ def test_speed_perturbation_moves_tempo_and_pitch_together():
     assert 130 < 55 * np.exp(prosody_features(slow)[0] / 12) < 140  # 150 Hz * 0.9
     with pytest.raises(ValueError, match="speed90"):
         augment_samples(tone, "reverse", np.random.default_rng(0))
+    from paravox.augmentations import COPIES  # what the training commands offer in --help
+
+    for kind in COPIES:  # every name offered makes a copy
+        assert len(augment_samples(tone, kind, np.random.default_rng(0))) > 0
 
 
 def test_bench_trains_on_augmented_copies_and_tests_on_recorded_clips(tmp_path, monkeypatch):

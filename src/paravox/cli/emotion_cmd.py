@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 
+from paravox.augmentations import COPIES
 from paravox.cli.inputs import add_input_arguments
 
 EXAMPLES = """\
@@ -77,7 +78,7 @@ def register_bench(bsub: argparse._SubParsersAction) -> None:
                    help="add a row with per-speaker feature standardisation (uses the test speakers' unlabelled clips)")
     p.add_argument("--extra", nargs="+", default=(), metavar="DIR",
                    help="other corpus folders added to every training part (multi-corpus training, labels mapped)")
-    p.add_argument("--augment", nargs="+", default=(), metavar="KIND", choices=("noise", "gain", "speed90", "speed110"),
+    p.add_argument("--augment", nargs="+", default=(), metavar="KIND", choices=COPIES,
                    help="also train on copies of each training clip so augmented (noise, gain, speed90, speed110); "
                         "test clips stay as recorded")
     p.add_argument("--grid", type=float, nargs="+", default=None, metavar="C",

@@ -29,6 +29,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from paravox.augmentations import AUGMENTATIONS, SPEED_FACTORS
+
 SAMPLE_RATE = 16000
 _STATE_HOP = 0.02  # seconds per encoder state (10 ms mel hop, stride-2 conv)
 _MIN_SAMPLES = 640  # 40 ms: two encoder states, the least that pools to a mean and std
@@ -333,12 +335,6 @@ def extract_files(
     if bar is not None:
         bar.close()
     return out
-
-
-#: Speed perturbation factors by augmentation name (Kaldi's 0.9 / 1.1 recipe): the clip is
-#: resampled, so tempo and pitch move together, as with a shorter or longer vocal tract.
-SPEED_FACTORS = {"speed90": 0.9, "speed110": 1.1}
-AUGMENTATIONS = ("clean", "noise", "gain", *SPEED_FACTORS)
 
 
 def speed_perturb(samples: np.ndarray, factor: float) -> np.ndarray:
