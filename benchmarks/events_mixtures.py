@@ -2,12 +2,14 @@
 
     python benchmarks/events_mixtures.py                 # the shipped model, val + test mixtures
     python benchmarks/events_mixtures.py --model my_model/ --sets test
+    python benchmarks/events_mixtures.py --model my_model/ --channels   # mixtures of --mixture-channels
 
 Replays the mixtures `paravox train events --data ../shared/data` builds (same seeds: 2 for
 validation, from training voices; 3 for test, from held-out voices) and scores two ways of
 turning frame scores into events: per-tag frame thresholds alone, and the shipped labelling
 (regions of vocal activity named by classifier and detector together, kept when they agree).
-Prints a markdown table; writes benchmarks/results/events_mixtures.json.
+Prints a markdown table; writes the figures as JSON (``-o``, default
+benchmarks/results/events_mixtures.json).
 
 ``--sweep`` also scores other labellings of the same activity regions (the classifier's
 weight in the vote, with or without agreement, the activity threshold, a minimum winning
@@ -67,6 +69,11 @@ def main() -> int:
     ap.add_argument("--model", default=None, help="events model directory (default: the shipped one)")
     ap.add_argument("--sets", default="val,test")
     ap.add_argument("-n", type=int, default=250, help="mixtures per set (as trained: 250)")
+    ap.add_argument("-o", "--output", type=Path, default=REPO / "benchmarks" / "results" / "events_mixtures.json",
+                    help="where the figures go as JSON (default: benchmarks/results/events_mixtures.json)")
+    ap.add_argument("--channels", action="store_true",
+                    help="the mixtures of `paravox train events --mixture-channels` (every clip through a channel "
+                         "of its own) instead of the shipped recipe's")
     ap.add_argument("--sweep", action="store_true", help="also score the labelling variants in SWEEP")
     ap.add_argument("--match", default="", help="with --sweep: only the variants whose name contains this")
     args = ap.parse_args()
@@ -90,7 +97,7 @@ def main() -> int:
         audio, refs = [], {}
         for i in range(args.n):  # the same draws, in the same order, as train.build_mixtures
             seconds = CHUNK_SECONDS if rng.random() < 0.8 else float(rng.uniform(2.0, CHUNK_SECONDS))
-            x, _, ev = mx.make_mixture(rng, bank, tags, seconds, speech_only=rng.random() < 0.25)
+            x, _, ev = mx.make_mixture(rng, bank, tags, seconds, speech_only=rng.random() < 0.25, channels=args.channels)
             audio.append(x)
             refs[str(i)] = ev
         scores = [det.frame_scores(x) for x in audio]
@@ -120,9 +127,8 @@ def main() -> int:
         lines.append(f"| {name} | {method} | {100 * r.event.f1:.1f} | {100 * r.event.precision:.1f} | {100 * r.event.recall:.1f} "
                      f"| {100 * r.segment_counts.f1:.1f} | {fa:.2f} |")
     print("\n".join(lines))
-    res = REPO / "benchmarks" / "results"
-    res.mkdir(parents=True, exist_ok=True)
-    (res / "events_mixtures.json").write_text(json.dumps(out, indent=2))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(out, indent=2))
     return 0
 
 

@@ -170,6 +170,27 @@ def test_mixture_labels_follow_the_inserted_clip():
     x, labels, events = mx.make_mixture(rng, bank, tags, 8.0, speech_only=True)
     assert events == [] and labels.sum() == 0
 
+    # Every clip through a channel of its own: the same timeline and labels, other sound.
+    plain = mx.make_mixture(np.random.default_rng(5), bank, tags, 8.0)
+    again = mx.make_mixture(np.random.default_rng(5), bank, tags, 8.0)
+    coloured = mx.make_mixture(np.random.default_rng(5), bank, tags, 8.0, channels=True)
+    np.testing.assert_array_equal(plain[0], again[0])  # off: draw for draw the same recipe
+    assert len(coloured[0]) == len(plain[0]) and coloured[1].shape == plain[1].shape
+    assert coloured[2] and all(t == "cough" for t, _, _ in coloured[2])
+    assert not np.allclose(coloured[0], plain[0])
+
+
+def test_a_random_channel_keeps_length_and_level():
+    from paravox.nonverbal import mixtures as mx
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(16000).astype(np.float32) * 0.1
+    for _ in range(5):
+        y = mx._colour(rng, x)
+        assert y.shape == x.shape and y.dtype == np.float32
+        assert mx.rms(y) == pytest.approx(mx.rms(x), rel=1e-3)
+        assert not np.allclose(y, x)
+
 
 # ---- the shipped models ---------------------------------------------------------------------
 
@@ -430,6 +451,13 @@ def test_model_card_rewritten_from_its_report_keeps_the_hand_maintained_section(
     assert carried.startswith(CARRIED_SECTION) and "| val | shipped" in carried
     assert model_card(report, command, carried=carried) == card  # retraining loses no section
     assert CARRIED_SECTION not in model_card(report, command)
+    # A detector trained alone on channel mixtures, beside a kept classifier, says both.
+    report["classifier"]["kept"] = True
+    report["detector"] = {k: v for k, v in report["detector"].items() if k != "full_run_seconds"}
+    report["detector"]["mixtures"] = {**report["detector"]["mixtures"], "channels": True}
+    other = model_card(report, command + " --mixture-channels")
+    assert "--keep-classifier src/paravox/models/weights/events" in other and "channel of its own" in other
+    assert "--keep-classifier" not in card and "channel of its own" not in card
 
 
 def test_train_events_keep_detector_goes_with_the_data_pack_only(tmp_path):
@@ -440,3 +468,14 @@ def test_train_events_keep_detector_goes_with_the_data_pack_only(tmp_path):
     done = subprocess.run(cmd + ["--data", str(tmp_path), "-o", str(tmp_path / "m"), "--keep-detector", str(tmp_path)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "no detector/ folder" in done.stderr
+    done = subprocess.run(cmd + ["--manifest", "m.jsonl", "-o", str(tmp_path / "m"), "--mixture-channels"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "go with --data" in done.stderr
+    done = subprocess.run(cmd + ["--data", str(tmp_path), "-o", str(tmp_path / "m"), "--keep-classifier", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "no classifier/ folder" in done.stderr
+    (tmp_path / "detector").mkdir()
+    (tmp_path / "classifier").mkdir()
+    done = subprocess.run(cmd + ["--data", str(tmp_path), "-o", str(tmp_path / "m"), "--keep-classifier", str(tmp_path),
+                                 "--keep-detector", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "would train nothing" in done.stderr

@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from paravox.augmentations import COPIES
+
 __all__ = ["register", "register_train", "register_bench"]
 
 
@@ -104,12 +106,17 @@ def register_train(tsub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=25, help="detector training epochs (default 25)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same model")
     p.add_argument("--classifier-augment", nargs="+", metavar="KIND", default=None,
-                   choices=("none", "noise", "gain", "speed90", "speed110"),
+                   choices=("none", *COPIES),
                    help="with --data: copies of the classifier's training clips it also trains on, "
                         "e.g. speed90 speed110 (default: none)")
     p.add_argument("--keep-detector", metavar="DIR",
                    help="with --data: reuse this model directory's detector instead of training one "
                         "(retrains the classifier alone, in minutes)")
+    p.add_argument("--keep-classifier", metavar="DIR",
+                   help="with --data: reuse this model directory's classifier (trains the detector alone)")
+    p.add_argument("--mixture-channels", action="store_true",
+                   help="with --data: give every clip in the detector's training mixtures a random "
+                        "channel of its own (equaliser, room), so that it learns the sound, not the microphone")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_guard(cmd_train))
 
@@ -125,7 +132,7 @@ def register_bench(bsub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, metavar="DIR", help="folder with manifest.jsonl (audio, tag or label, speaker) and folds.json")
     p.add_argument("--folds", metavar="JSON", help="folds file (default: DIR/folds.json)")
     p.add_argument("--extra", metavar="JSONL", action="append", default=[], help="more training clips (never tested on), e.g. EmoGator")
-    p.add_argument("--augment", nargs="+", default=None, metavar="KIND", choices=("none", "noise", "gain", "speed90", "speed110"),
+    p.add_argument("--augment", nargs="+", default=None, metavar="KIND", choices=("none", *COPIES),
                    help="also train on copies of each training clip so augmented, e.g. speed90 speed110 "
                         "(default: none, as the shipped classifier); test clips stay as recorded")
     p.add_argument("--select-augment", action="store_true",
@@ -305,14 +312,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise _Fail(f"{exc}") from None
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     if args.data:
-        if args.keep_detector and not (Path(args.keep_detector) / "detector").is_dir():
-            raise _Fail(f"--keep-detector {args.keep_detector}: no detector/ folder there; name an events model directory")
+        for flag, kept, part in (("--keep-detector", args.keep_detector, "detector"),
+                                 ("--keep-classifier", args.keep_classifier, "classifier")):
+            if kept and not (Path(kept) / part).is_dir():
+                raise _Fail(f"{flag} {kept}: no {part}/ folder there; name an events model directory")
+        if args.keep_detector and args.keep_classifier:
+            raise _Fail("--keep-detector and --keep-classifier together would train nothing; give one")
         aug = train.CLASSIFIER_AUGMENT if args.classifier_augment is None else [a for a in args.classifier_augment if a != "none"]
         report = train.train_default(args.data, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs,
-                                     classifier_augment=aug, keep_detector=args.keep_detector, quiet=args.quiet, log=log)
+                                     classifier_augment=aug, keep_detector=args.keep_detector,
+                                     keep_classifier=args.keep_classifier, mixture_channels=args.mixture_channels,
+                                     quiet=args.quiet, log=log)
     else:
-        if args.classifier_augment or args.keep_detector:
-            raise _Fail("--classifier-augment and --keep-detector go with --data (the shipped recipe), not --manifest")
+        if args.classifier_augment or args.keep_detector or args.keep_classifier or args.mixture_channels:
+            raise _Fail("--classifier-augment, --keep-detector, --keep-classifier and --mixture-channels go with "
+                        "--data (the shipped recipe), not --manifest")
         report = train.train_user(args.manifest, args.speech, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs, quiet=args.quiet, log=log)
     print(json.dumps(report, indent=2))
     return 0

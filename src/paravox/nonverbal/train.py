@@ -206,16 +206,18 @@ def build_mixtures(
     seed: int,
     layer: int = DETECTOR_LAYER,
     speech_only_share: float = 0.25,
+    channels: bool = False,
     progress: Callable[[], None] | None = None,
 ) -> MixtureSet:
-    """``n`` mixtures and the encoder states the detector reads, computed as at inference."""
+    """``n`` mixtures and the encoder states the detector reads, computed as at inference
+    (``channels``: see :func:`paravox.nonverbal.mixtures.make_mixture`)."""
     from paravox.nonverbal.mixtures import make_mixture
 
     rng = np.random.default_rng(seed)
     out = MixtureSet([], [], [], list(tags))
     for _ in range(n):
         seconds = CHUNK_SECONDS if rng.random() < 0.8 else float(rng.uniform(2.0, CHUNK_SECONDS))
-        x, lab, ev = make_mixture(rng, bank, tags, seconds, speech_only=rng.random() < speech_only_share)
+        x, lab, ev = make_mixture(rng, bank, tags, seconds, speech_only=rng.random() < speech_only_share, channels=channels)
         st = features.layer_states(x, [layer])[layer]
         m = min(len(st), len(lab))
         out.states.append(st[:m].astype(np.float16))
@@ -403,7 +405,8 @@ def pooled_for_clips(clips, layers: Sequence[int], *, quiet: bool = True, log=pr
 
 
 def _train_detector(vocal, speech, tags: list[str], *, n_train: int, n_val: int, n_test: int, seed: int,
-                    epochs: int, quiet: bool, log: Callable[[str], None]) -> tuple[EventDetector, dict[str, Any]]:
+                    epochs: int, quiet: bool, log: Callable[[str], None],
+                    channels: bool = False) -> tuple[EventDetector, dict[str, Any]]:
     """The detector: mixtures of training voices; thresholds on validation mixtures; test on
     held-out voices. Returns the detector and its report section."""
     from paravox.evaluation.events import evaluate_events
@@ -416,14 +419,14 @@ def _train_detector(vocal, speech, tags: list[str], *, n_train: int, n_val: int,
             return mx.Bank(v, s, progress=lambda: bar.update(1))
 
     def mixtures(name: str, held_out: bool, n: int, mix_seed: int) -> MixtureSet:
-        key = f"nv-mix-{name}-{n}-{mix_seed}-L{DETECTOR_LAYER}-" + file_digest(
+        key = f"nv-mix-{name}-{n}-{mix_seed}-L{DETECTOR_LAYER}-{'ch-' if channels else ''}" + file_digest(
             [c.path for c in vocal + speech], extra=Path(mx.__file__).read_text()
         )
 
         def build():
             b = bank(held_out)
             with _bar(n, f"{name} mixtures", quiet) as bar:
-                m = build_mixtures(b, tags, n, seed=mix_seed, progress=lambda: bar.update(1))
+                m = build_mixtures(b, tags, n, seed=mix_seed, channels=channels, progress=lambda: bar.update(1))
             return {"m": m}
 
         return _cached(key, build, log)["m"]
@@ -442,7 +445,7 @@ def _train_detector(vocal, speech, tags: list[str], *, n_train: int, n_val: int,
     ev_rep = evaluate_events(refs, hyps, canonicalize=False)
     log(f"detector held-out mixtures: event F1 {ev_rep.event.f1:.3f}, segment F1 {ev_rep.segment_counts.f1:.3f}")
     return det, {
-        "mixtures": {"train": n_train, "val": n_val, "test": n_test},
+        "mixtures": {"train": n_train, "val": n_val, "test": n_test, "channels": channels},
         "held_out_event_f1": ev_rep.event.f1,
         "held_out_event_precision": ev_rep.event.precision,
         "held_out_event_recall": ev_rep.event.recall,
@@ -452,40 +455,12 @@ def _train_detector(vocal, speech, tags: list[str], *, n_train: int, n_val: int,
     }
 
 
-def train_default(
-    data_root: str | Path,
-    out_dir: str | Path,
-    *,
-    n_train: int = 1200,
-    n_val: int = 250,
-    n_test: int = 250,
-    seed: int = 0,
-    epochs: int = 25,
-    classifier_augment: Sequence[str] = CLASSIFIER_AUGMENT,
-    keep_detector: str | Path | None = None,
-    quiet: bool = False,
-    log: Callable[[str], None] = print,
-) -> dict[str, Any]:
-    """Train both shipped models on the data pack and measure them on held-out voices.
-
-    ``classifier_augment``: the classifier also trains on copies of its training clips so
-    augmented (e.g. ``("speed90", "speed110")``; default: none). ``keep_detector``: a model directory whose
-    detector (and its report section) is reused instead of training one: the classifier alone
-    is retrained in minutes; the detector does not depend on it.
-
-    Returns the report written to ``out_dir/report.json`` (the model card's figures).
-    """
+def _train_classifier(vocal, tags: list[str], report: dict[str, Any], *, seed: int, classifier_augment: Sequence[str],
+                      quiet: bool, log: Callable[[str], None]) -> VocalizationClassifier:
+    """The classifier: train on training voices, calibrate on a slice of them, test on held-out
+    voices (``report["classifier"]``)."""
     from paravox.evaluation.classification import evaluate_classification
-    from paravox.nonverbal import mixtures as mx
 
-    t0 = time.perf_counter()
-    root = Path(data_root)
-    vocal = mx.vocalization_clips(root)
-    speech = mx.speech_clips(root)
-    tags = sorted({c.tag for c in vocal})
-    report: dict[str, Any] = {"seed": seed, "tags": tags, "held_out": mx.HELD_OUT}
-
-    # ---- classifier: train on training voices, calibrate on a slice of them, test on held-out
     X = pooled_for_clips(vocal, CLASSIFIER_LAYERS, quiet=quiet, log=log)
     train_idx = [i for i, c in enumerate(vocal) if not c.held_out]
     test_idx = [i for i, c in enumerate(vocal) if c.held_out]
@@ -494,14 +469,6 @@ def train_default(
     calib_speakers = set(rng.choice(speakers, size=len(speakers) // 8, replace=False).tolist())
     fit_idx = [i for i in train_idx if vocal[i].speaker not in calib_speakers]
     cal_idx = [i for i in train_idx if vocal[i].speaker in calib_speakers]
-    kept = None
-    if keep_detector is not None:  # read before anything is written (it may be out_dir itself)
-        kept_dir = Path(keep_detector)
-        kept_report = json.loads((kept_dir / "report.json").read_text(encoding="utf-8"))
-        card = kept_dir / "MODEL_CARD.md"
-        kept = (EventDetector.load(kept_dir / "detector"),
-                {**kept_report["detector"], "full_run_seconds": kept_report["detector"].get("full_run_seconds", kept_report.get("seconds"))},
-                card.read_text(encoding="utf-8") if card.is_file() else "")
     X_aug = [pooled_for_clips(vocal, CLASSIFIER_LAYERS, quiet=quiet, log=log, augment=a) for a in classifier_augment]
     with timed(log, "classifier training"):
         clf = fit_classifier(
@@ -522,13 +489,74 @@ def train_default(
         "augment": list(classifier_augment),
     }
     log(f"classifier held-out: UAR {rep.uar:.3f} (Deeply fold-1 test voices: {rep_d.uar:.3f})")
+    return clf
+
+
+def train_default(
+    data_root: str | Path,
+    out_dir: str | Path,
+    *,
+    n_train: int = 1200,
+    n_val: int = 250,
+    n_test: int = 250,
+    seed: int = 0,
+    epochs: int = 25,
+    classifier_augment: Sequence[str] = CLASSIFIER_AUGMENT,
+    keep_detector: str | Path | None = None,
+    keep_classifier: str | Path | None = None,
+    mixture_channels: bool = False,
+    quiet: bool = False,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Train both shipped models on the data pack and measure them on held-out voices.
+
+    ``classifier_augment``: the classifier also trains on copies of its training clips so
+    augmented (e.g. ``("speed90", "speed110")``; default: none). ``keep_detector``: a model directory whose
+    detector (and its report section) is reused instead of training one: the classifier alone
+    is retrained in minutes; the detector does not depend on it. ``keep_classifier``: the same for
+    the classifier (the detector alone is trained). ``mixture_channels``: the detector's mixtures
+    give every inserted clip a random channel of its own (:func:`~paravox.nonverbal.mixtures.make_mixture`).
+
+    Returns the report written to ``out_dir/report.json`` (the model card's figures).
+    """
+    from paravox.nonverbal import mixtures as mx
+
+    t0 = time.perf_counter()
+    root = Path(data_root)
+    vocal = mx.vocalization_clips(root)
+    speech = mx.speech_clips(root)
+    tags = sorted({c.tag for c in vocal})
+    report: dict[str, Any] = {"seed": seed, "tags": tags, "held_out": mx.HELD_OUT}
+
+    if keep_detector is not None and keep_classifier is not None:
+        raise ValueError("keep_detector and keep_classifier together would train nothing")
+    card_path = Path(out_dir) / "MODEL_CARD.md"
+    old_card = card_path.read_text(encoding="utf-8") if card_path.is_file() else ""
+    kept = None
+    if keep_detector is not None:  # read before anything is written (it may be out_dir itself)
+        kept_dir = Path(keep_detector)
+        kept_report = json.loads((kept_dir / "report.json").read_text(encoding="utf-8"))
+        card = kept_dir / "MODEL_CARD.md"
+        kept = (EventDetector.load(kept_dir / "detector"),
+                {**kept_report["detector"], "full_run_seconds": kept_report["detector"].get("full_run_seconds", kept_report.get("seconds"))},
+                card.read_text(encoding="utf-8") if card.is_file() else "")
+        old_card = kept[2]
+    if keep_classifier is not None:  # likewise
+        kept_dir = Path(keep_classifier)
+        clf = VocalizationClassifier.load(kept_dir / "classifier")
+        report["classifier"] = {**json.loads((kept_dir / "report.json").read_text(encoding="utf-8"))["classifier"], "kept": True}
+        card = kept_dir / "MODEL_CARD.md"
+        old_card = card.read_text(encoding="utf-8") if card.is_file() else ""
+        log(f"classifier kept from {keep_classifier}")
+    else:
+        clf = _train_classifier(vocal, tags, report, seed=seed, classifier_augment=classifier_augment, quiet=quiet, log=log)
 
     if kept is not None:
         det, report["detector"] = kept[0], kept[1]
         log(f"detector kept from {keep_detector}")
     else:
         det, report["detector"] = _train_detector(vocal, speech, tags, n_train=n_train, n_val=n_val, n_test=n_test,
-                                                  seed=seed, epochs=epochs, quiet=quiet, log=log)
+                                                  seed=seed, epochs=epochs, quiet=quiet, log=log, channels=mixture_channels)
 
     out = Path(out_dir)
     save_model(out / "classifier", clf.config, clf.weights)
@@ -538,7 +566,8 @@ def train_default(
     command = f"paravox train events --data {data_root} -o {out_dir} --mixtures {n_train} --epochs {epochs} --seed {seed}"
     if list(classifier_augment) != list(CLASSIFIER_AUGMENT):
         command += " --classifier-augment " + (" ".join(classifier_augment) or "none")
-    old_card = kept[2] if kept is not None else ((out / "MODEL_CARD.md").read_text(encoding="utf-8") if (out / "MODEL_CARD.md").is_file() else "")
+    if report["detector"].get("mixtures", {}).get("channels"):
+        command += " --mixture-channels"
     (out / "MODEL_CARD.md").write_text(model_card(report, command, carried=_carried_section(old_card)), encoding="utf-8")
     return report
 
@@ -681,7 +710,10 @@ def model_card(report: dict[str, Any], command: str, carried: str = "") -> str:
            "tempo and pitch move together)." if c.get("augment") else ""),
         f"- `detector/`: a recording -> per-tag probability every 20 ms. Input: layer-{DETECTOR_LAYER} states of "
         f"{CHUNK_SECONDS:g}-s chunks every {HOP_SECONDS:g} s (unpadded); two 1-D convolutions; per-tag thresholds "
-        "chosen on validation mixtures; runs shorter than 0.1 s dropped, gaps under 0.2 s joined.",
+        "chosen on validation mixtures; runs shorter than 0.1 s dropped, gaps under 0.2 s joined."
+        + (" In its training mixtures every inserted clip, vocalization or speech, first passes through a random "
+           "channel of its own (an equaliser, sometimes a room; `--mixture-channels`), so that a microphone is "
+           "no cue." if d.get("mixtures", {}).get("channels") else ""),
         "- How events are named (the shipped setting): the detector's frame scores mark regions of vocal "
         "activity (any tag above 0.3); each region is named by classifier and detector together and kept "
         "only when both pick the same tag. On validation mixtures this ties frame thresholds on event F1 "
@@ -752,7 +784,12 @@ def model_card(report: dict[str, Any], command: str, carried: str = "") -> str:
         "```",
         "",
         f"Deterministic for a seed (seed {report['seed']}; torch single-threaded, deterministic algorithms); "
-        + (f"took {report['seconds'] / 60:.0f} min on a 2-core CPU (features cached under `~/.cache/paravox/features`)."
+        + (f"this copy's detector was trained alone ({report['seconds'] / 60:.0f} min on a 2-core CPU) with the same "
+           "command plus `--keep-classifier src/paravox/models/weights/events`, which reuses the classifier of the "
+           "model before it, trained by the same recipe. The full command should give the same model; it was not "
+           "re-run as one piece."
+           if c.get("kept") else
+           f"took {report['seconds'] / 60:.0f} min on a 2-core CPU (features cached under `~/.cache/paravox/features`)."
            if "full_run_seconds" not in d else
            f"the full run took {d['full_run_seconds'] / 60:.0f} min on a 2-core CPU. This copy's classifier was then "
            f"retrained alone ({report['seconds'] / 60:.0f} min) with the same command plus `--keep-detector "
