@@ -152,6 +152,64 @@ def test_tiny_classifier_probabilities_sum_to_one(tmp_path):
     assert p[0, 1] > 0.9 and p[1, 0] > 0.9
 
 
+def test_a_reject_class_is_never_a_tag_and_vetoes_regions(tmp_path):
+    from paravox.nonverbal.model import find_events
+
+    _write_model(tmp_path / "m", CLASSIFIER_KIND, ["cough", "laugh", "none"], 3)
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    (tmp_path / "m" / "config.json").write_text(json.dumps({**cfg, "reject": "none"}))
+    clf = VocalizationClassifier.load(tmp_path / "m")
+    assert clf.tags == ["cough", "laugh"]
+    clf.weights["out_w"][2, 0] = 4.0  # feature 0 says "no vocalization"
+    clf.weights["out_w"][1, 1] = 4.0  # feature 1 says laugh
+    x = np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0]], np.float32)
+    p = clf.predict_features(x)
+    assert p.shape == (2, 2) and np.allclose(p.sum(axis=1), 1.0) and p[1, 1] > 0.9
+    r = clf.reject_probability(x)
+    assert r[0] > 0.9 and r[1] < 0.1
+
+    class Says:  # the classifier above, on one fixed feature vector per call
+        tags = clf.tags
+
+        def __init__(self, row):
+            self.row = row
+
+        def embed(self, samples):
+            return x[self.row]
+
+        def predict_features(self, f):
+            return clf.predict_features(f)
+
+        def reject_probability(self, f):
+            return clf.reject_probability(f)
+
+    det = _detector(label_with_classifier=True, require_agreement=True, activity_threshold=0.3)
+    s = np.zeros((250, 2), np.float32)
+    s[100:150, 1] = 0.9  # the detector hears a laugh
+    audio = np.zeros(16000 * 5, np.float32)
+    assert [e.tag for e in find_events(audio, det, Says(1), scores=s)] == ["laugh"]
+    assert find_events(audio, det, Says(0), scores=s) == []  # "no vocalization here"
+
+    (tmp_path / "m" / "config.json").write_text(json.dumps({**cfg, "reject": "door"}))
+    with pytest.raises(ModelError, match="reject class 'door' is not among"):
+        VocalizationClassifier.load(tmp_path / "m")
+
+
+@needs_data
+def test_context_crops_cut_events_and_speech_as_the_detector_would():
+    from paravox.nonverbal import mixtures as mx
+    from paravox.nonverbal.train import REJECT, context_crops
+
+    vocal = [c for c in mx.vocalization_clips(DATA) if c.tag in ("cough", "laugh")][:4]
+    bank = mx.Bank(vocal, mx.speech_clips(DATA)[:3])
+    crops, labels = context_crops(bank, ["cough", "laugh"], 12, seed=0)
+    assert len(crops) == len(labels) and set(labels) <= {"cough", "laugh", REJECT}
+    assert REJECT in labels and set(labels) - {REJECT}
+    assert all(len(c) >= 4 * mx.HOP and np.abs(c).max() > 0 for c in crops)
+    again = context_crops(bank, ["cough", "laugh"], 12, seed=0)
+    assert again[1] == labels and all(np.array_equal(a, b) for a, b in zip(again[0], crops))
+
+
 @needs_data
 def test_mixture_labels_follow_the_inserted_clip():
     from paravox.nonverbal import mixtures as mx
@@ -458,6 +516,8 @@ def test_model_card_rewritten_from_its_report_keeps_the_hand_maintained_section(
     other = model_card(report, command + " --mixture-channels")
     assert "--keep-classifier src/paravox/models/weights/events" in other and "channel of its own" in other
     assert "--keep-classifier" not in card and "channel of its own" not in card
+    report["classifier"]["context"] = {"mixtures": 1200, "crops": 2416, "reject": 770}
+    assert "770 stretches of speech with no event, as a reject class" in model_card(report, command)
 
 
 def test_train_events_keep_detector_goes_with_the_data_pack_only(tmp_path):

@@ -112,6 +112,9 @@ def register_train(tsub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-detector", metavar="DIR",
                    help="with --data: reuse this model directory's detector instead of training one "
                         "(retrains the classifier alone, in minutes)")
+    p.add_argument("--classifier-context", type=int, default=0, metavar="N",
+                   help="with --data: also train the classifier on the events of N mixtures, cut as the detector's "
+                        "regions are, and on stretches of their speech as a reject class (no event) (default: 0, off)")
     p.add_argument("--keep-classifier", metavar="DIR",
                    help="with --data: reuse this model directory's classifier (trains the detector alone)")
     p.add_argument("--mixture-channels", action="store_true",
@@ -311,6 +314,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise _Fail(f"{exc}") from None
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    if args.classifier_context < 0:
+        raise _Fail(f"--classifier-context {args.classifier_context}: give a number of mixtures, 0 or more")
     if args.data:
         for flag, kept, part in (("--keep-detector", args.keep_detector, "detector"),
                                  ("--keep-classifier", args.keep_classifier, "classifier")):
@@ -322,11 +327,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         report = train.train_default(args.data, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs,
                                      classifier_augment=aug, keep_detector=args.keep_detector,
                                      keep_classifier=args.keep_classifier, mixture_channels=args.mixture_channels,
+                                     classifier_context=args.classifier_context,
                                      quiet=args.quiet, log=log)
     else:
-        if args.classifier_augment or args.keep_detector or args.keep_classifier or args.mixture_channels:
-            raise _Fail("--classifier-augment, --keep-detector, --keep-classifier and --mixture-channels go with "
-                        "--data (the shipped recipe), not --manifest")
+        if args.classifier_augment or args.keep_detector or args.keep_classifier or args.mixture_channels or args.classifier_context:
+            raise _Fail("--classifier-augment, --classifier-context, --keep-detector, --keep-classifier and "
+                        "--mixture-channels go with --data (the shipped recipe), not --manifest")
         report = train.train_user(args.manifest, args.speech, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs, quiet=args.quiet, log=log)
     print(json.dumps(report, indent=2))
     return 0

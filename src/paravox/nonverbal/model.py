@@ -70,6 +70,8 @@ def _read(directory: Path, kind: str) -> tuple[dict[str, Any], dict[str, np.ndar
     tags = config.get("tags")
     if not isinstance(tags, list) or not tags or not all(isinstance(t, str) for t in tags):
         raise ModelError(f"{config_path}: 'tags' must be a non-empty list of tag names")
+    if "reject" in config and config["reject"] not in tags:
+        raise ModelError(f"{config_path}: the reject class {config['reject']!r} is not among its 'tags'")
     out = weights.get("out_w")
     if out is None or out.shape[0] != len(tags):
         got = None if out is None else out.shape[0]
@@ -126,7 +128,13 @@ def _conv1d_same(x: np.ndarray, w: np.ndarray, b: np.ndarray, dilation: int = 1,
 
 @dataclass
 class VocalizationClassifier:
-    """Isolated vocalization -> probability per tag."""
+    """Isolated vocalization -> probability per tag.
+
+    A classifier may also know a *reject* class (``"reject": "none"`` in its config, the
+    last of its config's tags): audio that is no vocalization at all, e.g. speech around
+    a detector's false alarm. It is never a tag: :attr:`tags` and :meth:`predict_features`
+    leave it out (the other probabilities renormalised), :meth:`reject_probability` gives it.
+    """
 
     config: dict[str, Any]
     weights: dict[str, np.ndarray]
@@ -139,7 +147,8 @@ class VocalizationClassifier:
 
     @property
     def tags(self) -> list[str]:
-        return list(self.config["tags"])
+        reject = self.config.get("reject")
+        return [t for t in self.config["tags"] if t != reject]
 
     @property
     def layers(self) -> list[int]:
@@ -149,14 +158,30 @@ class VocalizationClassifier:
         """The pooled encoder states the classifier reads (its input features)."""
         return features.pooled_states(samples, self.layers)
 
-    def predict_features(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities ``(n, tags)`` from pooled features ``(n, D)``."""
+    def _probabilities(self, x: np.ndarray) -> np.ndarray:
+        """``(n, config tags)``: the reject class included, where there is one."""
         w = self.weights
         h = (np.atleast_2d(x) - w["mean"]) / w["scale"]
         if "hidden_w" in w:
             h = np.maximum(h @ w["hidden_w"].T + w["hidden_b"], 0.0)
         logits = h @ w["out_w"].T + w["out_b"]
         return _softmax(logits / float(self.config.get("temperature", 1.0)))
+
+    def predict_features(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities ``(n, tags)`` from pooled features ``(n, D)``."""
+        p = self._probabilities(x)
+        reject = self.config.get("reject")
+        if reject is None:
+            return p
+        p = np.delete(p, self.config["tags"].index(reject), axis=1)
+        return p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
+
+    def reject_probability(self, x: np.ndarray) -> np.ndarray:
+        """``(n,)``: how likely each input is no vocalization (zeros without a reject class)."""
+        reject = self.config.get("reject")
+        if reject is None:
+            return np.zeros(len(np.atleast_2d(x)))
+        return self._probabilities(x)[:, self.config["tags"].index(reject)]
 
     def predict(self, samples: np.ndarray) -> dict[str, float]:
         probs = self.predict_features(self.embed(samples))[0]
@@ -312,6 +337,10 @@ def load_detector(directory: str | None = None) -> EventDetector:
     return EventDetector.load(directory or default_model_dir() / "detector")
 
 
+def _no_reject(x: np.ndarray) -> np.ndarray:
+    return np.zeros(len(np.atleast_2d(x)))
+
+
 def find_events(
     samples: np.ndarray,
     detector: EventDetector,
@@ -333,6 +362,7 @@ def find_events(
        models must pick the tag, unless ``detector_override`` is set and the detector's
        mean probability for its own tag reaches it (the detector's call then stands);
        ``min_label_probability`` drops regions whose winning tag is less probable than that.
+       A classifier with a reject class drops the regions it gives that class 0.5 or more.
     3. The event's score is that probability times the region's peak activity; a per-tag
        ``threshold`` mapping drops events scoring below it.
 
@@ -366,7 +396,10 @@ def find_events(
         det_p = scores[a:b, cols].mean(axis=0)
         det_p = det_p / max(float(det_p.sum()), 1e-9)
         lo, hi = max(0, int((a * fs - 0.1) * 16000)), min(len(samples), int((b * fs + 0.1) * 16000))
-        clf_all = classifier.predict_features(classifier.embed(samples[lo:hi]))[0]
+        feats = classifier.embed(samples[lo:hi])
+        clf_all = classifier.predict_features(feats)[0]
+        if float(getattr(classifier, "reject_probability", _no_reject)(feats)[0]) >= 0.5:
+            continue  # the classifier hears no vocalization here (speech, a door): not an event
         clf_p = np.array([clf_all[j] if j is not None else 0.0 for j in clf_cols])
         clf_p = clf_p / max(float(clf_p.sum()), 1e-9)
         p = clf_weight * clf_p + (1.0 - clf_weight) * det_p

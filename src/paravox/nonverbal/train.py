@@ -455,10 +455,47 @@ def _train_detector(vocal, speech, tags: list[str], *, n_train: int, n_val: int,
     }
 
 
+REJECT = "none"
+
+
+def context_crops(bank, tags: Sequence[str], n: int, *, seed: int, pad: float = 0.1,
+                  progress: Callable[[], None] | None = None) -> tuple[list[np.ndarray], list[str]]:
+    """Audio as :func:`~paravox.nonverbal.model.find_events` hands it to the classifier, cut
+    from ``n`` mixtures: every event with ``pad`` s either side (each edge moved by up to
+    0.1 s more, as a detector's region would be), labelled with its tag; and one stretch of
+    0.3-1.5 s per mixture that overlaps no event (speech, pauses), labelled :data:`REJECT`."""
+    from paravox.nonverbal.mixtures import HOP, SR, make_mixture
+
+    rng = np.random.default_rng(seed)
+    crops: list[np.ndarray] = []
+    labels: list[str] = []
+    for _ in range(n):
+        seconds = CHUNK_SECONDS if rng.random() < 0.8 else float(rng.uniform(2.0, CHUNK_SECONDS))
+        x, lab, ev = make_mixture(rng, bank, tags, seconds, speech_only=rng.random() < 0.25)
+        for tag, a, b in ev:
+            lo = max(0, int((a - pad + rng.uniform(-0.1, 0.1)) * SR))
+            hi = min(len(x), int((b + pad + rng.uniform(-0.1, 0.1)) * SR))
+            if hi - lo >= 4 * HOP:
+                crops.append(x[lo:hi])
+                labels.append(tag)
+        busy = lab.max(axis=1) > 0
+        length = int(rng.uniform(0.3, 1.5) * SR) // HOP
+        if length < len(busy):
+            f0 = int(rng.integers(0, len(busy) - length))
+            if not busy[max(0, f0 - 10) : f0 + length + 10].any() and np.abs(x[f0 * HOP : (f0 + length) * HOP]).max() > 0:
+                crops.append(x[f0 * HOP : (f0 + length) * HOP])
+                labels.append(REJECT)
+        if progress:
+            progress()
+    return crops, labels
+
+
 def _train_classifier(vocal, tags: list[str], report: dict[str, Any], *, seed: int, classifier_augment: Sequence[str],
-                      quiet: bool, log: Callable[[str], None]) -> VocalizationClassifier:
+                      quiet: bool, log: Callable[[str], None], context: int = 0,
+                      speech: Sequence[Any] = ()) -> VocalizationClassifier:
     """The classifier: train on training voices, calibrate on a slice of them, test on held-out
-    voices (``report["classifier"]``)."""
+    voices (``report["classifier"]``). ``context``: also train on the crops of that many
+    mixtures of training voices with ``speech`` (:func:`context_crops`), which adds the reject class."""
     from paravox.evaluation.classification import evaluate_classification
 
     X = pooled_for_clips(vocal, CLASSIFIER_LAYERS, quiet=quiet, log=log)
@@ -470,12 +507,32 @@ def _train_classifier(vocal, tags: list[str], report: dict[str, Any], *, seed: i
     fit_idx = [i for i in train_idx if vocal[i].speaker not in calib_speakers]
     cal_idx = [i for i in train_idx if vocal[i].speaker in calib_speakers]
     X_aug = [pooled_for_clips(vocal, CLASSIFIER_LAYERS, quiet=quiet, log=log, augment=a) for a in classifier_augment]
+    X_ctx, y_ctx = np.zeros((0, X.shape[1]), np.float32), []
+    if context:
+        from paravox.nonverbal import mixtures as mx
+
+        fit_speakers = {vocal[i].speaker for i in fit_idx}
+        key = f"nv-context-{context}-{seed}-" + file_digest([c.path for c in list(vocal) + list(speech)],
+                                                            extra=Path(mx.__file__).read_text() + repr(CLASSIFIER_LAYERS))
+
+        def build():
+            b = mx.Bank([c for c in vocal if not c.held_out and c.speaker in fit_speakers],
+                        [c for c in speech if not c.held_out])
+            with _bar(context, "context crops", quiet) as bar:
+                crops, labels = context_crops(b, tags, context, seed=seed + 11, progress=lambda: bar.update(1))
+            return {"X": np.stack([features.pooled_states(c, CLASSIFIER_LAYERS) for c in crops]), "y": labels}
+
+        got = _cached(key, build, log)
+        X_ctx, y_ctx = got["X"], list(got["y"])
+        log(f"context crops: {len(y_ctx)} ({y_ctx.count(REJECT)} {REJECT})")
     with timed(log, "classifier training"):
         clf = fit_classifier(
-            np.concatenate([X[fit_idx]] + [a[fit_idx] for a in X_aug]),
-            [vocal[i].tag for i in fit_idx] * (1 + len(X_aug)), tags=tags, seed=seed,
+            np.concatenate([X[fit_idx]] + [a[fit_idx] for a in X_aug] + [X_ctx]),
+            [vocal[i].tag for i in fit_idx] * (1 + len(X_aug)) + y_ctx, tags=tags + ([REJECT] if context else []), seed=seed,
             calibration=(X[cal_idx], [vocal[i].tag for i in cal_idx]),
         )
+    if context:
+        clf.config["reject"] = REJECT
     probs = clf.predict_features(X[test_idx])
     pred = [tags[j] for j in probs.argmax(axis=1)]
     ref = [vocal[i].tag for i in test_idx]
@@ -487,6 +544,7 @@ def _train_classifier(vocal, tags: list[str], report: dict[str, Any], *, seed: i
         "held_out_deeply": {"n": len(deeply), "uar": rep_d.uar, "macro_f1": rep_d.macro_f1, "accuracy": rep_d.accuracy},
         "temperature": clf.config["temperature"],
         "augment": list(classifier_augment),
+        **({"context": {"mixtures": context, "crops": len(y_ctx), "reject": y_ctx.count(REJECT)}} if context else {}),
     }
     log(f"classifier held-out: UAR {rep.uar:.3f} (Deeply fold-1 test voices: {rep_d.uar:.3f})")
     return clf
@@ -505,6 +563,7 @@ def train_default(
     keep_detector: str | Path | None = None,
     keep_classifier: str | Path | None = None,
     mixture_channels: bool = False,
+    classifier_context: int = 0,
     quiet: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
@@ -549,7 +608,8 @@ def train_default(
         old_card = card.read_text(encoding="utf-8") if card.is_file() else ""
         log(f"classifier kept from {keep_classifier}")
     else:
-        clf = _train_classifier(vocal, tags, report, seed=seed, classifier_augment=classifier_augment, quiet=quiet, log=log)
+        clf = _train_classifier(vocal, tags, report, seed=seed, classifier_augment=classifier_augment, quiet=quiet, log=log,
+                                context=classifier_context, speech=speech)
 
     if kept is not None:
         det, report["detector"] = kept[0], kept[1]
@@ -566,6 +626,8 @@ def train_default(
     command = f"paravox train events --data {data_root} -o {out_dir} --mixtures {n_train} --epochs {epochs} --seed {seed}"
     if list(classifier_augment) != list(CLASSIFIER_AUGMENT):
         command += " --classifier-augment " + (" ".join(classifier_augment) or "none")
+    if classifier_context:
+        command += f" --classifier-context {classifier_context}"
     if report["detector"].get("mixtures", {}).get("channels"):
         command += " --mixture-channels"
     (out / "MODEL_CARD.md").write_text(model_card(report, command, carried=_carried_section(old_card)), encoding="utf-8")
@@ -707,7 +769,11 @@ def model_card(report: dict[str, Any], command: str, carried: str = "") -> str:
         f"{', '.join(map(str, CLASSIFIER_LAYERS))} over the clip; one hidden layer (256, ReLU); softmax with a fitted "
         f"temperature ({c['temperature']:.2f})."
         + (f" Trained also on {' and '.join(c['augment'])} copies of its training clips (speed perturbation: "
-           "tempo and pitch move together)." if c.get("augment") else ""),
+           "tempo and pitch move together)." if c.get("augment") else "")
+        + (f" Trained also on {c['context']['crops']} stretches cut from {c['context']['mixtures']} mixtures of "
+           f"training voices as the detector's regions are: events with the speech around them, and "
+           f"{c['context']['reject']} stretches of speech with no event, as a reject class (`{REJECT}`, never a tag; "
+           "a region it gives 0.5 or more is dropped; `--classifier-context`)." if c.get("context") else ""),
         f"- `detector/`: a recording -> per-tag probability every 20 ms. Input: layer-{DETECTOR_LAYER} states of "
         f"{CHUNK_SECONDS:g}-s chunks every {HOP_SECONDS:g} s (unpadded); two 1-D convolutions; per-tag thresholds "
         "chosen on validation mixtures; runs shorter than 0.1 s dropped, gaps under 0.2 s joined."

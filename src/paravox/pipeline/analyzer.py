@@ -28,7 +28,7 @@ import numpy as np
 from paravox.audio import SAMPLE_RATE, stream_audio, source_name
 from paravox.models import registry
 from paravox.pipeline.options import AnalyzeOptions
-from paravox.result import Analysis, EmotionScore, Event, Segment, Word
+from paravox.result import Analysis, EmotionScore, Event, Segment
 
 #: Inputs shorter than this are not sent to the recogniser (Whisper invents text on them).
 MIN_SPEECH_SECONDS = 1.0
