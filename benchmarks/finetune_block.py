@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from frame_heads import frame_states, label_of, load_rows, ua  # noqa: E402
+from frame_heads import corpus_arrays, fold_parts, frame_states, ua  # noqa: E402
 
 
 def whisper_block(index: int):
@@ -159,25 +159,13 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    rows, folds = load_rows(args.data)
-    labels = [label_of(args.data, r) for r in rows]
-    names = sorted(set(labels))
-    y = np.array([names.index(l) for l in labels])
-    spk = np.array([str(r.get("speaker", r["id"])) for r in rows])
-    pos = {r["id"]: i for i, r in enumerate(rows)}
+    rows, folds, names, y, spk, pos = corpus_arrays(args.data)
     t0 = time.perf_counter()
     states = [s[args.block - 1].astype(np.float32) for s in frame_states(args.data, rows, args.window)]
     print(f"block {args.block - 1} states: {len(states)} clips ({time.perf_counter() - t0:.0f} s)", flush=True)
     results = []
-    for name in sorted(folds, key=str):
-        if args.folds and name not in args.folds:
-            continue
-        tr = np.array([pos[i] for i in folds[name]["train"]])
-        te = np.array([pos[i] for i in folds[name]["test"]])
-        speakers = sorted(set(spk[tr]))
-        held = set(np.random.default_rng(0).permutation(speakers)[: max(1, len(speakers) // 4)])
-        inner_val, inner_fit = tr[np.isin(spk[tr], list(held))], tr[~np.isin(spk[tr], list(held))]
-        print(f"fold {name}: choosing epochs on held-out training speakers {sorted(held)}", flush=True)
+    for name, tr, te, inner_fit, inner_val, held in fold_parts(folds, pos, spk, args.folds):
+        print(f"fold {name}: choosing epochs on held-out training speakers {held}", flush=True)
         curve = run(states, y, len(names), inner_fit, inner_val, args.epochs, args, 0, log=lambda m: print(m, flush=True))
         best = int(np.argmax(curve)) + 1
         score = run(states, y, len(names), tr, te, best, args, 0)[-1]

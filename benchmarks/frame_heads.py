@@ -45,6 +45,36 @@ def load_rows(folder: Path) -> tuple[list[dict], dict]:
     return rows, folds
 
 
+def corpus_arrays(folder: Path):
+    """``rows, folds, names, y, speakers, position by id`` of a corpus folder."""
+    rows, folds = load_rows(folder)
+    labels = [label_of(folder, r) for r in rows]
+    names = sorted(set(labels))
+    y = np.array([names.index(l) for l in labels])
+    spk = np.array([str(r.get("speaker", r["id"])) for r in rows])
+    return rows, folds, names, y, spk, {r["id"]: i for i, r in enumerate(rows)}
+
+
+def inner_split(tr: np.ndarray, spk: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """A quarter of a fold's training speakers (at least one) held out to choose epochs:
+    ``(fit rows, validation rows, held-out speakers)``."""
+    speakers = sorted(set(spk[tr]))
+    held = sorted(np.random.default_rng(0).permutation(speakers)[: max(1, len(speakers) // 4)].tolist())
+    inside = np.isin(spk[tr], held)
+    return tr[~inside], tr[inside], held
+
+
+def fold_parts(folds: dict, pos: dict, spk: np.ndarray, only=None):
+    """Per fold (``only`` these, if given): ``name, train rows, test rows, inner fit rows,
+    inner validation rows, held-out speakers`` (:func:`inner_split`)."""
+    for name in sorted(folds, key=str):
+        if only and name not in only:
+            continue
+        tr = np.array([pos[i] for i in folds[name]["train"]])
+        te = np.array([pos[i] for i in folds[name]["test"]])
+        yield (name, tr, te, *inner_split(tr, spk))
+
+
 def label_of(folder: Path, row: dict) -> str:
     if "tag" in row:
         from paravox.taxonomy import canonical_tag
@@ -206,26 +236,12 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    rows, folds = load_rows(args.data)
-    labels = [label_of(args.data, r) for r in rows]
-    names = sorted(set(labels))
-    y = np.array([names.index(l) for l in labels])
-    spk = np.array([str(r.get("speaker", r["id"])) for r in rows])
-    pos = {r["id"]: i for i, r in enumerate(rows)}
+    rows, folds, names, y, spk, pos = corpus_arrays(args.data)
     t0 = time.perf_counter()
     states = prepare(frame_states(args.data, rows, args.window), args.pool)
     print(f"states: {len(states)} clips in {time.perf_counter() - t0:.0f} s", flush=True)
     results = []
-    for name in sorted(folds, key=str):
-        if args.folds and name not in args.folds:
-            continue
-        tr = np.array([pos[i] for i in folds[name]["train"]])
-        te = np.array([pos[i] for i in folds[name]["test"]])
-        speakers = sorted(set(spk[tr]))
-        rng = np.random.default_rng(0)
-        held = set(rng.permutation(speakers)[: max(1, len(speakers) // 4)])
-        inner_val = tr[np.isin(spk[tr], list(held))]
-        inner_fit = tr[~np.isin(spk[tr], list(held))]
+    for name, tr, te, inner_fit, inner_val, _ in fold_parts(folds, pos, spk, args.folds):
         curve, _, _ = train_eval(states, y, len(names), inner_fit, inner_val, args.epochs, args, 0)
         # constant learning rate, so "epoch k of this run" is "a run of k epochs"
         best_ep = int(np.argmax(curve)) + 1
