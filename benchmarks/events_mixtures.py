@@ -62,6 +62,9 @@ class _MemoClassifier:
     def predict_features(self, x):
         return self.clf.predict_features(x)
 
+    def reject_probability(self, x):  # a classifier's reject class, if it has one (find_events reads it)
+        return self.clf.reject_probability(x)
+
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
