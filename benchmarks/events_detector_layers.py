@@ -39,7 +39,7 @@ def main() -> int:
     from paravox.nonverbal import features
     from paravox.nonverbal import mixtures as mx
     from paravox.nonverbal.train import (
-        CHUNK_SECONDS, MixtureSet, calibrate_thresholds, fit_detector, mixture_scores,
+        MixtureSet, draw_mixture, calibrate_thresholds, fit_detector, mixture_scores,
     )
 
     root = Path(args.data)
@@ -54,8 +54,7 @@ def main() -> int:
         rng = np.random.default_rng(seed)
         sets = {layer: MixtureSet([], [], [], list(tags)) for layer in args.layers}
         for _ in range(n):
-            seconds = CHUNK_SECONDS if rng.random() < 0.8 else float(rng.uniform(2.0, CHUNK_SECONDS))
-            x, lab, ev = mx.make_mixture(rng, bank, tags, seconds, speech_only=rng.random() < 0.25)
+            x, lab, ev = draw_mixture(rng, bank, tags)
             states = features.layer_states(x, args.layers)
             for layer in args.layers:
                 m = min(len(states[layer]), len(lab))

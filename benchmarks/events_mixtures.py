@@ -85,7 +85,7 @@ def main() -> int:
     from paravox.nonverbal import mixtures as mx
     from paravox.nonverbal.api import _model_path
     from paravox.nonverbal.model import find_events, load_classifier, load_detector
-    from paravox.nonverbal.train import CHUNK_SECONDS
+    from paravox.nonverbal.train import draw_mixture
 
     det = load_detector(_model_path(args.model, "detector"))
     clf = load_classifier(_model_path(args.model, "classifier"))
@@ -99,8 +99,7 @@ def main() -> int:
         rng = np.random.default_rng(seed)
         audio, refs = [], {}
         for i in range(args.n):  # the same draws, in the same order, as train.build_mixtures
-            seconds = CHUNK_SECONDS if rng.random() < 0.8 else float(rng.uniform(2.0, CHUNK_SECONDS))
-            x, _, ev = mx.make_mixture(rng, bank, tags, seconds, speech_only=rng.random() < 0.25, channels=args.channels)
+            x, _, ev = draw_mixture(rng, bank, tags, channels=args.channels)
             audio.append(x)
             refs[str(i)] = ev
         scores = [det.frame_scores(x) for x in audio]

@@ -337,10 +337,6 @@ def load_detector(directory: str | None = None) -> EventDetector:
     return EventDetector.load(directory or default_model_dir() / "detector")
 
 
-def _no_reject(x: np.ndarray) -> np.ndarray:
-    return np.zeros(len(np.atleast_2d(x)))
-
-
 def find_events(
     samples: np.ndarray,
     detector: EventDetector,
@@ -389,6 +385,7 @@ def find_events(
     override = cfg.get("detector_override")
     override = None if override is None else float(override)
     clf_cols = [classifier.tags.index(t) if t in classifier.tags else None for t in wanted]
+    reject = getattr(classifier, "reject_probability", None)  # duck-typed classifiers may lack it
     events: list[Event] = []
     for a, b in _runs(activity >= act_thr, gap):
         if (b - a) * fs < min_dur:
@@ -398,7 +395,7 @@ def find_events(
         lo, hi = max(0, int((a * fs - 0.1) * 16000)), min(len(samples), int((b * fs + 0.1) * 16000))
         feats = classifier.embed(samples[lo:hi])
         clf_all = classifier.predict_features(feats)[0]
-        if float(getattr(classifier, "reject_probability", _no_reject)(feats)[0]) >= 0.5:
+        if reject is not None and float(reject(feats)[0]) >= 0.5:
             continue  # the classifier hears no vocalization here (speech, a door): not an event
         clf_p = np.array([clf_all[j] if j is not None else 0.0 for j in clf_cols])
         clf_p = clf_p / max(float(clf_p.sum()), 1e-9)

@@ -198,6 +198,17 @@ class MixtureSet:
     tags: list[str]
 
 
+def draw_mixture(rng: np.random.Generator, bank, tags: Sequence[str], *, speech_only_share: float = 0.25,
+                 channels: bool = False) -> tuple[np.ndarray, np.ndarray, list[tuple[str, float, float]]]:
+    """The next training mixture from ``rng``: a 10-s chunk 4 times in 5 (else 2-10 s), speech
+    only ``speech_only_share`` of the time. Training and every replay of its mixtures draw
+    through here, so their draws stay the same."""
+    from paravox.nonverbal.mixtures import make_mixture
+
+    seconds = CHUNK_SECONDS if rng.random() < 0.8 else float(rng.uniform(2.0, CHUNK_SECONDS))
+    return make_mixture(rng, bank, tags, seconds, speech_only=rng.random() < speech_only_share, channels=channels)
+
+
 def build_mixtures(
     bank,
     tags: Sequence[str],
@@ -211,13 +222,10 @@ def build_mixtures(
 ) -> MixtureSet:
     """``n`` mixtures and the encoder states the detector reads, computed as at inference
     (``channels``: see :func:`paravox.nonverbal.mixtures.make_mixture`)."""
-    from paravox.nonverbal.mixtures import make_mixture
-
     rng = np.random.default_rng(seed)
     out = MixtureSet([], [], [], list(tags))
     for _ in range(n):
-        seconds = CHUNK_SECONDS if rng.random() < 0.8 else float(rng.uniform(2.0, CHUNK_SECONDS))
-        x, lab, ev = make_mixture(rng, bank, tags, seconds, speech_only=rng.random() < speech_only_share, channels=channels)
+        x, lab, ev = draw_mixture(rng, bank, tags, speech_only_share=speech_only_share, channels=channels)
         st = features.layer_states(x, [layer])[layer]
         m = min(len(st), len(lab))
         out.states.append(st[:m].astype(np.float16))
@@ -464,14 +472,13 @@ def context_crops(bank, tags: Sequence[str], n: int, *, seed: int, pad: float = 
     from ``n`` mixtures: every event with ``pad`` s either side (each edge moved by up to
     0.1 s more, as a detector's region would be), labelled with its tag; and one stretch of
     0.3-1.5 s per mixture that overlaps no event (speech, pauses), labelled :data:`REJECT`."""
-    from paravox.nonverbal.mixtures import HOP, SR, make_mixture
+    from paravox.nonverbal.mixtures import HOP, SR
 
     rng = np.random.default_rng(seed)
     crops: list[np.ndarray] = []
     labels: list[str] = []
     for _ in range(n):
-        seconds = CHUNK_SECONDS if rng.random() < 0.8 else float(rng.uniform(2.0, CHUNK_SECONDS))
-        x, lab, ev = make_mixture(rng, bank, tags, seconds, speech_only=rng.random() < 0.25)
+        x, lab, ev = draw_mixture(rng, bank, tags)
         for tag, a, b in ev:
             lo = max(0, int((a - pad + rng.uniform(-0.1, 0.1)) * SR))
             hi = min(len(x), int((b + pad + rng.uniform(-0.1, 0.1)) * SR))
