@@ -539,3 +539,10 @@ def test_train_events_keep_detector_goes_with_the_data_pack_only(tmp_path):
     done = subprocess.run(cmd + ["--data", str(tmp_path), "-o", str(tmp_path / "m"), "--keep-classifier", str(tmp_path),
                                  "--keep-detector", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "would train nothing" in done.stderr
+    for flags in (["--keep-classifier", str(tmp_path), "--classifier-context", "10"],
+                  ["--keep-classifier", str(tmp_path), "--classifier-augment", "speed90"],
+                  ["--keep-detector", str(tmp_path), "--mixture-channels"]):
+        done = subprocess.run(cmd + ["--data", str(tmp_path), "-o", str(tmp_path / "m")] + flags,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and "drop one or the other" in done.stderr, (flags, done.stderr)
+        assert not (tmp_path / "m").exists()

@@ -323,6 +323,12 @@ def cmd_train(args: argparse.Namespace) -> int:
                 raise _Fail(f"{flag} {kept}: no {part}/ folder there; name an events model directory")
         if args.keep_detector and args.keep_classifier:
             raise _Fail("--keep-detector and --keep-classifier together would train nothing; give one")
+        if args.keep_classifier and (args.classifier_augment or args.classifier_context):
+            raise _Fail("--classifier-augment and --classifier-context shape the classifier, which "
+                        "--keep-classifier keeps as it is; drop one or the other")
+        if args.keep_detector and args.mixture_channels:
+            raise _Fail("--mixture-channels shapes the detector's mixtures, which --keep-detector keeps "
+                        "as it is; drop one or the other")
         aug = train.CLASSIFIER_AUGMENT if args.classifier_augment is None else [a for a in args.classifier_augment if a != "none"]
         report = train.train_default(args.data, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs,
                                      classifier_augment=aug, keep_detector=args.keep_detector,
