@@ -16,6 +16,7 @@ deterministic algorithms, and every random draw comes from seeded generators.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import time
@@ -364,6 +365,12 @@ def timed(log: Callable[[str], None], what: str):
 # --------------------------------------------------------------------------- the shipped models
 
 
+def _recipe_text(module, *functions: Callable[..., Any]) -> str:
+    """The code a cached set of mixtures or crops comes from (a module's text and the source
+    of the functions that draw from it), so that editing any of it rebuilds the cache."""
+    return Path(module.__file__).read_text() + "".join(inspect.getsource(f) for f in functions)
+
+
 def _cached(name: str, build: Callable[[], dict[str, Any]], log: Callable[[str], None]) -> dict[str, Any]:
     """Load ``name`` from the feature cache, or build and store it (atomically)."""
     import pickle
@@ -428,7 +435,7 @@ def _train_detector(vocal, speech, tags: list[str], *, n_train: int, n_val: int,
 
     def mixtures(name: str, held_out: bool, n: int, mix_seed: int) -> MixtureSet:
         key = f"nv-mix-{name}-{n}-{mix_seed}-L{DETECTOR_LAYER}-{'ch-' if channels else ''}" + file_digest(
-            [c.path for c in vocal + speech], extra=Path(mx.__file__).read_text()
+            [c.path for c in vocal + speech], extra=_recipe_text(mx, draw_mixture, build_mixtures)
         )
 
         def build():
@@ -520,7 +527,7 @@ def _train_classifier(vocal, tags: list[str], report: dict[str, Any], *, seed: i
 
         fit_speakers = {vocal[i].speaker for i in fit_idx}
         key = f"nv-context-{context}-{seed}-" + file_digest([c.path for c in list(vocal) + list(speech)],
-                                                            extra=Path(mx.__file__).read_text() + repr(CLASSIFIER_LAYERS))
+                                                            extra=_recipe_text(mx, draw_mixture, context_crops) + repr(CLASSIFIER_LAYERS))
 
         def build():
             b = mx.Bank([c for c in vocal if not c.held_out and c.speaker in fit_speakers],
