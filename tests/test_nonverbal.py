@@ -461,17 +461,19 @@ def test_bench_classify_trains_on_augmented_copies_and_tests_on_recorded_clips(t
     rng = np.random.default_rng(0)
     base = np.stack([np.full(8, 1.0 if r["tag"] == "cough" else -1.0) + rng.normal(0, 0.1, 8) for r in rows]).astype(np.float32)
 
-    def pooled(clips, layers, *, augment="clean", **_):
+    def pooled(clips, layers, *, augment="clean", framing="short", **_):
+        seen["framing"].add(framing)
         X = base.copy()
         X[:, 0] = 0.0 if augment == "clean" else 1000.0  # marks an augmented row
         return X
 
-    seen = {"fit": [], "scored": []}
+    seen = {"fit": [], "scored": [], "framing": set(), "config": []}
     real_fit = train.fit_classifier
 
     def fit(X, labels, **kw):
         seen["fit"].append((len(X), int((X[:, 0] == 1000.0).sum())))
         clf = real_fit(X, labels, **kw)
+        seen["config"].append(clf.config.get("framing", "short"))
         real_predict = clf.predict_features
 
         def predict(Xt):
@@ -493,6 +495,38 @@ def test_bench_classify_trains_on_augmented_copies_and_tests_on_recorded_clips(t
     assert all(set(f["inner_uar"]) == {"none", "speed90+speed110", "speed90+speed110+noise"} for f in res["folds"])
     assert len(seen["fit"]) == 3 * (3 * 2 + 1)  # per fold: 3 candidates x 2 inner parts (2 training speakers), then the final fit
     assert not any(seen["scored"])
+    assert seen["framing"] == {"short"} and set(seen["config"]) == {"short"} and res["framing"] == "short"
+    # the padded framing reaches the features, the classifiers' configs and the report
+    seen["framing"].clear(), seen["config"].clear()
+    res = bench.bench_classify(tmp_path, augment=[], framing="padded")
+    assert seen["framing"] == {"padded"} and seen["config"] == ["padded"] * 3
+    assert res["framing"] == "padded" and "padded framing" in res["markdown"]
+
+
+def test_a_classifier_frames_audio_as_its_config_says(tmp_path, monkeypatch):
+    _write_model(tmp_path / "m", CLASSIFIER_KIND, ["cough", "laugh"], 2)
+    clf = VocalizationClassifier.load(tmp_path / "m")
+    seen = []
+    monkeypatch.setattr(features, "pooled_states",
+                        lambda samples, layers, framing="short": seen.append(framing) or np.zeros(4, np.float32))
+    clf.predict(np.zeros(16000, np.float32))  # a model without the key: short, as before the key existed
+    clf.config["framing"] = "padded"
+    clf.predict(np.zeros(16000, np.float32))
+    assert seen == ["short", "padded"]
+
+
+def test_padded_framing_keeps_the_clips_own_frames_and_differs_from_short():
+    rng = np.random.default_rng(0)
+    x = (0.1 * rng.standard_normal(32000)).astype(np.float32)  # 2 s
+    short = features.layer_states(x, [1])[1]
+    padded = features.padded_states(x, [1])[1]
+    assert padded.shape == short.shape == (100, 512)  # the padding's states are dropped
+    assert not np.allclose(padded, short, atol=1e-2)  # attention also saw the padding
+    # 31 s: two near-equal windows of 15.5 s, each padded to 30 s; 775 real states each
+    assert features.padded_states(np.tile(x, 16)[: 31 * 16000], [0])[0].shape == (1550, 512)
+    assert features.pooled_states(x, [0, 1], "padded").shape == (2048,)
+    with pytest.raises(ValueError, match="framing 'wide'"):
+        features.pooled_states(x, [1], "wide")
 
 
 def test_model_card_rewritten_from_its_report_keeps_the_hand_maintained_section():

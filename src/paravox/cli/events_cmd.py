@@ -141,6 +141,9 @@ def register_bench(bsub: argparse._SubParsersAction) -> None:
     p.add_argument("--select-augment", action="store_true",
                    help="choose the augmentation per fold (none; speed90+speed110; those + noise) by speaker-grouped "
                         "CV inside the training part")
+    p.add_argument("--framing", choices=("short", "padded"), default="short",
+                   help="how each clip is encoded: short = as it is (the shipped classifier; cost follows the clip's "
+                        "length), padded = inside a zero-padded 30-s window as in transcription (about 0.5 s a clip here)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", metavar="JSON", help="write the results as JSON")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -348,7 +351,8 @@ def cmd_bench_classify(args: argparse.Namespace) -> int:
     from paravox.nonverbal import bench
 
     result = bench.bench_classify(args.data, folds=args.folds, extra=args.extra, augment=args.augment,
-                                  select_augment=args.select_augment, seed=args.seed, quiet=args.quiet)
+                                  select_augment=args.select_augment, framing=args.framing, seed=args.seed,
+                                  quiet=args.quiet)
     print(result["markdown"])
     if args.output:
         from paravox.outputs.formats import write_atomic

@@ -46,6 +46,7 @@ def bench_classify(
     extra: Sequence[str | Path] = (),
     augment: Sequence[str] | None = None,
     select_augment: bool = False,
+    framing: str = "short",
     seed: int = 0,
     quiet: bool = True,
 ) -> dict[str, Any]:
@@ -53,7 +54,8 @@ def bench_classify(
     that fold's training part (default: the shipped classifier's,
     :data:`paravox.nonverbal.train.CLASSIFIER_AUGMENT`); test clips stay as recorded. ``select_augment`` instead
     chooses, per fold, one of :data:`AUGMENT_CANDIDATES` by speaker-grouped 3-fold
-    cross-validation inside the fold's training part (UAR on recorded clips)."""
+    cross-validation inside the fold's training part (UAR on recorded clips). ``framing``: how
+    every clip is encoded (:data:`paravox.nonverbal.features.FRAMINGS`)."""
     from paravox.evaluation.classification import evaluate_classification
     from paravox.nonverbal import train
     from paravox.nonverbal.mixtures import Clip
@@ -73,12 +75,14 @@ def bench_classify(
             label = _extra_label(r)
             if label:
                 extra_clips.append(Clip(r["id"], path.parent / r["audio"], label, str(r.get("speaker", "")), False))
-    X = train.pooled_for_clips(clips, train.CLASSIFIER_LAYERS, quiet=quiet, log=lambda m: None)
-    Xe = train.pooled_for_clips(extra_clips, train.CLASSIFIER_LAYERS, quiet=quiet, log=lambda m: None) if extra_clips else None
+    X = train.pooled_for_clips(clips, train.CLASSIFIER_LAYERS, quiet=quiet, log=lambda m: None, framing=framing)
+    Xe = (train.pooled_for_clips(extra_clips, train.CLASSIFIER_LAYERS, quiet=quiet, log=lambda m: None, framing=framing)
+          if extra_clips else None)
     augment = [a for a in (train.CLASSIFIER_AUGMENT if augment is None else augment) if a not in ("clean", "none")]
     candidates = [list(c) for c in AUGMENT_CANDIDATES] if select_augment else [augment]
     kinds = sorted({a for c in candidates for a in c})
-    aug_X = {a: train.pooled_for_clips(clips, train.CLASSIFIER_LAYERS, quiet=quiet, log=lambda m: None, augment=a) for a in kinds}
+    aug_X = {a: train.pooled_for_clips(clips, train.CLASSIFIER_LAYERS, quiet=quiet, log=lambda m: None, augment=a,
+                                       framing=framing) for a in kinds}
 
     def fit(rows: list[int], copies: Sequence[str]):
         """A classifier on clips ``rows``, their ``copies`` and any extra clips."""
@@ -87,7 +91,7 @@ def bench_classify(
         if Xe is not None:
             Xtr = np.concatenate([Xtr, Xe])
             ytr = ytr + [c.tag for c in extra_clips]
-        return train.fit_classifier(Xtr, ytr, tags=tags, seed=seed)
+        return train.fit_classifier(Xtr, ytr, tags=tags, seed=seed, framing=framing)
 
     def uar(clf, rows: list[int], known: Sequence[str]) -> tuple[float, list[str], Any]:
         """UAR on the recorded clips ``rows``, predicting among ``known`` tags; also the predictions and report."""
@@ -134,7 +138,8 @@ def bench_classify(
         f"Vocalization classifier, {data.name}: {len(clips)} clips, {len(per_fold)} folds"
         + (f", plus {len(extra_clips)} extra training clips" if extra_clips else "")
         + (f", trained also on {' + '.join(augment)} copies" if augment and not select_augment else "")
-        + (", augmentation chosen per fold by inner CV" if select_augment else ""),
+        + (", augmentation chosen per fold by inner CV" if select_augment else "")
+        + (f", {framing} framing" if framing != "short" else ""),
         "",
         "| fold | train | test | UAR | macro-F1 | accuracy |",
         "|---|---|---|---|---|---|",
@@ -149,6 +154,7 @@ def bench_classify(
         "n": len(clips),
         "n_extra": len(extra_clips),
         "augment": "chosen per fold by inner CV" if select_augment else list(augment),
+        "framing": framing,
         "folds": per_fold,
         "uar": mean["uar"],
         "macro_f1": mean["macro_f1"],

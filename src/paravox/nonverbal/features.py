@@ -21,7 +21,7 @@ import numpy as np
 from paravox.models.encoder_onnx import OnnxWhisperEncoder, shared_encoder
 from paravox.models.whisper_encoder import log_mel
 
-__all__ = ["FRAME_SECONDS", "encoder", "layer_states", "pooled_states", "chunk_spans"]
+__all__ = ["FRAME_SECONDS", "FRAMINGS", "encoder", "layer_states", "padded_states", "pooled_states", "chunk_spans"]
 
 FRAME_SECONDS = 0.02  #: one encoder state per 20 ms (10-ms mel frames, stride-2 convolution)
 MIN_SAMPLES = 640  #: 40 ms: the shortest input that gives one encoder state
@@ -40,12 +40,38 @@ def layer_states(samples: np.ndarray, layers: Sequence[int]) -> dict[int, np.nda
     return encoder().forward(log_mel(samples), layers=list(layers))
 
 
-def pooled_states(samples: np.ndarray, layers: Sequence[int]) -> np.ndarray:
+def padded_states(samples: np.ndarray, layers: Sequence[int]) -> dict[int, np.ndarray]:
+    """``{layer: (frames, 512)}`` states of ``samples`` framed as faster-whisper frames a
+    transcription window: each piece of at most 30 s is zero-padded to a full 30-s window,
+    encoded, and only the states of its real frames are kept (pieces joined in time).
+
+    About 0.4-0.5 s per piece here, against 0.03 s for a short clip unpadded: the cost of a
+    full window whatever the audio's length. States differ from :func:`layer_states`'s."""
+    from paravox.ser.features import windows
+
+    samples = np.asarray(samples, dtype=np.float32)
+    if len(samples) < MIN_SAMPLES:
+        samples = np.pad(samples, (0, MIN_SAMPLES - len(samples)))
+    pieces = windows(samples, 30.0)
+    mels = np.stack([log_mel(p, pad_to_30s=True) for p in pieces])
+    keep = [(len(p) // 160 - (len(p) // 160) % 2) // 2 for p in pieces]
+    states = encoder().forward(mels, layers=list(layers))
+    return {layer: np.concatenate([states[layer][i, :n] for i, n in enumerate(keep)]) for layer in layers}
+
+
+#: How :func:`pooled_states` frames its input: ``short`` encodes the clip as it is (the cost
+#: follows its length); ``padded`` as a 30-s transcription window (:func:`padded_states`).
+FRAMINGS = ("short", "padded")
+
+
+def pooled_states(samples: np.ndarray, layers: Sequence[int], framing: str = "short") -> np.ndarray:
     """Mean and standard deviation over time of each layer's states, concatenated.
 
-    ``len(layers) * 1024`` values, in the order of ``layers``.
+    ``len(layers) * 1024`` values, in the order of ``layers``. ``framing``: one of :data:`FRAMINGS`.
     """
-    states = layer_states(samples, layers)
+    if framing not in FRAMINGS:
+        raise ValueError(f"framing {framing!r}: choose one of {', '.join(FRAMINGS)}")
+    states = layer_states(samples, layers) if framing == "short" else padded_states(samples, layers)
     return np.concatenate(
         [np.concatenate([states[layer].mean(axis=0), states[layer].std(axis=0)]) for layer in layers]
     ).astype(np.float32)

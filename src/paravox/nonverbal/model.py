@@ -156,7 +156,7 @@ class VocalizationClassifier:
 
     def embed(self, samples: np.ndarray) -> np.ndarray:
         """The pooled encoder states the classifier reads (its input features)."""
-        return features.pooled_states(samples, self.layers)
+        return features.pooled_states(samples, self.layers, self.config.get("framing", "short"))
 
     def _probabilities(self, x: np.ndarray) -> np.ndarray:
         """``(n, config tags)``: the reject class included, where there is one."""

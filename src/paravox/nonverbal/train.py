@@ -123,11 +123,14 @@ def fit_classifier(
     seed: int = 0,
     calibration: tuple[np.ndarray, Sequence[str]] | None = None,
     class_balanced: bool = True,
+    framing: str = "short",
 ) -> VocalizationClassifier:
     """Train the isolated-vocalization classifier on pooled features ``X`` (n, D).
 
     ``calibration``: features and labels (not trained on) to fit the softmax temperature;
-    without it the temperature stays 1.
+    without it the temperature stays 1. ``framing``: how ``X`` was computed
+    (:data:`paravox.nonverbal.features.FRAMINGS`); saved in the config, so that the classifier
+    frames audio the same way.
     """
     _seed(seed)
     tags = sorted(set(labels)) if tags is None else list(tags)
@@ -163,6 +166,8 @@ def fit_classifier(
     weights["out_w"] = model.out.weight.detach().numpy().copy()
     weights["out_b"] = model.out.bias.detach().numpy().copy()
     config = {"kind": CLASSIFIER_KIND, "tags": tags, "layers": list(layers), "temperature": 1.0, "hidden": hidden}
+    if framing != "short":  # absent means short, as in every model written before the key existed
+        config["framing"] = framing
     clf = VocalizationClassifier(config, weights)
     if calibration is not None:
         Xc, lc = calibration
@@ -396,14 +401,17 @@ def _bar(total: int, desc: str, quiet: bool):
     return tqdm(total=total, desc=desc, unit="item", file=sys.stderr, disable=quiet or not sys.stderr.isatty())
 
 
-def pooled_for_clips(clips, layers: Sequence[int], *, quiet: bool = True, log=print, augment: str = "clean") -> np.ndarray:
+def pooled_for_clips(clips, layers: Sequence[int], *, quiet: bool = True, log=print, augment: str = "clean",
+                     framing: str = "short") -> np.ndarray:
     """Pooled classifier features of ``clips``, cached. ``augment`` (``speed90``, ``speed110``,
     ``noise``, ``gain``: :func:`paravox.ser.features.augment_samples`) features a copy of
-    each clip so changed, with a per-clip deterministic seed."""
+    each clip so changed, with a per-clip deterministic seed. ``framing``: see
+    :data:`paravox.nonverbal.features.FRAMINGS`."""
     from paravox.audio import load_audio
     from paravox.ser.features import augment_keyed
 
-    key = "nv-pooled-" + file_digest([c.path for c in clips], extra=repr(tuple(layers)) + ("" if augment == "clean" else augment))
+    key = "nv-pooled-" + file_digest([c.path for c in clips], extra=repr(tuple(layers)) + ("" if augment == "clean" else augment)
+                                     + ("" if framing == "short" else f"|{framing}"))
 
     def build():
         out = []
@@ -412,7 +420,7 @@ def pooled_for_clips(clips, layers: Sequence[int], *, quiet: bool = True, log=pr
                 x = load_audio(c.path).samples
                 if augment != "clean":
                     x = augment_keyed(x, augment, f"{c.id}|{augment}")
-                out.append(features.pooled_states(x, layers))
+                out.append(features.pooled_states(x, layers, framing))
                 bar.update(1)
         return {"X": np.stack(out)}
 
