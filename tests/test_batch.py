@@ -422,3 +422,31 @@ def test_real_pipeline_lines_match_paravox_analyze(tmp_path, capsys):
         doc["options"].pop("elapsed_seconds")
     assert list(talk) == list(want["talk"]) and talk == want["talk"]
     assert rows["corrupt"] == want["corrupt"]
+
+
+def test_workers_auto_starts_as_many_workers_as_cores_and_memory_allow(tmp_path, capsys, monkeypatch):
+    from paravox.pipeline import options as opts
+
+    monkeypatch.setattr(opts, "auto_workers", lambda threads=0, **_: 2)  # this machine's answer varies
+    ids = _corpus(tmp_path / "c", 4)
+    code = main(["batch", str(tmp_path / "c"), "-o", str(tmp_path / "r.jsonl"), "--workers", "auto", *FAKE])
+    assert code == 0
+    assert sorted(r["id"] for r in _rows(tmp_path / "r.jsonl")) == sorted(ids)
+    assert "on 2 workers" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["batch", str(tmp_path / "c"), "-o", str(tmp_path / "s.jsonl"), "--workers", "many", *FAKE])
+    assert stop.value.code == 2 and "expected a whole number or 'auto', got 'many'" in capsys.readouterr().err
+    assert not (tmp_path / "s.jsonl").exists()
+
+
+def test_auto_workers_follow_cores_threads_and_memory(monkeypatch):
+    from paravox.pipeline import options as opts
+    from paravox.pipeline.options import WORKER_MEMORY_BYTES, auto_workers
+
+    assert auto_workers(cores=2, memory=64 * 2**30) == 2
+    assert auto_workers(2, cores=8, memory=64 * 2**30) == 4  # two threads each
+    assert auto_workers(cores=8, memory=3 * WORKER_MEMORY_BYTES + 1) == 3
+    assert auto_workers(cores=8, memory=WORKER_MEMORY_BYTES // 2) == 1  # always at least one
+    monkeypatch.setattr(opts, "available_memory", lambda: None)
+    assert auto_workers(cores=4) == 4  # memory unknown: the cores decide
+    assert opts.available_memory is not None and isinstance(auto_workers(), int)

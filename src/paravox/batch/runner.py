@@ -40,6 +40,7 @@ class BatchSummary:
     other_ids: int = 0  #: lines in the file whose ids are not inputs of this job (kept)
     #: options that differ from those the file's earlier lines were made with: name -> (then, now)
     changed_options: dict[str, tuple] = field(default_factory=dict)
+    workers: int | None = None  #: local worker processes started (None: Ray chose)
 
     @property
     def ok(self) -> bool:
@@ -104,7 +105,7 @@ def run_batch(
     *,
     options=None,
     engine: str = "local",
-    workers: int | None = None,
+    workers: int | str | None = None,
     resume: bool = False,
     address: str | None = None,
     plugins: Sequence[str] = (),
@@ -115,7 +116,8 @@ def run_batch(
 
     ``options`` is an :class:`~paravox.pipeline.AnalyzeOptions` (default options when None).
     ``workers``: processes for ``engine="local"`` (default 1), actors for ``"ray"`` (default:
-    the cluster's CPUs). When ``options.threads`` is 0, each local worker gets an equal share
+    the cluster's CPUs); ``"auto"``: as many local processes as cores and memory allow
+    (:func:`~paravox.pipeline.options.auto_workers`), the default on Ray. When ``options.threads`` is 0, each local worker gets an equal share
     of this machine's cores and each Ray actor one core. ``on_start(total, done)`` is called
     once before the work starts, ``on_result(result)`` after each line is on disk.
 
@@ -124,10 +126,14 @@ def run_batch(
     :class:`~paravox.batch.item.FatalBatchError` when the models cannot be loaded.
     """
     from paravox.pipeline import AnalyzeOptions
-    from paravox.pipeline.options import available_cores
+    from paravox.pipeline.options import auto_workers, available_cores
 
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if workers == "auto":
+        workers = auto_workers((options.threads if options else 0) or 0) if engine == "local" else None
+    elif isinstance(workers, str):
+        raise ValueError(f"workers must be a whole number or 'auto', got {workers!r}")
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     started = time.perf_counter()
@@ -150,6 +156,7 @@ def run_batch(
         check_backends(options.to_dict(), plugins)
     if engine == "local":
         workers = workers or 1
+        summary.workers = min(workers, len(pending)) if pending else 0
         threads = options.threads or max(1, available_cores() // workers)
     else:
         threads = options.threads or 1

@@ -11,6 +11,7 @@ EXAMPLES = """\
 examples:
   paravox batch corpus/ -o results.jsonl                  every audio file under corpus/
   paravox batch wav.scp -o results.jsonl --workers 2      Kaldi list, two worker processes
+  paravox batch corpus/ -o results.jsonl --workers auto   one worker per core, as memory allows
   paravox batch wav.scp -o results.jsonl --resume         after a crash: do only what is missing
   paravox batch manifest.jsonl -o results.jsonl --engine ray --address auto
 
@@ -42,9 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="keep the results already in the output and analyse only the inputs missing from it "
         "(a line cut off by a crash is repaired); without it an existing non-empty output is refused",
     )
-    p.add_argument("-w", "--workers", type=_positive_int, default=None, metavar="N",
+    p.add_argument("-w", "--workers", type=_workers, default=None, metavar="N",
                    help="parallel workers, each with its own models: processes (local, default 1) "
-                   "or actors (ray, default: the cluster's CPUs); without --threads, local workers share the cores equally")
+                   "or actors (ray, default: the cluster's CPUs); 'auto': one per core, as many as memory allows "
+                   "(about 0.9 GB each); without --threads, local workers share the cores equally")
     p.add_argument("--engine", choices=("local", "ray"), default="local",
                    help="local worker processes (default) or Ray Data (needs: pip install 'paravox[ray]')")
     p.add_argument("--address", metavar="ADDR",
@@ -54,6 +56,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no per-file error lines")
     _add_model_options(p)
     p.set_defaults(handler=cmd_batch)
+
+
+def _workers(text: str) -> int | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or 'auto', got {text!r}") from None
+    return _positive_int(str(value))
 
 
 def _positive_int(text: str) -> int:
@@ -135,6 +147,8 @@ def _run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     rate = (f", {_duration(summary.audio_seconds)} of audio in {_duration(summary.elapsed)}"
             if summary.analysed else "")
+    if summary.analysed and args.workers == "auto" and summary.workers:
+        rate += f" on {summary.workers} worker{'s' if summary.workers > 1 else ''}"
     done = f", {summary.skipped} already done" if summary.skipped else ""
     line = (f"paravox: {summary.total} inputs: {summary.analysed} analysed, {summary.failed} failed{done}{rate}"
             f" -> {args.output}")

@@ -27,6 +27,42 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+#: Peak memory of one batch worker with Whisper base and both heads, rounded up from the
+#: 685-764 MB that ``benchmarks/batch_throughput.py`` measured (README, "Batch").
+WORKER_MEMORY_BYTES = 900 * 2**20
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available for new work (``MemAvailable`` in ``/proc/meminfo``), or None
+    where that cannot be read."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def auto_workers(threads: int = 0, *, cores: int | None = None, memory: int | None = None) -> int:
+    """Local worker processes for ``--workers auto``: one per core (or per ``threads`` cores
+    when each worker is given that many threads), and no more than fit in the available
+    memory at :data:`WORKER_MEMORY_BYTES` each; at least one.
+
+    >>> auto_workers(cores=2, memory=8 * 2**30), auto_workers(2, cores=8, memory=8 * 2**30)
+    (2, 4)
+    >>> auto_workers(cores=16, memory=3 * 2**30)  # memory bounds it
+    3
+    """
+    cores = available_cores() if cores is None else cores
+    memory = available_memory() if memory is None else memory
+    n = max(1, cores // max(1, threads))
+    if memory is not None:
+        n = min(n, max(1, memory // WORKER_MEMORY_BYTES))
+    return int(n)
+
+
 @dataclass(frozen=True)
 class TranscribeOptions:
     """How the speech recogniser decodes. Defaults were chosen by measurement (see README)."""
