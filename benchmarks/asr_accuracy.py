@@ -115,8 +115,7 @@ def run_paravox(rows: list[dict], options: dict, threads: int, seed: int | None)
 
     if seed is not None:
         # A freshly loaded recogniser (new decoding threads) whose sampler starts from `seed`.
-        whisper_asr._MODELS.clear()
-        whisper_asr.SAMPLING_SEED = seed
+        whisper_asr.reset_whisper(seed)
 
     force = options.pop("__force_language", False)
     with_events = options.pop("__events", False)

@@ -55,14 +55,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args()
 
-    import ctranslate2
-
     from paravox.audio import load_audio
-    from paravox.models.whisper_asr import SAMPLING_SEED, _model_class
-    from paravox.models.whisper_files import ensure_whisper_base
+    from paravox.models.whisper_asr import new_whisper
     from paravox.pipeline import Analyzer
-
-    ctranslate2.set_random_seed(SAMPLING_SEED)
 
     paths = clips(args.set)
     audio = [load_audio(p) for p in paths]
@@ -80,9 +75,7 @@ def main() -> int:
         # decoding thread, seeded once, so configurations sharing a model would draw from one
         # stream and hard clips (where the temperature fallback samples) would decode
         # differently. With a model each, seeded alike, every configuration decodes the same.
-        analyzers[name].asr.model = _model_class()(
-            str(ensure_whisper_base()), device="cpu", compute_type="int8", cpu_threads=args.threads
-        )
+        analyzers[name].asr.model = new_whisper(args.threads)
         analyzers[name].analyze((audio[0].samples, 16000))  # load the models
     # Inside the default analysis, the time spent in each head, timed where it is called.
     default = analyzers["transcription + events + emotion (default)"]

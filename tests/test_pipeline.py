@@ -251,3 +251,18 @@ def test_threads_option_bounds_the_heads_encoder_too():
         encoder_onnx.set_runtime_threads(0)
     with pytest.raises(ValueError, match="threads"):
         encoder_onnx.set_runtime_threads(-2)
+
+
+def test_reset_whisper_loads_a_fresh_model_with_its_seed_and_new_whisper_is_never_shared(monkeypatch):
+    from paravox.models import whisper_asr
+
+    monkeypatch.setattr(whisper_asr, "SAMPLING_SEED", whisper_asr.SAMPLING_SEED)  # restored afterwards
+    first = whisper_asr.load_whisper(1)
+    assert whisper_asr.load_whisper(1) is first
+    whisper_asr.reset_whisper(7)
+    again = whisper_asr.load_whisper(1)
+    assert again is not first and whisper_asr.SAMPLING_SEED == 7
+    whisper_asr.reset_whisper()  # no seed: the seed stays
+    assert whisper_asr.SAMPLING_SEED == 7 and whisper_asr.load_whisper(1) is not again
+    own = whisper_asr.new_whisper(1)
+    assert own is not whisper_asr.load_whisper(1) and type(own).__name__ == type(first).__name__ == "_OnceEncodingWhisperModel"

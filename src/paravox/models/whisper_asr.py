@@ -97,6 +97,27 @@ def load_whisper(threads: int = 0, workers: int = 1):
         return _MODELS[key]
 
 
+def new_whisper(threads: int = 0, workers: int = 1):
+    """A faster-whisper model of its own, not the process's shared one (:func:`load_whisper`),
+    with the sampler seeded from :data:`SAMPLING_SEED`. Benchmarks give each configuration one,
+    so that configurations never draw from one sampler stream and decode hard clips alike."""
+    import ctranslate2
+
+    ctranslate2.set_random_seed(SAMPLING_SEED)
+    return _model_class()(str(ensure_whisper_base()), device="cpu", compute_type="int8", cpu_threads=threads,
+                          num_workers=workers)
+
+
+def reset_whisper(seed: int | None = None) -> None:
+    """Forget the loaded models, so that the next :func:`load_whisper` loads a fresh one
+    (new decoding threads), whose sampler starts from ``seed`` when one is given."""
+    global SAMPLING_SEED
+    with _MODEL_LOCK:
+        _MODELS.clear()
+        if seed is not None:
+            SAMPLING_SEED = int(seed)
+
+
 #: Longest run of one repeated word kept from a decode that failed every fallback temperature.
 MAX_REPEAT = 3
 
