@@ -348,6 +348,38 @@ def test_train_events_round_trip_through_the_cli(tmp_path):
     assert done.returncode == 2 and "does not know laugh" in done.stderr
 
 
+@needs_data
+@pytest.mark.slow
+def test_a_classifier_trained_with_padded_framing_runs_with_it(tmp_path):
+    pytest.importorskip("torch")
+    from paravox.audio import load_audio
+
+    deeply = DATA / "nonverbal/deeply"
+    rows = [json.loads(line) for line in (deeply / "manifest.jsonl").read_text().splitlines()]
+    picked = [r for r in rows if r["tag"] == "cough"][:5] + [r for r in rows if r["tag"] == "laugh"][:5]
+    clips = tmp_path / "clips.jsonl"
+    clips.write_text("".join(json.dumps({"audio": str(deeply / r["audio"]), "label": r["label"], "speaker": r["speaker"]}) + "\n"
+                             for r in picked))
+    model = tmp_path / "model"
+    cmd = [sys.executable, "-m", "paravox.cli.main"]
+    done = subprocess.run(cmd + ["train", "events", "--manifest", str(clips), "-o", str(model), "--classifier-framing", "padded", "-q"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["classifier"]["framing"] == "padded"
+    clf = VocalizationClassifier.load(model / "classifier")
+    assert clf.config["framing"] == "padded"
+    audio = deeply / picked[0]["audio"]
+    done = subprocess.run(cmd + ["classify", str(audio), "--model", str(model), "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    scores = json.loads(done.stdout)["scores"]
+    samples = load_audio(audio).samples
+    padded = clf.predict(samples)
+    assert all(scores[t] == pytest.approx(p, abs=1e-4) for t, p in padded.items())  # the CLI framed it as trained
+    heard = clf.embed(samples)
+    clf.config["framing"] = "short"
+    assert not np.allclose(clf.embed(samples), heard, atol=1e-2)  # the framing does change what it hears
+
+
 def test_cli_events_bad_input_is_recorded_and_the_run_goes_on(tmp_path):
     if not (default_model_dir() / "detector" / "config.json").is_file():
         pytest.skip("no shipped events model in this checkout")
@@ -552,6 +584,9 @@ def test_model_card_rewritten_from_its_report_keeps_the_hand_maintained_section(
     assert "--keep-classifier" not in card and "channel of its own" not in card
     report["classifier"]["context"] = {"mixtures": 1200, "crops": 2416, "reject": 770}
     assert "770 stretches of speech with no event, as a reject class" in model_card(report, command)
+    assert "framing" not in card
+    report["classifier"]["framing"] = "padded"
+    assert "Clips are encoded with padded framing (`--classifier-framing padded`" in model_card(report, command)
 
 
 def test_train_events_keep_detector_goes_with_the_data_pack_only(tmp_path):
@@ -575,6 +610,7 @@ def test_train_events_keep_detector_goes_with_the_data_pack_only(tmp_path):
     assert done.returncode == 2 and "would train nothing" in done.stderr
     for flags in (["--keep-classifier", str(tmp_path), "--classifier-context", "10"],
                   ["--keep-classifier", str(tmp_path), "--classifier-augment", "speed90"],
+                  ["--keep-classifier", str(tmp_path), "--classifier-framing", "padded"],
                   ["--keep-detector", str(tmp_path), "--mixture-channels"]):
         done = subprocess.run(cmd + ["--data", str(tmp_path), "-o", str(tmp_path / "m")] + flags,
                               capture_output=True, text=True, timeout=120)

@@ -115,6 +115,10 @@ def register_train(tsub: argparse._SubParsersAction) -> None:
     p.add_argument("--classifier-context", type=int, default=0, metavar="N",
                    help="with --data: also train the classifier on the events of N mixtures, cut as the detector's "
                         "regions are, and on stretches of their speech as a reject class (no event) (default: 0, off)")
+    p.add_argument("--classifier-framing", choices=("short", "padded"), default="short",
+                   help="how the classifier encodes a clip: short = as it is (default, the shipped model), padded = "
+                        "inside a zero-padded 30-s window, as transcription does: higher UAR on isolated clips "
+                        "(0.927 against 0.913 on Deeply), about 16 times the encoder time per clip and per event region")
     p.add_argument("--keep-classifier", metavar="DIR",
                    help="with --data: reuse this model directory's classifier (trains the detector alone)")
     p.add_argument("--mixture-channels", action="store_true",
@@ -326,8 +330,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 raise _Fail(f"{flag} {kept}: no {part}/ folder there; name an events model directory")
         if args.keep_detector and args.keep_classifier:
             raise _Fail("--keep-detector and --keep-classifier together would train nothing; give one")
-        if args.keep_classifier and (args.classifier_augment or args.classifier_context):
-            raise _Fail("--classifier-augment and --classifier-context shape the classifier, which "
+        if args.keep_classifier and (args.classifier_augment or args.classifier_context or args.classifier_framing != "short"):
+            raise _Fail("--classifier-augment, --classifier-context and --classifier-framing shape the classifier, which "
                         "--keep-classifier keeps as it is; drop one or the other")
         if args.keep_detector and args.mixture_channels:
             raise _Fail("--mixture-channels shapes the detector's mixtures, which --keep-detector keeps "
@@ -337,12 +341,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                                      classifier_augment=aug, keep_detector=args.keep_detector,
                                      keep_classifier=args.keep_classifier, mixture_channels=args.mixture_channels,
                                      classifier_context=args.classifier_context,
-                                     quiet=args.quiet, log=log)
+                                     classifier_framing=args.classifier_framing, quiet=args.quiet, log=log)
     else:
         if args.classifier_augment or args.keep_detector or args.keep_classifier or args.mixture_channels or args.classifier_context:
             raise _Fail("--classifier-augment, --classifier-context, --keep-detector, --keep-classifier and "
                         "--mixture-channels go with --data (the shipped recipe), not --manifest")
-        report = train.train_user(args.manifest, args.speech, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs, quiet=args.quiet, log=log)
+        report = train.train_user(args.manifest, args.speech, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs,
+                                  classifier_framing=args.classifier_framing, quiet=args.quiet, log=log)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -514,13 +514,14 @@ def context_crops(bank, tags: Sequence[str], n: int, *, seed: int, pad: float = 
 
 def _train_classifier(vocal, tags: list[str], report: dict[str, Any], *, seed: int, classifier_augment: Sequence[str],
                       quiet: bool, log: Callable[[str], None], context: int = 0,
-                      speech: Sequence[Any] = ()) -> VocalizationClassifier:
+                      speech: Sequence[Any] = (), framing: str = "short") -> VocalizationClassifier:
     """The classifier: train on training voices, calibrate on a slice of them, test on held-out
     voices (``report["classifier"]``). ``context``: also train on the crops of that many
-    mixtures of training voices with ``speech`` (:func:`context_crops`), which adds the reject class."""
+    mixtures of training voices with ``speech`` (:func:`context_crops`), which adds the reject class.
+    ``framing``: how clips are encoded (:data:`paravox.nonverbal.features.FRAMINGS`)."""
     from paravox.evaluation.classification import evaluate_classification
 
-    X = pooled_for_clips(vocal, CLASSIFIER_LAYERS, quiet=quiet, log=log)
+    X = pooled_for_clips(vocal, CLASSIFIER_LAYERS, quiet=quiet, log=log, framing=framing)
     train_idx = [i for i, c in enumerate(vocal) if not c.held_out]
     test_idx = [i for i, c in enumerate(vocal) if c.held_out]
     speakers = sorted({vocal[i].speaker for i in train_idx})
@@ -528,21 +529,23 @@ def _train_classifier(vocal, tags: list[str], report: dict[str, Any], *, seed: i
     calib_speakers = set(rng.choice(speakers, size=len(speakers) // 8, replace=False).tolist())
     fit_idx = [i for i in train_idx if vocal[i].speaker not in calib_speakers]
     cal_idx = [i for i in train_idx if vocal[i].speaker in calib_speakers]
-    X_aug = [pooled_for_clips(vocal, CLASSIFIER_LAYERS, quiet=quiet, log=log, augment=a) for a in classifier_augment]
+    X_aug = [pooled_for_clips(vocal, CLASSIFIER_LAYERS, quiet=quiet, log=log, augment=a, framing=framing)
+             for a in classifier_augment]
     X_ctx, y_ctx = np.zeros((0, X.shape[1]), np.float32), []
     if context:
         from paravox.nonverbal import mixtures as mx
 
         fit_speakers = {vocal[i].speaker for i in fit_idx}
         key = f"nv-context-{context}-{seed}-" + file_digest([c.path for c in list(vocal) + list(speech)],
-                                                            extra=_recipe_text(mx, draw_mixture, context_crops) + repr(CLASSIFIER_LAYERS))
+                                                            extra=_recipe_text(mx, draw_mixture, context_crops) + repr(CLASSIFIER_LAYERS)
+                                                            + ("" if framing == "short" else f"|{framing}"))
 
         def build():
             b = mx.Bank([c for c in vocal if not c.held_out and c.speaker in fit_speakers],
                         [c for c in speech if not c.held_out])
             with _bar(context, "context crops", quiet) as bar:
                 crops, labels = context_crops(b, tags, context, seed=seed + 11, progress=lambda: bar.update(1))
-            return {"X": np.stack([features.pooled_states(c, CLASSIFIER_LAYERS) for c in crops]), "y": labels}
+            return {"X": np.stack([features.pooled_states(c, CLASSIFIER_LAYERS, framing) for c in crops]), "y": labels}
 
         got = _cached(key, build, log)
         X_ctx, y_ctx = got["X"], list(got["y"])
@@ -551,7 +554,7 @@ def _train_classifier(vocal, tags: list[str], report: dict[str, Any], *, seed: i
         clf = fit_classifier(
             np.concatenate([X[fit_idx]] + [a[fit_idx] for a in X_aug] + [X_ctx]),
             [vocal[i].tag for i in fit_idx] * (1 + len(X_aug)) + y_ctx, tags=tags + ([REJECT] if context else []), seed=seed,
-            calibration=(X[cal_idx], [vocal[i].tag for i in cal_idx]),
+            calibration=(X[cal_idx], [vocal[i].tag for i in cal_idx]), framing=framing,
         )
     if context:
         clf.config["reject"] = REJECT
@@ -566,6 +569,7 @@ def _train_classifier(vocal, tags: list[str], report: dict[str, Any], *, seed: i
         "held_out_deeply": {"n": len(deeply), "uar": rep_d.uar, "macro_f1": rep_d.macro_f1, "accuracy": rep_d.accuracy},
         "temperature": clf.config["temperature"],
         "augment": list(classifier_augment),
+        **({"framing": framing} if framing != "short" else {}),
         **({"context": {"mixtures": context, "crops": len(y_ctx), "reject": y_ctx.count(REJECT)}} if context else {}),
     }
     log(f"classifier held-out: UAR {rep.uar:.3f} (Deeply fold-1 test voices: {rep_d.uar:.3f})")
@@ -586,6 +590,7 @@ def train_default(
     keep_classifier: str | Path | None = None,
     mixture_channels: bool = False,
     classifier_context: int = 0,
+    classifier_framing: str = "short",
     quiet: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
@@ -631,7 +636,7 @@ def train_default(
         log(f"classifier kept from {keep_classifier}")
     else:
         clf = _train_classifier(vocal, tags, report, seed=seed, classifier_augment=classifier_augment, quiet=quiet, log=log,
-                                context=classifier_context, speech=speech)
+                                context=classifier_context, speech=speech, framing=classifier_framing)
 
     if kept is not None:
         det, report["detector"] = kept[0], kept[1]
@@ -650,6 +655,8 @@ def train_default(
         command += " --classifier-augment " + (" ".join(classifier_augment) or "none")
     if classifier_context:
         command += f" --classifier-context {classifier_context}"
+    if report["classifier"].get("framing", "short") != "short" and not report["classifier"].get("kept"):
+        command += f" --classifier-framing {report['classifier']['framing']}"
     if report["detector"].get("mixtures", {}).get("channels"):
         command += " --mixture-channels"
     (out / "MODEL_CARD.md").write_text(model_card(report, command, carried=_carried_section(old_card)), encoding="utf-8")
@@ -685,6 +692,7 @@ def train_user(
     n_train: int = 1200,
     seed: int = 0,
     epochs: int = 25,
+    classifier_framing: str = "short",
     quiet: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
@@ -692,7 +700,8 @@ def train_user(
 
     Validation: a fifth of the speakers when rows name a ``speaker`` (speaker-independent),
     else a fifth of the clips. The classifier's temperature and the detector's thresholds
-    are fitted there, and the figures reported are measured there.
+    are fitted there, and the figures reported are measured there. ``classifier_framing``:
+    how the classifier encodes clips (:data:`paravox.nonverbal.features.FRAMINGS`).
     """
     from paravox.evaluation.classification import evaluate_classification
     from paravox.evaluation.events import evaluate_events
@@ -711,15 +720,17 @@ def train_user(
     clips = [mx.Clip(str(r.get("id", i)), r["_path"], t, s, s in val_speakers) for i, (r, t, s) in enumerate(zip(rows, labels, speakers))]
     fit = [i for i, c in enumerate(clips) if not c.held_out]
     val = [i for i, c in enumerate(clips) if c.held_out]
-    X = pooled_for_clips(clips, CLASSIFIER_LAYERS, quiet=quiet, log=log)
-    clf = fit_classifier(X[fit], [labels[i] for i in fit], tags=tags, seed=seed, calibration=(X[val], [labels[i] for i in val]))
+    X = pooled_for_clips(clips, CLASSIFIER_LAYERS, quiet=quiet, log=log, framing=classifier_framing)
+    clf = fit_classifier(X[fit], [labels[i] for i in fit], tags=tags, seed=seed, calibration=(X[val], [labels[i] for i in val]),
+                         framing=classifier_framing)
     pred = [tags[j] for j in clf.predict_features(X[val]).argmax(axis=1)]
     rep = evaluate_classification([labels[i] for i in val], pred)
     report: dict[str, Any] = {
         "tags": tags,
         "n_clips": len(rows),
         "validation": "speakers" if any("speaker" in r for r in rows) else "clips",
-        "classifier": {"n_val": len(val), "uar": rep.uar, "macro_f1": rep.macro_f1, "accuracy": rep.accuracy},
+        "classifier": {"n_val": len(val), "uar": rep.uar, "macro_f1": rep.macro_f1, "accuracy": rep.accuracy,
+                       **({"framing": classifier_framing} if classifier_framing != "short" else {})},
     }
     log(f"classifier validation: UAR {rep.uar:.3f} on {len(val)} clips")
     out = Path(out_dir)
@@ -795,7 +806,9 @@ def model_card(report: dict[str, Any], command: str, carried: str = "") -> str:
         + (f" Trained also on {c['context']['crops']} stretches cut from {c['context']['mixtures']} mixtures of "
            f"training voices as the detector's regions are: events with the speech around them, and "
            f"{c['context']['reject']} stretches of speech with no event, as a reject class (`{REJECT}`, never a tag; "
-           "a region it gives 0.5 or more is dropped; `--classifier-context`)." if c.get("context") else ""),
+           "a region it gives 0.5 or more is dropped; `--classifier-context`)." if c.get("context") else "")
+        + (f" Clips are encoded with {c['framing']} framing (`--classifier-framing {c['framing']}`: inside a "
+           "zero-padded 30-s window, about 16 times the encoder cost of a short clip)." if c.get("framing", "short") != "short" else ""),
         f"- `detector/`: a recording -> per-tag probability every 20 ms. Input: layer-{DETECTOR_LAYER} states of "
         f"{CHUNK_SECONDS:g}-s chunks every {HOP_SECONDS:g} s (unpadded); two 1-D convolutions; per-tag thresholds "
         "chosen on validation mixtures; runs shorter than 0.1 s dropped, gaps under 0.2 s joined."
