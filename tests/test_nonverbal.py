@@ -141,6 +141,11 @@ def test_model_directory_errors_name_the_problem(tmp_path):
     (tmp_path / "d" / "config.json").write_text("{not json")
     with pytest.raises(ModelError, match="not valid JSON"):
         EventDetector.load(tmp_path / "d")
+    _write_model(tmp_path / "f", CLASSIFIER_KIND, ["cough", "laugh"], 2)
+    cfg = json.loads((tmp_path / "f" / "config.json").read_text())
+    (tmp_path / "f" / "config.json").write_text(json.dumps({**cfg, "framing": "wide"}))
+    with pytest.raises(ModelError, match="'framing' is 'wide'; this paravox knows short, padded"):
+        VocalizationClassifier.load(tmp_path / "f")
 
 
 def test_tiny_classifier_probabilities_sum_to_one(tmp_path):

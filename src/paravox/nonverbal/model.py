@@ -72,6 +72,9 @@ def _read(directory: Path, kind: str) -> tuple[dict[str, Any], dict[str, np.ndar
         raise ModelError(f"{config_path}: 'tags' must be a non-empty list of tag names")
     if "reject" in config and config["reject"] not in tags:
         raise ModelError(f"{config_path}: the reject class {config['reject']!r} is not among its 'tags'")
+    if config.get("framing", "short") not in features.FRAMINGS:
+        raise ModelError(f"{config_path}: 'framing' is {config['framing']!r}; this paravox knows "
+                         f"{', '.join(features.FRAMINGS)} (a newer paravox may have written this model)")
     out = weights.get("out_w")
     if out is None or out.shape[0] != len(tags):
         got = None if out is None else out.shape[0]
