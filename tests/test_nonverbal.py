@@ -312,15 +312,23 @@ def test_shipped_detector_on_real_tagged_speech(clip, tag, where):
 # ---- training and the CLI ---------------------------------------------------------------------
 
 
+def _deeply_manifest(tmp_path: Path, counts: dict[str, int]) -> tuple[Path, list[dict]]:
+    """A training manifest of the first ``counts[tag]`` Deeply clips of each tag; its rows."""
+    deeply = DATA / "nonverbal/deeply"
+    rows = [json.loads(line) for line in (deeply / "manifest.jsonl").read_text().splitlines()]
+    picked = [r for tag, n in counts.items() for r in [r for r in rows if r["tag"] == tag][:n]]
+    clips = tmp_path / "clips.jsonl"
+    clips.write_text("".join(json.dumps({"audio": str(deeply / r["audio"]), "label": r["label"], "speaker": r["speaker"]}) + "\n"
+                             for r in picked))
+    return clips, picked
+
+
 @needs_data
 @pytest.mark.slow
 def test_train_events_round_trip_through_the_cli(tmp_path):
     pytest.importorskip("torch")
     deeply = DATA / "nonverbal/deeply"
-    rows = [json.loads(line) for line in (deeply / "manifest.jsonl").read_text().splitlines()]
-    picked = [r for r in rows if r["tag"] == "cough"][:6] + [r for r in rows if r["tag"] == "sneeze"][:6]
-    clips = tmp_path / "clips.jsonl"
-    clips.write_text("".join(json.dumps({"audio": str(deeply / r["audio"]), "label": r["label"], "speaker": r["speaker"]}) + "\n" for r in picked))
+    clips, picked = _deeply_manifest(tmp_path, {"cough": 6, "sneeze": 6})
     ravdess = DATA / "emotion/ravdess"
     srows = [json.loads(line) for line in (ravdess / "manifest.jsonl").read_text().splitlines()][:5]
     speech = tmp_path / "speech.jsonl"
@@ -360,11 +368,7 @@ def test_a_classifier_trained_with_padded_framing_runs_with_it(tmp_path):
     from paravox.audio import load_audio
 
     deeply = DATA / "nonverbal/deeply"
-    rows = [json.loads(line) for line in (deeply / "manifest.jsonl").read_text().splitlines()]
-    picked = [r for r in rows if r["tag"] == "cough"][:5] + [r for r in rows if r["tag"] == "laugh"][:5]
-    clips = tmp_path / "clips.jsonl"
-    clips.write_text("".join(json.dumps({"audio": str(deeply / r["audio"]), "label": r["label"], "speaker": r["speaker"]}) + "\n"
-                             for r in picked))
+    clips, picked = _deeply_manifest(tmp_path, {"cough": 5, "laugh": 5})
     model = tmp_path / "model"
     cmd = [sys.executable, "-m", "paravox.cli.main"]
     done = subprocess.run(cmd + ["train", "events", "--manifest", str(clips), "-o", str(model), "--classifier-framing", "padded", "-q"],
