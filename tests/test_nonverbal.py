@@ -556,6 +556,12 @@ def test_a_classifier_frames_audio_as_its_config_says(tmp_path, monkeypatch):
     assert seen == ["short", "padded"]
 
 
+def test_the_command_line_offers_every_framing_the_features_know():
+    from paravox.cli import events_cmd
+
+    assert events_cmd.FRAMINGS == features.FRAMINGS
+
+
 def test_padded_framing_keeps_the_clips_own_frames_and_differs_from_short():
     rng = np.random.default_rng(0)
     x = (0.1 * rng.standard_normal(32000)).astype(np.float32)  # 2 s

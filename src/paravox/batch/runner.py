@@ -130,14 +130,14 @@ def run_batch(
 
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    options = options or AnalyzeOptions()
     if workers == "auto":
-        workers = auto_workers((options.threads if options else 0) or 0) if engine == "local" else None
+        workers = auto_workers(options.threads) if engine == "local" else None
     elif isinstance(workers, str):
         raise ValueError(f"workers must be a whole number or 'auto', got {workers!r}")
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     started = time.perf_counter()
-    options = options or AnalyzeOptions()
     state = open_results(output, resume=resume)
     keys = {item.key for item in items}
     pending = [item for item in items if item.key not in state.done]

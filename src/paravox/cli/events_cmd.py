@@ -23,6 +23,10 @@ from typing import Any, Callable, Iterable
 
 from paravox.augmentations import COPIES
 
+#: the classifier's framings, as :data:`paravox.nonverbal.features.FRAMINGS` names them (a
+#: copy, so that ``--help`` needs no NumPy; a test keeps the two equal)
+FRAMINGS = ("short", "padded")
+
 __all__ = ["register", "register_train", "register_bench"]
 
 
@@ -115,7 +119,7 @@ def register_train(tsub: argparse._SubParsersAction) -> None:
     p.add_argument("--classifier-context", type=int, default=0, metavar="N",
                    help="with --data: also train the classifier on the events of N mixtures, cut as the detector's "
                         "regions are, and on stretches of their speech as a reject class (no event) (default: 0, off)")
-    p.add_argument("--classifier-framing", choices=("short", "padded"), default="short",
+    p.add_argument("--classifier-framing", choices=FRAMINGS, default="short",
                    help="how the classifier encodes a clip: short = as it is (default, the shipped model), padded = "
                         "inside a zero-padded 30-s window, as transcription does: higher UAR on isolated clips "
                         "(0.927 against 0.913 on Deeply), about 16 times the encoder time per clip and per event region")
@@ -145,7 +149,7 @@ def register_bench(bsub: argparse._SubParsersAction) -> None:
     p.add_argument("--select-augment", action="store_true",
                    help="choose the augmentation per fold (none; speed90+speed110; those + noise) by speaker-grouped "
                         "CV inside the training part")
-    p.add_argument("--framing", choices=("short", "padded"), default="short",
+    p.add_argument("--framing", choices=FRAMINGS, default="short",
                    help="how each clip is encoded: short = as it is (the shipped classifier; cost follows the clip's "
                         "length), padded = inside a zero-padded 30-s window as in transcription (about 0.5 s a clip here)")
     p.add_argument("--seed", type=int, default=0)

@@ -81,19 +81,10 @@ def load_whisper(threads: int = 0, workers: int = 1):
     server's concurrency); with one, concurrent calls wait for each other. A second worker
     costs some memory: ``benchmarks/serve_latency.py`` prints the server's peak RSS.
     """
-    path = str(ensure_whisper_base())
-    key = (path, threads, workers)
+    key = (str(ensure_whisper_base()), threads, workers)
     with _MODEL_LOCK:
         if key not in _MODELS:
-            import ctranslate2
-
-            # CTranslate2 seeds each decoding thread's sampler once, from this seed, the first
-            # time the temperature fallback samples. A fixed seed makes a fresh process that is
-            # given the same inputs in the same order produce the same transcripts.
-            ctranslate2.set_random_seed(SAMPLING_SEED)
-            _MODELS[key] = _model_class()(
-                path, device="cpu", compute_type="int8", cpu_threads=threads, num_workers=workers
-            )
+            _MODELS[key] = new_whisper(threads, workers)
         return _MODELS[key]
 
 
@@ -103,6 +94,9 @@ def new_whisper(threads: int = 0, workers: int = 1):
     so that configurations never draw from one sampler stream and decode hard clips alike."""
     import ctranslate2
 
+    # CTranslate2 seeds each decoding thread's sampler once, from this seed, the first time
+    # the temperature fallback samples. A fixed seed makes a fresh process that is given the
+    # same inputs in the same order produce the same transcripts.
     ctranslate2.set_random_seed(SAMPLING_SEED)
     return _model_class()(str(ensure_whisper_base()), device="cpu", compute_type="int8", cpu_threads=threads,
                           num_workers=workers)
