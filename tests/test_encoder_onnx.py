@@ -95,7 +95,7 @@ def test_layer_selection_order_duplicates_and_shared_sessions(onnx_encoder, synt
     shallow = onnx_encoder.forward(synthetic_mel, layers=[1])
     np.testing.assert_allclose(shallow[1], got[1], rtol=0, atol=1e-4)
     assert onnx_encoder.session(4) is onnx_encoder.session(4)
-    assert {depth for depth, _, _ in onnx_encoder._sessions} >= {2, 4}
+    assert {depth for depth, *_ in onnx_encoder._sessions} >= {2, 4}
 
 
 @pytest.mark.parametrize("layer", [6, -2, 1.0, "1", True])
@@ -137,6 +137,39 @@ def test_standard_op_attention_matches_the_contrib_op(encoder, synthetic_mel):
     session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     (got,) = session.run(["state_1"], {"mel": synthetic_mel[None]})
     assert max_relative_error(got[0], want) < 1e-4
+
+
+def test_silence_after_is_exact_on_silence_and_a_full_window(encoder, onnx_encoder, speech_mel):
+    # On silence the padded window is all silence, whose states the graph reads: exact.
+    silent = encoder.forward(np.zeros((80, 3000), np.float32), layers=EARLY)
+    got = onnx_encoder.forward(np.zeros((80, 400), np.float32), layers=EARLY, silence_after=True)
+    for layer in EARLY:
+        assert got[layer].shape == (200, 512)
+        assert max_relative_error(got[layer], silent[layer][:200]) < 1e-4
+    # A full 30-s input leaves no silence to attend to: the plain states.
+    full = np.tile(speech_mel, (1, 13))[:, :3000]
+    want = onnx_encoder.forward(full, layers=[1])[1]
+    assert max_relative_error(onnx_encoder.forward(full, layers=[1], silence_after=True)[1], want) < 1e-5
+
+
+def test_silence_after_comes_close_to_the_padded_window(encoder, onnx_encoder, speech_mel):
+    padded = np.pad(speech_mel, ((0, 0), (0, 3000 - speech_mel.shape[1])))
+    steps = speech_mel.shape[1] // 2
+    exact = {k: v[:steps] for k, v in onnx_encoder.forward(padded, layers=EARLY).items()}
+    fast = onnx_encoder.forward(speech_mel, layers=EARLY, silence_after=True)
+    short = onnx_encoder.forward(speech_mel, layers=EARLY)
+    # Block 0 differs only where the padding's first position hears the speech through the
+    # convolutions; deeper blocks drift as the padding's states would react to the speech.
+    assert relative_error(fast[0], exact[0]) < 0.03
+    for layer in EARLY[:3]:
+        assert relative_error(fast[layer], exact[layer]) < relative_error(short[layer], exact[layer])
+    batched = onnx_encoder.forward(np.stack([speech_mel, speech_mel]), layers=[2], silence_after=True)[2]
+    assert batched.shape == (2, steps, 512) and max_relative_error(batched[1], fast[2]) < 1e-5
+
+
+def test_silence_needs_every_block_of_the_graph(encoder):
+    with pytest.raises(ValueError, match="silence holds 1 blocks"):
+        build_encoder_graph(encoder, 2, silence=encoder.silence_keys_values(1))
 
 
 def test_int8_is_close_but_not_exact(encoder, synthetic_mel):

@@ -572,6 +572,12 @@ def test_padded_framing_keeps_the_clips_own_frames_and_differs_from_short():
     # 31 s: two near-equal windows of 15.5 s, each padded to 30 s; 775 real states each
     assert features.padded_states(np.tile(x, 16)[: 31 * 16000], [0])[0].shape == (1550, 512)
     assert features.pooled_states(x, [0, 1], "padded").shape == (2048,)
+    # padded_fast: the same frames, far closer to padded than short is
+    fast = features.padded_fast_states(x, [1])[1]
+    assert fast.shape == (100, 512)
+    assert np.linalg.norm(fast - padded) < np.linalg.norm(short - padded) / 2
+    assert features.padded_fast_states(np.tile(x, 16)[: 31 * 16000], [0])[0].shape == (1550, 512)
+    assert features.pooled_states(x, [0, 1], "padded_fast").shape == (2048,)
     with pytest.raises(ValueError, match="framing 'wide'"):
         features.pooled_states(x, [1], "wide")
 
@@ -601,7 +607,10 @@ def test_model_card_rewritten_from_its_report_keeps_the_hand_maintained_section(
     assert "770 stretches of speech with no event, as a reject class" in model_card(report, command)
     assert "framing" not in card
     report["classifier"]["framing"] = "padded"
-    assert "Clips are encoded with padded framing (`--classifier-framing padded`" in model_card(report, command)
+    assert "Clips are encoded with padded framing (`--classifier-framing padded`: inside a zero-padded" in model_card(report, command)
+    report["classifier"]["framing"] = "padded_fast"
+    assert "(`--classifier-framing padded_fast`: as at the start of a zero-padded 30-s window, approximated" in model_card(
+        report, command)
 
 
 def test_train_events_keep_detector_goes_with_the_data_pack_only(tmp_path):

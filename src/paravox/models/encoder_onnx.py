@@ -82,7 +82,8 @@ def _conv_weight(im2col: np.ndarray, channels_in: int) -> np.ndarray:
     return np.ascontiguousarray(im2col.reshape(taps, channels_in, -1).transpose(2, 1, 0))
 
 
-def build_encoder_graph(encoder: WhisperEncoder, depth: int, attention: str = "contrib"):
+def build_encoder_graph(encoder: WhisperEncoder, depth: int, attention: str = "contrib",
+                        silence: Sequence[tuple[np.ndarray, np.ndarray]] | None = None):
     """The ONNX ``ModelProto`` of ``encoder``'s stem and its first ``depth`` blocks.
 
     Input ``mel``: float32 ``(B, n_mels, T)``, B and T dynamic (T <= ``encoder.max_frames``).
@@ -95,9 +96,20 @@ def build_encoder_graph(encoder: WhisperEncoder, depth: int, attention: str = "c
     ``QAttention``; ``"onnx"`` spells it out in standard ops (``MatMul``, ``Softmax``, ...),
     about as fast in float32 here, for runtimes without the contrib ops. GELU is
     ``com.microsoft.Gelu`` either way (exact erf form).
+
+    ``silence`` (one ``(keys, values)`` pair per block, each ``(heads, positions, head_dim)``,
+    from :meth:`WhisperEncoder.silence_keys_values`) builds the ``padded_fast`` graph: in
+    every block the input's positions ``0..S-1`` also attend to the silent window's keys and
+    values at positions ``S`` onwards, as they would at the start of a zero-padded 30-s
+    window, but the window's own states are not recomputed (they are those of silence alone;
+    the input does not reach them). Attention is then spelled out in standard ops.
     """
     if attention not in ("contrib", "onnx"):
         raise ValueError(f"attention must be 'contrib' or 'onnx'; got {attention!r}")
+    if silence is not None:
+        if len(silence) < depth:
+            raise ValueError(f"silence holds {len(silence)} blocks' keys and values; the graph has {depth}")
+        attention = "onnx"
     onnx = _onnx()
     from onnx import TensorProto, helper, numpy_helper
 
@@ -145,6 +157,12 @@ def build_encoder_graph(encoder: WhisperEncoder, depth: int, attention: str = "c
     zero = const("stem.zero", np.zeros(1, dtype=np.int64))
     positions = node("Slice", [const("positions", encoder._positions), zero, steps], "stem.positions")
     x = node("Add", [x, positions], "stem.out")
+    if silence is not None:  # (B, 1, 1, 1): broadcasts the silent window's tail over the batch
+        batch = node("Shape", [x], "stem.batch", start=0, end=1)
+        ones = const("stem.ones3", np.ones(3, np.int64))
+        batch_shape = node("Concat", [batch, ones], "stem.batch_shape", axis=0)
+        two = const("stem.axis2", np.array([2], np.int64))
+        end = const("stem.silence_end", np.array([silence[0][0].shape[1]], np.int64))
 
     outputs = []
     for index, block in enumerate(encoder.blocks[:depth]):
@@ -168,6 +186,14 @@ def build_encoder_graph(encoder: WhisperEncoder, depth: int, attention: str = "c
             nodes.append(helper.make_node("Split", [h], parts, name=f"{name}.split", axis=0))
             axis0 = const(f"{name}.axis0", np.zeros(1, np.int64))
             q, k, v = (node("Squeeze", [part, axis0], part[:-2]) for part in parts)
+            if silence is not None:  # keys and values of positions S.. of the silent window
+                tails = []
+                for part, value in zip("kv", silence[index]):
+                    tail = node("Slice", [const(f"{name}.silence_{part}", value[None]), steps, end, two],
+                                f"{name}.silence_{part}_tail")
+                    tails.append(node("Expand", [tail, batch_shape], f"{name}.silence_{part}_batch"))
+                k = node("Concat", [k, tails[0]], f"{name}.k_padded", axis=2)
+                v = node("Concat", [v, tails[1]], f"{name}.v_padded", axis=2)
             scale = const(f"{name}.scale", np.array((width // heads) ** -0.5, np.float32))
             q = node("Mul", [q, scale], f"{name}.q_scaled")
             k = node("Transpose", [k], f"{name}.k_t", perm=[0, 1, 3, 2])
@@ -271,7 +297,7 @@ class OnnxWhisperEncoder:
         self.threads = int(threads)
         self.quantized = bool(quantized)
         self.per_channel = bool(per_channel)
-        self._sessions: dict[tuple[int, int, bool], object] = {}
+        self._sessions: dict[tuple[int, int, bool, bool], object] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -291,13 +317,16 @@ class OnnxWhisperEncoder:
         """Longest input in mel frames (3000, i.e. 30 s, for Whisper)."""
         return self.encoder.max_frames
 
-    def session(self, depth: int):
-        """The ``onnxruntime.InferenceSession`` computing blocks ``0..depth-1`` (built on first use)."""
-        key = (int(depth), self.threads, self.quantized)
+    def session(self, depth: int, silence_after: bool = False):
+        """The ``onnxruntime.InferenceSession`` computing blocks ``0..depth-1`` (built on first use);
+        ``silence_after``: the ``padded_fast`` graph (see :meth:`forward`)."""
+        key = (int(depth), self.threads, self.quantized, bool(silence_after))
         with self._lock:
             if key not in self._sessions:
                 ort = _onnxruntime()
-                model = build_encoder_graph(self.encoder, depth)
+                silence = self.encoder.silence_keys_values(depth) if silence_after else None
+                model = build_encoder_graph(self.encoder, depth, silence=silence)
+                del silence
                 data = _quantize(model, self.per_channel) if self.quantized else model.SerializeToString()
                 del model
                 options = ort.SessionOptions()
@@ -312,13 +341,24 @@ class OnnxWhisperEncoder:
                 self._sessions[key] = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
             return self._sessions[key]
 
-    def forward(self, mel: np.ndarray, layers: Sequence[int] | None = None) -> dict[int, np.ndarray]:
+    def forward(self, mel: np.ndarray, layers: Sequence[int] | None = None, *,
+                silence_after: bool = False) -> dict[int, np.ndarray]:
         """Hidden states after the requested blocks, as :meth:`WhisperEncoder.forward` returns them.
 
         ``mel`` is ``(n_mels, T)`` or ``(B, n_mels, T)`` log-mel features, 1 <= T <=
         :attr:`max_frames`. ``layers`` holds block indices ``0..num_layers-1`` and/or
         :data:`~paravox.models.whisper_encoder.FINAL` (``-1``, after the final layer norm);
         ``None`` means all of them. Blocks after the deepest one requested are not computed.
+
+        ``silence_after=True`` approximates the states the input would have at the start of a
+        zero-padded 30-s window (``log_mel(..., pad_to_30s=True)``) at about the cost of the
+        input alone: each block's attention also reads the keys and values of a window of
+        silence (:meth:`WhisperEncoder.silence_keys_values`, computed once) at the positions
+        after the input. Only the padding's own states are approximated (by silence's, which do
+        not react to the input), so the error grows with depth: on a RAVDESS sentence block 0
+        is within 3 % (``||a - b|| / ||b||``) of the padded window's states, and blocks 0-2
+        are closer to them than the unpadded input's are (``tests/test_encoder_onnx.py``).
+        On silence, and on a full 30-s input, it is exact.
 
         Returns ``{layer: float32 array}`` in the order given, each ``(ceil(T/2), width)``, or
         ``(B, ceil(T/2), width)`` for batched input.
@@ -331,7 +371,7 @@ class OnnxWhisperEncoder:
         depth = num_layers if FINAL in wanted else max(wanted) + 1
         names = [_FINAL_OUTPUT if layer == FINAL else f"state_{layer}" for layer in wanted]
         x = np.ascontiguousarray(mel.reshape(-1, n_mels, frames), dtype=np.float32)
-        results = self.session(depth).run(names, {_INPUT: x})
+        results = self.session(depth, silence_after).run(names, {_INPUT: x})
         return {layer: out if batched else out[0] for layer, out in zip(wanted, results)}
 
     __call__ = forward

@@ -417,11 +417,7 @@ class WhisperEncoder:
         ``(B, ceil(T/2), width)`` for batched input.
         """
         wanted, mel, batched = check_forward_args(mel, layers, self.num_layers, self.n_mels, self.max_frames)
-        frames = mel.shape[-1]
-        x = np.ascontiguousarray(mel.reshape(-1, self.n_mels, frames).transpose(0, 2, 1), dtype=np.float32)
-        x = _gelu(_conv1d(x, *self._conv1, stride=1))
-        x = _gelu(_conv1d(x, *self._conv2, stride=2))
-        x += self._positions[: x.shape[1]]
+        x = self._stem(mel.reshape(-1, self.n_mels, mel.shape[-1]))
 
         last = self.num_layers - 1 if FINAL in wanted else max(wanted)
         states: dict[int, np.ndarray] = {}
@@ -434,6 +430,35 @@ class WhisperEncoder:
         return {layer: states[layer] if batched else states[layer][0] for layer in wanted}
 
     __call__ = forward
+
+    def silence_keys_values(self, depth: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The attention keys and values of a 30-s window of silence in blocks ``0..depth-1``.
+
+        The window is an all-zero mel (:func:`log_mel`'s padding), run through the stem and
+        the blocks; one ``(keys, values)`` pair per block, each ``(heads, positions, head_dim)``
+        float32 (``positions`` = :attr:`max_frames` / 2). The ``padded_fast`` framing
+        (:class:`~paravox.models.encoder_onnx.OnnxWhisperEncoder`) lets a short input attend to
+        the part of them after its own end, as if it stood at the start of a padded window.
+        """
+        if not 1 <= depth <= self.num_layers:
+            raise ValueError(f"depth {depth} is out of range; the encoder has {self.num_layers} blocks")
+        heads, dim = self.num_heads, self.width // self.num_heads
+        x = self._stem(np.zeros((1, self.n_mels, self.max_frames), dtype=np.float32))
+        pairs = []
+        for block in self.blocks[:depth]:
+            qkv = block.qkv(_layer_norm(x[0], *block.attn_norm))
+            qkv = qkv.reshape(-1, 3, heads, dim).transpose(1, 2, 0, 3)  # (3, H, S, d)
+            pairs.append((np.ascontiguousarray(qkv[1]), np.ascontiguousarray(qkv[2])))
+            x = self._block(x, block)
+        return pairs
+
+    def _stem(self, mel: np.ndarray) -> np.ndarray:
+        """``(B, n_mels, T)`` mel -> ``(B, ceil(T/2), width)``: the two convolutions and the position encodings."""
+        x = np.ascontiguousarray(mel.transpose(0, 2, 1), dtype=np.float32)
+        x = _gelu(_conv1d(x, *self._conv1, stride=1))
+        x = _gelu(_conv1d(x, *self._conv2, stride=2))
+        x += self._positions[: x.shape[1]]
+        return x
 
     def _block(self, x: np.ndarray, block: _Block) -> np.ndarray:
         batch, steps, width = x.shape

@@ -576,6 +576,14 @@ def _train_classifier(vocal, tags: list[str], report: dict[str, Any], *, seed: i
     return clf
 
 
+#: how the model card describes a classifier's framing (``short`` needs no note)
+_FRAMING_NOTES = {
+    "padded": "inside a zero-padded 30-s window, about 16 times the encoder cost of a short clip",
+    "padded_fast": "as at the start of a zero-padded 30-s window, approximated at about twice the encoder cost "
+                   "of a short clip",
+}
+
+
 def train_default(
     data_root: str | Path,
     out_dir: str | Path,
@@ -807,8 +815,9 @@ def model_card(report: dict[str, Any], command: str, carried: str = "") -> str:
            f"training voices as the detector's regions are: events with the speech around them, and "
            f"{c['context']['reject']} stretches of speech with no event, as a reject class (`{REJECT}`, never a tag; "
            "a region it gives 0.5 or more is dropped; `--classifier-context`)." if c.get("context") else "")
-        + (f" Clips are encoded with {c['framing']} framing (`--classifier-framing {c['framing']}`: inside a "
-           "zero-padded 30-s window, about 16 times the encoder cost of a short clip)." if c.get("framing", "short") != "short" else ""),
+        + (f" Clips are encoded with {c['framing']} framing (`--classifier-framing {c['framing']}`: "
+           + _FRAMING_NOTES.get(c["framing"], "see `paravox.nonverbal.features.FRAMINGS`") + ")."
+           if c.get("framing", "short") != "short" else ""),
         f"- `detector/`: a recording -> per-tag probability every 20 ms. Input: layer-{DETECTOR_LAYER} states of "
         f"{CHUNK_SECONDS:g}-s chunks every {HOP_SECONDS:g} s (unpadded); two 1-D convolutions; per-tag thresholds "
         "chosen on validation mixtures; runs shorter than 0.1 s dropped, gaps under 0.2 s joined."
