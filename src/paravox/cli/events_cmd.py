@@ -122,8 +122,8 @@ def register_train(tsub: argparse._SubParsersAction) -> None:
     p.add_argument("--classifier-framing", choices=FRAMINGS, default="short",
                    help="how the classifier encodes a clip: short = as it is (default, the shipped model); padded = "
                         "inside a zero-padded 30-s window, as transcription does: higher UAR on isolated Deeply clips, "
-                        "about 16 times the encoder time per clip and per event region; padded_fast = padded "
-                        "approximated (the clip also attends to a cached silent window) at about twice the short cost")
+                        "about 11-16 times the encoder time per clip and per event region; padded_fast = padded "
+                        "approximated (the clip also attends to a cached silent window) at about 1.4 times the short cost")
     p.add_argument("--keep-classifier", metavar="DIR",
                    help="with --data: reuse this model directory's classifier (trains the detector alone)")
     p.add_argument("--mixture-channels", action="store_true",
@@ -152,8 +152,8 @@ def register_bench(bsub: argparse._SubParsersAction) -> None:
                         "CV inside the training part")
     p.add_argument("--framing", choices=FRAMINGS, default="short",
                    help="how each clip is encoded: short = as it is (the shipped classifier; cost follows the clip's "
-                        "length); padded = inside a zero-padded 30-s window as in transcription (about 0.5 s a clip "
-                        "here); padded_fast = padded approximated at about twice the short cost")
+                        "length); padded = inside a zero-padded 30-s window as in transcription (0.5-0.75 s a clip "
+                        "here); padded_fast = padded approximated at about 1.4 times the short cost")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", metavar="JSON", help="write the results as JSON")
     p.add_argument("-q", "--quiet", action="store_true")

@@ -7,7 +7,7 @@ window, and only the blocks up to the deepest layer a model uses are computed.
 - The **classifier** (one isolated vocalization) reads mean+std-pooled states of a few
   layers over the whole clip: :func:`pooled_states`. Its config may name another framing
   (:data:`FRAMINGS`): the clip inside a padded 30-s window, exactly (``padded``) or
-  approximated at about twice the short cost (``padded_fast``).
+  approximated at about 1.4 times the short cost (``padded_fast``).
 - The **detector** (events inside a recording) reads per-frame states (one per 20 ms) of
   one layer over fixed chunks: :func:`chunk_spans` says where the chunks lie, and a model
   trained on chunks of that length is run on chunks of that length (the encoder's states
@@ -65,10 +65,11 @@ def padded_states(samples: np.ndarray, layers: Sequence[int]) -> dict[int, np.nd
 
 def padded_fast_states(samples: np.ndarray, layers: Sequence[int]) -> dict[int, np.ndarray]:
     """``{layer: (frames, 512)}`` states of ``samples`` close to :func:`padded_states`'s, at
-    about twice the cost of :func:`layer_states`'s: each piece of at most 30 s is encoded
-    alone, but every block's attention also reads a silent window's keys and values after
-    it (``OnnxWhisperEncoder.forward(..., silence_after=True)``), so that it sees what it
-    would see at the start of a padded window except the padding's reaction to it."""
+    about 1.4 times the cost of :func:`layer_states`'s for a 3-s clip
+    (``benchmarks/encoder_speed.py``): each piece of at most 30 s is encoded alone, but every
+    block's attention also reads a silent window's keys and values after it
+    (``OnnxWhisperEncoder.forward(..., silence_after=True)``), so that it sees what it would
+    see at the start of a padded window except the padding's reaction to it."""
     from paravox.ser.features import windows
 
     samples = np.asarray(samples, dtype=np.float32)
@@ -80,7 +81,7 @@ def padded_fast_states(samples: np.ndarray, layers: Sequence[int]) -> dict[int, 
 
 #: How :func:`pooled_states` frames its input: ``short`` encodes the clip as it is (the cost
 #: follows its length); ``padded`` as a 30-s transcription window (:func:`padded_states`),
-#: 16x the cost for a 3-s clip; ``padded_fast`` approximates ``padded`` at about twice the
+#: 11-16x the cost for a 3-s clip; ``padded_fast`` approximates ``padded`` at about 1.4 times the
 #: cost of ``short`` (:func:`padded_fast_states`).
 FRAMINGS = ("short", "padded", "padded_fast")
 
