@@ -363,7 +363,8 @@ def test_train_events_round_trip_through_the_cli(tmp_path):
 
 @needs_data
 @pytest.mark.slow
-def test_a_classifier_trained_with_padded_framing_runs_with_it(tmp_path):
+@pytest.mark.parametrize("framing", ["padded", "padded_fast"])
+def test_a_classifier_trained_with_padded_framing_runs_with_it(tmp_path, framing):
     pytest.importorskip("torch")
     from paravox.audio import load_audio
 
@@ -371,12 +372,12 @@ def test_a_classifier_trained_with_padded_framing_runs_with_it(tmp_path):
     clips, picked = _deeply_manifest(tmp_path, {"cough": 5, "laugh": 5})
     model = tmp_path / "model"
     cmd = [sys.executable, "-m", "paravox.cli.main"]
-    done = subprocess.run(cmd + ["train", "events", "--manifest", str(clips), "-o", str(model), "--classifier-framing", "padded", "-q"],
+    done = subprocess.run(cmd + ["train", "events", "--manifest", str(clips), "-o", str(model), "--classifier-framing", framing, "-q"],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["classifier"]["framing"] == "padded"
+    assert json.loads(done.stdout)["classifier"]["framing"] == framing
     clf = VocalizationClassifier.load(model / "classifier")
-    assert clf.config["framing"] == "padded"
+    assert clf.config["framing"] == framing
     audio = deeply / picked[0]["audio"]
     done = subprocess.run(cmd + ["classify", str(audio), "--model", str(model), "--json"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

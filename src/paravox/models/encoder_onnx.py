@@ -351,8 +351,9 @@ class OnnxWhisperEncoder:
         ``None`` means all of them. Blocks after the deepest one requested are not computed.
 
         ``silence_after=True`` approximates the states the input would have at the start of a
-        zero-padded 30-s window (``log_mel(..., pad_to_30s=True)``) at about the cost of the
-        input alone: each block's attention also reads the keys and values of a window of
+        zero-padded 30-s window (``log_mel(..., pad_to_30s=True)``) at a fraction of that
+        window's cost (1.4 times the input alone for a 3-s clip, ``benchmarks/encoder_speed.py``;
+        the window costs 11 times as much): each block's attention also reads the keys and values of a window of
         silence (:meth:`WhisperEncoder.silence_keys_values`, computed once) at the positions
         after the input. Only the padding's own states are approximated (by silence's, which do
         not react to the input), so the error grows with depth: on a RAVDESS sentence block 0
