@@ -445,11 +445,12 @@ class WhisperEncoder:
         heads, dim = self.num_heads, self.width // self.num_heads
         x = self._stem(np.zeros((1, self.n_mels, self.max_frames), dtype=np.float32))
         pairs = []
-        for block in self.blocks[:depth]:
+        for index, block in enumerate(self.blocks[:depth]):
             qkv = block.qkv(_layer_norm(x[0], *block.attn_norm))
             qkv = qkv.reshape(-1, 3, heads, dim).transpose(1, 2, 0, 3)  # (3, H, S, d)
             pairs.append((np.ascontiguousarray(qkv[1]), np.ascontiguousarray(qkv[2])))
-            x = self._block(x, block)
+            if index < depth - 1:  # the last block's output is not needed
+                x = self._block(x, block)
         return pairs
 
     def _stem(self, mel: np.ndarray) -> np.ndarray:

@@ -35,12 +35,24 @@ def encoder() -> OnnxWhisperEncoder:
     return shared_encoder()
 
 
-def layer_states(samples: np.ndarray, layers: Sequence[int]) -> dict[int, np.ndarray]:
-    """``{layer: (frames, 512)}`` encoder states of ``samples`` (16 kHz mono, up to 30 s)."""
+def _at_least_one_state(samples: np.ndarray) -> np.ndarray:
+    """``samples`` as float32, zero-padded to :data:`MIN_SAMPLES` when shorter."""
     samples = np.asarray(samples, dtype=np.float32)
     if len(samples) < MIN_SAMPLES:
         samples = np.pad(samples, (0, MIN_SAMPLES - len(samples)))
-    return encoder().forward(log_mel(samples), layers=list(layers))
+    return samples
+
+
+def _pieces(samples: np.ndarray) -> list[np.ndarray]:
+    """``samples`` in near-equal pieces of at most 30 s (one window each)."""
+    from paravox.ser.features import windows
+
+    return windows(_at_least_one_state(samples), 30.0)
+
+
+def layer_states(samples: np.ndarray, layers: Sequence[int]) -> dict[int, np.ndarray]:
+    """``{layer: (frames, 512)}`` encoder states of ``samples`` (16 kHz mono, up to 30 s)."""
+    return encoder().forward(log_mel(_at_least_one_state(samples)), layers=list(layers))
 
 
 def padded_states(samples: np.ndarray, layers: Sequence[int]) -> dict[int, np.ndarray]:
@@ -48,15 +60,10 @@ def padded_states(samples: np.ndarray, layers: Sequence[int]) -> dict[int, np.nd
     transcription window: each piece of at most 30 s is zero-padded to a full 30-s window,
     encoded, and only the states of its real frames are kept (pieces joined in time).
 
-    Layers 0-3 take about 0.54 s per piece here, against 0.034 s for a 3-s clip unpadded
+    Layers 0-3 take 0.5-0.75 s per piece here, against 0.03-0.05 s for a 3-s clip unpadded
     (``benchmarks/encoder_speed.py``): the cost of a full window whatever the audio's length.
     States differ from :func:`layer_states`'s."""
-    from paravox.ser.features import windows
-
-    samples = np.asarray(samples, dtype=np.float32)
-    if len(samples) < MIN_SAMPLES:
-        samples = np.pad(samples, (0, MIN_SAMPLES - len(samples)))
-    pieces = windows(samples, 30.0)
+    pieces = _pieces(samples)
     mels = np.stack([log_mel(p, pad_to_30s=True) for p in pieces])
     keep = [(len(p) // 160 - (len(p) // 160) % 2) // 2 for p in pieces]
     states = encoder().forward(mels, layers=list(layers))
@@ -70,12 +77,7 @@ def padded_fast_states(samples: np.ndarray, layers: Sequence[int]) -> dict[int, 
     block's attention also reads a silent window's keys and values after it
     (``OnnxWhisperEncoder.forward(..., silence_after=True)``), so that it sees what it would
     see at the start of a padded window except the padding's reaction to it."""
-    from paravox.ser.features import windows
-
-    samples = np.asarray(samples, dtype=np.float32)
-    if len(samples) < MIN_SAMPLES:
-        samples = np.pad(samples, (0, MIN_SAMPLES - len(samples)))
-    pieces = [encoder().forward(log_mel(p), layers=list(layers), silence_after=True) for p in windows(samples, 30.0)]
+    pieces = [encoder().forward(log_mel(p), layers=list(layers), silence_after=True) for p in _pieces(samples)]
     return {layer: np.concatenate([piece[layer] for piece in pieces]) for layer in layers}
 
 

@@ -578,7 +578,7 @@ def _train_classifier(vocal, tags: list[str], report: dict[str, Any], *, seed: i
 
 #: how the model card describes a classifier's framing (``short`` needs no note)
 _FRAMING_NOTES = {
-    "padded": "inside a zero-padded 30-s window, about 16 times the encoder cost of a short clip",
+    "padded": "inside a zero-padded 30-s window, about 11-16 times the encoder cost of a short clip",
     "padded_fast": "as at the start of a zero-padded 30-s window, approximated at about 1.4 times the encoder cost "
                    "of a short clip",
 }
