@@ -1,4 +1,4 @@
-"""``paravox events``, ``paravox classify``, ``paravox train events``, ``paravox bench classify|nvasr``.
+"""``paravox events``, ``paravox classify``, ``paravox train events|isolated``, ``paravox bench classify|nvasr``.
 
 ::
 
@@ -7,6 +7,7 @@
     paravox classify burst.wav                    one isolated vocalization -> tag + scores
     paravox classify --manifest list.jsonl -o pred.jsonl
     paravox train events --manifest clips.jsonl --speech speech.jsonl -o my_model/
+    paravox train isolated --data clips/ -o my_classifier/     the classifier 'paravox classify' uses
     paravox bench classify --data ../shared/data/nonverbal/deeply
     paravox bench nvasr --data ../shared/data/nvasr/dev
 
@@ -42,7 +43,10 @@ def _inputs(p: argparse.ArgumentParser) -> None:
 
 def _model_opts(p: argparse.ArgumentParser, *, detector: bool) -> None:
     g = p.add_argument_group("model")
-    g.add_argument("--model", metavar="DIR", help="an events model directory from 'paravox train events' (default: the shipped one)")
+    g.add_argument("--model", metavar="DIR", help=(
+        "an events model directory from 'paravox train events' (default: the shipped one)" if detector else
+        "an events model directory (its isolated/ classifier is used, else its classifier/), or a classifier "
+        "directory, e.g. one from 'paravox train isolated' (default: the shipped isolated/)"))
     g.add_argument("--tags", metavar="TAGS", help="only these tags, comma-separated (laugh,cough)")
     if detector:
         g.add_argument(
@@ -133,6 +137,66 @@ def register_train(tsub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_guard(cmd_train))
 
 
+    p = tsub.add_parser(
+        "isolated",
+        help="train the classifier 'paravox classify' uses, on isolated clips alone",
+        description=(
+            "Train a classifier of isolated vocalizations (a model directory that 'paravox classify --model DIR' "
+            "loads; the shipped one is the events model's isolated/ folder).\n\n"
+            "--data: a folder with manifest.jsonl (one JSON line per clip: 'audio', 'tag' or 'label', 'speaker'). "
+            "The recipe (augmented copies, MLPs averaged) is chosen among the ones given by speaker-grouped 3-fold "
+            "cross-validation over all its speakers, then fitted on every clip. Run 'paravox bench classify' with "
+            "the same options and -o first, and pass its JSON as --bench-report: the model card then carries the "
+            "recipe's figures on speakers never trained on."
+        ),
+        epilog="example (the shipped isolated/ classifier):\n"
+        "  paravox bench classify --data ../shared/data/nonverbal/deeply --framing padded_fast \\\n"
+        "      --select-augment none speed90+speed110 --members 1 5 --jobs 2 -o bench.json\n"
+        "  paravox train isolated --data ../shared/data/nonverbal/deeply --framing padded_fast \\\n"
+        "      --select-augment none speed90+speed110 --members 1 5 --bench-report bench.json \\\n"
+        "      -o src/paravox/models/weights/events/isolated",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data", required=True, metavar="DIR", help="folder with manifest.jsonl (audio, tag or label, speaker)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="model directory to write")
+    _recipe_opts(p, default_framing="padded_fast", framing_note="padded_fast = the shipped isolated/ classifier")
+    p.add_argument("--bench-report", metavar="JSON",
+                   help="'paravox bench classify -o' JSON of this very recipe: its held-out figures go into the model card")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same model")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_guard(cmd_train_isolated))
+
+
+def _recipe_opts(p: argparse.ArgumentParser, *, default_framing: str, framing_note: str) -> None:
+    """The options that make a classifier recipe (shared by 'bench classify' and 'train isolated')."""
+    p.add_argument("--augment", nargs="+", default=None, metavar="KIND", choices=("none", *COPIES),
+                   help="also train on copies of each training clip so augmented, e.g. speed90 speed110 "
+                        "(default: none); test clips stay as recorded")
+    p.add_argument("--select-augment", nargs="*", default=None, metavar="SET",
+                   help="instead, choose the augmentation by speaker-grouped CV inside the training part, among the "
+                        "SETs given (each 'none' or kinds joined by '+', e.g. none speed90+speed110); no SET: none; "
+                        "speed90+speed110; those + noise")
+    p.add_argument("--members", nargs="+", type=int, default=[1], metavar="N",
+                   help="average N MLPs trained with seeds seed..seed+N-1 (default 1); several values: chosen by the "
+                        "same inner CV, jointly with the augmentation")
+    p.add_argument("--framing", choices=FRAMINGS, default=default_framing,
+                   help=f"how each clip is encoded (default {default_framing}): short = as it is (cost follows the "
+                        "clip's length); padded = inside a zero-padded 30-s window as in transcription (0.5-0.75 s a "
+                        f"clip here); padded_fast = padded approximated at about 1.4 times the short cost. {framing_note}")
+
+
+def _recipe_args(args: argparse.Namespace) -> tuple[bool | list[list[str]], list[int]]:
+    """(``select_augment`` for the library: False, True or the sets; members), checked."""
+    if args.select_augment is not None and args.augment is not None:
+        raise _Fail("--augment fixes the augmentation and --select-augment chooses it; give one")
+    if any(m < 1 for m in args.members):
+        raise _Fail(f"--members {' '.join(map(str, args.members))}: give whole numbers of 1 or more")
+    select: bool | list[list[str]] = False
+    if args.select_augment is not None:
+        select = [_augment_set(text) for text in args.select_augment] or True
+    return select, args.members
+
+
 def register_bench(bsub: argparse._SubParsersAction) -> None:
     p = bsub.add_parser(
         "classify",
@@ -144,17 +208,10 @@ def register_bench(bsub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, metavar="DIR", help="folder with manifest.jsonl (audio, tag or label, speaker) and folds.json")
     p.add_argument("--folds", metavar="JSON", help="folds file (default: DIR/folds.json)")
     p.add_argument("--extra", metavar="JSONL", action="append", default=[], help="more training clips (never tested on), e.g. EmoGator")
-    p.add_argument("--augment", nargs="+", default=None, metavar="KIND", choices=("none", *COPIES),
-                   help="also train on copies of each training clip so augmented, e.g. speed90 speed110 "
-                        "(default: none, as the shipped classifier); test clips stay as recorded")
-    p.add_argument("--select-augment", action="store_true",
-                   help="choose the augmentation per fold (none; speed90+speed110; those + noise) by speaker-grouped "
-                        "CV inside the training part")
-    p.add_argument("--framing", choices=FRAMINGS, default="short",
-                   help="how each clip is encoded: short = as it is (the shipped classifier; cost follows the clip's "
-                        "length); padded = inside a zero-padded 30-s window as in transcription (0.5-0.75 s a clip "
-                        "here); padded_fast = padded approximated at about 1.4 times the short cost")
-    p.add_argument("--seed", type=int, default=0)
+    _recipe_opts(p, default_framing="short", framing_note="short = the events model's classifier")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="train N folds side by side (one process and one core each; default 1; same results)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same figures")
     p.add_argument("-o", "--output", metavar="JSON", help="write the results as JSON")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(handler=_guard(cmd_bench_classify))
@@ -290,7 +347,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from paravox.outputs.formats import error_record
 
     if args.list_tags:
-        print("\n".join(api.model_tags(args.model)["classifier"]))
+        print("\n".join(api.classify_tags(args.model)))
         return 0
     items = _items(args)
     tags = _tags(args)
@@ -358,18 +415,47 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_isolated(args: argparse.Namespace) -> int:
+    try:
+        from paravox.nonverbal import isolated
+    except ImportError as exc:
+        raise _Fail(f"{exc}") from None
+    select, members = _recipe_args(args)
+    if select is True:
+        sets = [list(c) for c in isolated.AUGMENT_CANDIDATES]
+    else:
+        sets = select or [[a for a in (args.augment or []) if a != "none"]]
+    log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    report = isolated.train_isolated(args.data, args.output, augment_sets=sets, members=members, framing=args.framing,
+                                     seed=args.seed, bench_report=args.bench_report, quiet=args.quiet, log=log)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def cmd_bench_classify(args: argparse.Namespace) -> int:
     from paravox.nonverbal import bench
 
+    select, members = _recipe_args(args)
+    if args.jobs < 1:
+        raise _Fail(f"--jobs {args.jobs}: give 1 or more")
     result = bench.bench_classify(args.data, folds=args.folds, extra=args.extra, augment=args.augment,
-                                  select_augment=args.select_augment, framing=args.framing, seed=args.seed,
-                                  quiet=args.quiet)
+                                  select_augment=select, framing=args.framing, members=members,
+                                  seed=args.seed, jobs=args.jobs, quiet=args.quiet)
     print(result["markdown"])
     if args.output:
         from paravox.outputs.formats import write_atomic
 
         write_atomic(args.output, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     return 0
+
+
+def _augment_set(text: str) -> list[str]:
+    """``"speed90+speed110"`` -> ``["speed90", "speed110"]``; ``"none"`` -> ``[]``."""
+    kinds = [k.strip() for k in text.split("+") if k.strip() and k.strip() != "none"]
+    unknown = [k for k in kinds if k not in COPIES]
+    if unknown:
+        raise _Fail(f"--select-augment {text}: unknown kind {', '.join(unknown)}; known: none, {', '.join(COPIES)}")
+    return kinds
 
 
 def cmd_bench_nvasr(args: argparse.Namespace) -> int:

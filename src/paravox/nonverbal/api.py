@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from paravox.audio import load_audio, source_name
-from paravox.nonverbal.model import ModelError, find_events, load_classifier, load_detector
+from paravox.nonverbal.model import ModelError, default_model_dir, find_events, load_classifier, load_detector
 from paravox.result import Event
 
-__all__ = ["classify", "events", "model_tags", "parse_threshold"]
+__all__ = ["classify", "classify_tags", "events", "model_tags", "parse_threshold"]
 
 
 def _model_path(model: str | Path | None, part: str) -> str | None:
@@ -27,6 +27,17 @@ def _model_path(model: str | Path | None, part: str) -> str | None:
     )
 
 
+def _isolated_path(model: str | Path | None) -> str:
+    """The classifier :func:`classify` uses: an events model's ``isolated/`` (trained on isolated
+    clips alone, ``paravox train isolated``), else its ``classifier/`` (the one that names the
+    detector's regions), else ``model`` itself when it is a classifier directory."""
+    base = default_model_dir() if model is None else Path(model)
+    for part in ("isolated", "classifier"):
+        if (base / part / "config.json").is_file():
+            return str(base / part)
+    return _model_path(base, "classifier")
+
+
 def _check_tags(tags: Sequence[str] | None, known: Sequence[str], what: str) -> list[str] | None:
     if tags is None:
         return None
@@ -39,12 +50,14 @@ def _check_tags(tags: Sequence[str] | None, known: Sequence[str], what: str) -> 
 def classify(source: Any, *, model: str | Path | None = None, tags: Sequence[str] | None = None, name: str | None = None) -> dict[str, Any]:
     """Name one isolated vocalization: ``{"key", "label", "score", "scores": {tag: p}}``.
 
+    ``model``: an events model directory (its ``isolated/`` classifier is used, else its
+    ``classifier/``) or a classifier directory; default: the shipped ``isolated/``.
     ``tags`` restricts the answer to some tags (probabilities renormalised over them).
 
     >>> paravox.classify("burst.wav")["label"]      # doctest: +SKIP
     'laugh'
     """
-    clf = load_classifier(_model_path(model, "classifier"))
+    clf = load_classifier(_isolated_path(model))
     wanted = _check_tags(tags, clf.tags, "classifier")
     audio = load_audio(source, name=name)
     scores = clf.predict(audio.samples)
@@ -94,9 +107,16 @@ def _classifier_for(model: str | Path | None, detector) -> Any:
     return load_classifier(None if path is None else str(path))
 
 
+def classify_tags(model: str | Path | None = None) -> list[str]:
+    """The tags :func:`classify` can answer with this ``model``."""
+    return load_classifier(_isolated_path(model)).tags
+
+
 def model_tags(model: str | Path | None = None) -> dict[str, list[str]]:
-    """The tags each part of an events model can emit."""
+    """The tags each part of an events model can emit: ``classify`` (what :func:`classify`
+    answers), ``classifier`` (names the detector's regions) and ``detector``."""
     return {
+        "classify": classify_tags(model),
         "classifier": load_classifier(_model_path(model, "classifier")).tags,
         "detector": load_detector(_model_path(model, "detector")).tags,
     }

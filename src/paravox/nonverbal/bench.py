@@ -35,110 +35,83 @@ def _clip_label(row: dict[str, Any]) -> str:
     return canonical_tag(str(raw)) or str(raw)
 
 
-#: Augmentation sets compared by inner cross-validation (``select_augment``).
-AUGMENT_CANDIDATES: tuple[tuple[str, ...], ...] = ((), ("speed90", "speed110"), ("speed90", "speed110", "noise"))
-
-
 def bench_classify(
     data: str | Path,
     *,
     folds: str | Path | None = None,
     extra: Sequence[str | Path] = (),
     augment: Sequence[str] | None = None,
-    select_augment: bool = False,
+    select_augment: bool | Sequence[Sequence[str]] = False,
     framing: str = "short",
+    members: Sequence[int] = (1,),
     seed: int = 0,
+    jobs: int = 1,
     quiet: bool = True,
 ) -> dict[str, Any]:
     """``augment``: augmentations (e.g. ``speed90``) whose copies of each training clip join
     that fold's training part (default: the shipped classifier's,
     :data:`paravox.nonverbal.train.CLASSIFIER_AUGMENT`); test clips stay as recorded. ``select_augment`` instead
-    chooses, per fold, one of :data:`AUGMENT_CANDIDATES` by speaker-grouped 3-fold
-    cross-validation inside the fold's training part (UAR on recorded clips). ``framing``: how
-    every clip is encoded (:data:`paravox.nonverbal.features.FRAMINGS`)."""
+    chooses, per fold, one of :data:`paravox.nonverbal.isolated.AUGMENT_CANDIDATES` (or of the
+    augmentation sets given) by speaker-grouped 3-fold cross-validation inside the fold's training
+    part (UAR on recorded clips). ``members``: how many MLPs the classifier averages
+    (:func:`paravox.nonverbal.train.fit_classifier`); more than one number -> chosen per fold by
+    the same inner cross-validation, jointly with the augmentation. ``framing``: how every clip
+    is encoded (:data:`paravox.nonverbal.features.FRAMINGS`). ``jobs``: folds trained side by
+    side in that many processes (each fit is single-threaded; results do not change)."""
     from paravox.evaluation.classification import evaluate_classification
-    from paravox.nonverbal import train
-    from paravox.nonverbal.mixtures import Clip
+    from paravox.nonverbal import isolated, train
 
     data = Path(data)
-    rows = _rows(data / "manifest.jsonl")
     folds_path = Path(folds) if folds else data / "folds.json"
     if not folds_path.is_file():
         raise ValueError(f"{folds_path}: no folds file; pass --folds")
     fold_map = json.loads(folds_path.read_text())
-    clips = [Clip(r["id"], data / r["audio"], _clip_label(r), str(r.get("speaker", r["id"])), False) for r in rows]
-    by_id = {c.id: i for i, c in enumerate(clips)}
-    extra_clips: list = []
-    for path in extra:
-        path = Path(path)
-        for r in _rows(path):
-            label = _extra_label(r)
-            if label:
-                extra_clips.append(Clip(r["id"], path.parent / r["audio"], label, str(r.get("speaker", "")), False))
-    X = train.pooled_for_clips(clips, train.CLASSIFIER_LAYERS, quiet=quiet, log=lambda m: None, framing=framing)
-    Xe = (train.pooled_for_clips(extra_clips, train.CLASSIFIER_LAYERS, quiet=quiet, log=lambda m: None, framing=framing)
-          if extra_clips else None)
     augment = [a for a in (train.CLASSIFIER_AUGMENT if augment is None else augment) if a not in ("clean", "none")]
-    candidates = [list(c) for c in AUGMENT_CANDIDATES] if select_augment else [augment]
-    kinds = sorted({a for c in candidates for a in c})
-    aug_X = {a: train.pooled_for_clips(clips, train.CLASSIFIER_LAYERS, quiet=quiet, log=lambda m: None, augment=a,
-                                       framing=framing) for a in kinds}
-
-    def fit(rows: list[int], copies: Sequence[str]):
-        """A classifier on clips ``rows``, their ``copies`` and any extra clips."""
-        Xtr = np.concatenate([X[rows]] + [aug_X[a][rows] for a in copies])
-        ytr = [clips[i].tag for i in rows] * (1 + len(copies))
-        if Xe is not None:
-            Xtr = np.concatenate([Xtr, Xe])
-            ytr = ytr + [c.tag for c in extra_clips]
-        return train.fit_classifier(Xtr, ytr, tags=tags, seed=seed, framing=framing)
-
-    def uar(clf, rows: list[int], known: Sequence[str]) -> tuple[float, list[str], Any]:
-        """UAR on the recorded clips ``rows``, predicting among ``known`` tags; also the predictions and report."""
-        cols = [tags.index(t) for t in known]  # the folded set's own classes only
-        probs = clf.predict_features(X[rows])[:, cols]
-        pred = [known[j] for j in probs.argmax(axis=1)]
-        rep = evaluate_classification([clips[i].tag for i in rows], pred)
-        return rep.uar, pred, rep
-    tags = sorted({c.tag for c in clips} | {c.tag for c in extra_clips})
-    per_fold = []
-    all_ref: list[str] = []
-    all_pred: list[str] = []
-    for name, fold in sorted(fold_map.items(), key=lambda kv: str(kv[0])):
+    if select_augment is True:
+        augment_sets: Sequence[Sequence[str]] = isolated.AUGMENT_CANDIDATES
+    else:
+        augment_sets = select_augment or [augment]
+    candidates = isolated.recipes(augment_sets, members)
+    members = sorted({c.members for c in candidates})
+    cs = isolated.load_clip_set(data, framing=framing, kinds=[a for c in candidates for a in c.augment], extra=extra,
+                                seed=seed, quiet=quiet)
+    clips = cs.clips
+    by_id = {c.id: i for i, c in enumerate(clips)}
+    fold_items = sorted(fold_map.items(), key=lambda kv: str(kv[0]))
+    for name, fold in fold_items:
         missing = [i for i in fold["train"] + fold["test"] if i not in by_id]
         if missing:
             raise ValueError(f"{folds_path}: fold {name} names ids not in the manifest: {', '.join(missing[:5])}")
+    show_members = len(members) > 1
+
+    def run_fold(name: str, fold: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str]]:
         tr = [by_id[i] for i in fold["train"]]
         te = [by_id[i] for i in fold["test"]]
-        test_tags = sorted({clips[i].tag for i in te} | {clips[i].tag for i in tr})
-        chosen, inner = candidates[0], {}
-        if len(candidates) > 1:
-            from paravox.ser.train import group_folds
-
-            parts = group_folds([clips[i].speaker for i in tr], 3, seed)
-            for cand in candidates:
-                scores = []
-                for val in parts:
-                    rows = [tr[j] for j in np.setdiff1d(np.arange(len(tr)), val)]
-                    scores.append(uar(fit(rows, cand), [tr[j] for j in val], test_tags)[0])
-                inner["+".join(cand) or "none"] = round(float(np.mean(scores)), 4)
-            chosen = candidates[int(np.argmax(list(inner.values())))]
-        _, pred, rep = uar(fit(tr, chosen), te, test_tags)
-        ref = [clips[i].tag for i in te]
-        per_fold.append({"fold": name, "n_train": len(tr), "n_test": len(te), "uar": rep.uar, "macro_f1": rep.macro_f1,
-                         "accuracy": rep.accuracy, "augment": list(chosen), **({"inner_uar": inner} if inner else {})})
-        all_ref += ref
-        all_pred += pred
+        known = sorted({clips[i].tag for i in te} | {clips[i].tag for i in tr})  # the folded set's own classes only
+        chosen, inner, _ = cs.select(tr, candidates, known)
+        pred, rep = cs.score(cs.probabilities(cs.fit(tr, chosen), te, known), te, known)
+        inner_names = {c.name(show_members): round(v, 4) for c, v in inner.items()}
+        row = {"fold": name, "n_train": len(tr), "n_test": len(te), "uar": rep.uar, "macro_f1": rep.macro_f1,
+               "accuracy": rep.accuracy, "augment": list(chosen.augment), "members": chosen.members,
+               **({"inner_uar": inner_names} if inner else {})}
         if not quiet:
-            print(f"fold {name}: UAR {rep.uar:.3f}" + (f" (augment {'+'.join(chosen) or 'none'}; inner UAR {inner})" if inner else ""),
-                  file=sys.stderr)
+            print(f"fold {name}: UAR {rep.uar:.3f}"
+                  + (f" ({chosen.name(show_members)}; inner UAR {inner_names})" if inner else ""), file=sys.stderr, flush=True)
+        return row, cs.labels(te), pred
+
+    results = _map_folds(run_fold, fold_items, jobs)
+    per_fold = [r[0] for r in results]
+    all_ref = [t for r in results for t in r[1]]
+    all_pred = [t for r in results for t in r[2]]
     pooled = evaluate_classification(all_ref, all_pred)
     mean = {k: float(np.mean([f[k] for f in per_fold])) for k in ("uar", "macro_f1", "accuracy")}
     lines = [
         f"Vocalization classifier, {data.name}: {len(clips)} clips, {len(per_fold)} folds"
-        + (f", plus {len(extra_clips)} extra training clips" if extra_clips else "")
+        + (f", plus {len(cs.extra)} extra training clips" if cs.extra else "")
         + (f", trained also on {' + '.join(augment)} copies" if augment and not select_augment else "")
         + (", augmentation chosen per fold by inner CV" if select_augment else "")
+        + (f", {members[0]} MLPs averaged" if len(members) == 1 and members[0] > 1 else "")
+        + (f", {' or '.join(map(str, members))} MLPs averaged (chosen per fold by inner CV)" if len(members) > 1 else "")
         + (f", {framing} framing" if framing != "short" else ""),
         "",
         "| fold | train | test | UAR | macro-F1 | accuracy |",
@@ -152,9 +125,13 @@ def bench_classify(
     return {
         "data": str(data),
         "n": len(clips),
-        "n_extra": len(extra_clips),
+        "n_extra": len(cs.extra),
         "augment": "chosen per fold by inner CV" if select_augment else list(augment),
+        "augment_candidates": [list(c) for c in dict.fromkeys(c.augment for c in candidates)] if select_augment else None,
+        "members": members[0] if len(members) == 1 else "chosen per fold by inner CV",
+        "members_candidates": members if len(members) > 1 else None,
         "framing": framing,
+        "seed": seed,
         "folds": per_fold,
         "uar": mean["uar"],
         "macro_f1": mean["macro_f1"],
@@ -162,6 +139,28 @@ def bench_classify(
         "per_class": {c: s.to_dict() for c, s in pooled.per_class.items()},
         "markdown": "\n".join(lines),
     }
+
+
+_FOLD_TASK: Any = None  # the fold function a forked worker runs (closures do not pickle)
+
+
+def _run_task(item: tuple[str, dict[str, Any]]) -> Any:
+    return _FOLD_TASK(*item)
+
+
+def _map_folds(fn, items: list[tuple[str, dict[str, Any]]], jobs: int) -> list[Any]:
+    """``fn(name, fold)`` for every fold, in order; ``jobs`` > 1 runs them in forked processes."""
+    global _FOLD_TASK
+    if jobs <= 1 or len(items) <= 1:
+        return [fn(*item) for item in items]
+    import multiprocessing
+
+    _FOLD_TASK = fn
+    try:
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(items))) as pool:
+            return pool.map(_run_task, items, chunksize=1)
+    finally:
+        _FOLD_TASK = None
 
 
 def _extra_label(row: dict[str, Any]) -> str | None:

@@ -124,6 +124,7 @@ def fit_classifier(
     calibration: tuple[np.ndarray, Sequence[str]] | None = None,
     class_balanced: bool = True,
     framing: str = "short",
+    members: int = 1,
 ) -> VocalizationClassifier:
     """Train the isolated-vocalization classifier on pooled features ``X`` (n, D).
 
@@ -131,8 +132,14 @@ def fit_classifier(
     without it the temperature stays 1. ``framing``: how ``X`` was computed
     (:data:`paravox.nonverbal.features.FRAMINGS`); saved in the config, so that the classifier
     frames audio the same way.
+
+    ``members``: train that many MLPs (seeds ``seed``, ``seed + 1``, ...) and average their
+    logits. The average is itself one MLP, ``members`` times as wide (hidden units side by
+    side, output weights divided by ``members``), so inference is unchanged. At this data
+    size one MLP's UAR moves by about a point with its seed; the average does not.
     """
-    _seed(seed)
+    if members < 1:
+        raise ValueError(f"members must be 1 or more, not {members}")
     tags = sorted(set(labels)) if tags is None else list(tags)
     index = {t: i for i, t in enumerate(tags)}
     unknown = sorted(set(labels) - set(index))
@@ -143,29 +150,37 @@ def fit_classifier(
     scale = X.std(axis=0) + 1e-5
     Xs = torch.tensor((X - mean) / scale, dtype=torch.float32)
     yt = torch.tensor(y)
-    model = _MLP(X.shape[1], hidden, len(tags), dropout)
     counts = np.bincount(y, minlength=len(tags)).astype(np.float64)
     w = (len(y) / (len(tags) * np.maximum(counts, 1))) if class_balanced else np.ones(len(tags))
     loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(w, dtype=torch.float32), label_smoothing=0.05)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=weight_decay)
-    gen = torch.Generator().manual_seed(seed)
-    batch = 64
-    for _ in range(epochs):
-        model.train()
-        order = torch.randperm(len(y), generator=gen)
-        for i in range(0, len(y), batch):
-            idx = order[i : i + batch]
-            opt.zero_grad()
-            loss_fn(model(Xs[idx]), yt[idx]).backward()
-            opt.step()
-    model.eval()
+    parts = []
+    for member in range(members):
+        _seed(seed + member)
+        model = _MLP(X.shape[1], hidden, len(tags), dropout)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=weight_decay)
+        gen = torch.Generator().manual_seed(seed + member)
+        batch = 64
+        for _ in range(epochs):
+            model.train()
+            order = torch.randperm(len(y), generator=gen)
+            for i in range(0, len(y), batch):
+                idx = order[i : i + batch]
+                opt.zero_grad()
+                loss_fn(model(Xs[idx]), yt[idx]).backward()
+                opt.step()
+        model.eval()
+        parts.append({name: p.detach().numpy().copy() for name, p in model.named_parameters()})
     weights = {"mean": mean.astype(np.float32), "scale": scale.astype(np.float32)}
-    if model.hidden is not None:
-        weights["hidden_w"] = model.hidden.weight.detach().numpy().copy()
-        weights["hidden_b"] = model.hidden.bias.detach().numpy().copy()
-    weights["out_w"] = model.out.weight.detach().numpy().copy()
-    weights["out_b"] = model.out.bias.detach().numpy().copy()
-    config = {"kind": CLASSIFIER_KIND, "tags": tags, "layers": list(layers), "temperature": 1.0, "hidden": hidden}
+    if hidden:  # logits averaged = one wide MLP: hidden units stacked, output weights scaled
+        weights["hidden_w"] = np.concatenate([p["hidden.weight"] for p in parts])
+        weights["hidden_b"] = np.concatenate([p["hidden.bias"] for p in parts])
+        weights["out_w"] = np.concatenate([p["out.weight"] for p in parts], axis=1) / members
+    else:  # linear members average to one linear layer
+        weights["out_w"] = np.mean([p["out.weight"] for p in parts], axis=0)
+    weights["out_b"] = np.mean([p["out.bias"] for p in parts], axis=0)
+    config = {"kind": CLASSIFIER_KIND, "tags": tags, "layers": list(layers), "temperature": 1.0, "hidden": hidden * members}
+    if members > 1:
+        config["members"] = members
     if framing != "short":  # absent means short, as in every model written before the key existed
         config["framing"] = framing
     clf = VocalizationClassifier(config, weights)
