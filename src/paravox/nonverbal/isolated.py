@@ -213,7 +213,7 @@ def train_isolated(
         "seconds": round(time.perf_counter() - t0, 1),
         "command": _command("train isolated", data, candidates, framing, seed,
                             f"-o {out_dir}" + (f" --bench-report {bench_report}" if bench_report else "")),
-        "bench_command": _command("bench classify", data, candidates, framing, seed, "-o bench.json"),
+        "bench_command": _command("bench classify", data, candidates, framing, seed, f"-o {bench_report or 'bench.json'}"),
     }
     if bench:
         report["bench"] = bench
