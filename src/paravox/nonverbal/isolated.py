@@ -100,12 +100,13 @@ class ClipSet:
         return pred, evaluate_classification(self.labels(rows), pred)
 
     def select(self, rows: Sequence[int], candidates: Sequence[Recipe], known: Sequence[str],
-               *, always: bool = False) -> tuple[Recipe, dict[Recipe, float], np.ndarray | None]:
+               *, always: bool = False, progress: Callable[[], Any] | None = None,
+               ) -> tuple[Recipe, dict[Recipe, float], np.ndarray | None]:
         """The candidate with the best UAR in speaker-grouped 3-fold CV inside ``rows``.
 
         Returns (chosen, mean inner UAR per candidate, the chosen one's out-of-fold
         probabilities in ``rows`` order). With one candidate and not ``always`` nothing is
-        fitted: ``(it, {}, None)``.
+        fitted: ``(it, {}, None)``. ``progress`` is called after each fit (``3 * len(candidates)``).
         """
         from paravox.ser.train import group_folds
 
@@ -123,6 +124,8 @@ class ClipSet:
                 val_rows = [rows[j] for j in val]
                 probs[val] = self.probabilities(self.fit(fit_rows, cand), val_rows, known)
                 scores.append(self.score(probs[val], val_rows, known)[1].uar)
+                if progress:
+                    progress()
             inner[cand] = float(np.mean(scores))
             oof[cand] = probs
         chosen = max(candidates, key=lambda c: inner[c])  # first of equals: the cheaper, as listed
@@ -188,7 +191,8 @@ def train_isolated(
     tags = cs.tags
     log(f"choosing among {', '.join(c.name() for c in candidates)} by speaker-grouped 3-fold CV "
         f"({len(cs.clips)} clips, {len({c.speaker for c in cs.clips})} speakers)")
-    chosen, inner, oof = cs.select(rows, candidates, tags, always=True)
+    with train._bar(3 * len(candidates), "recipe choice: fits", quiet) as bar:
+        chosen, inner, oof = cs.select(rows, candidates, tags, always=True, progress=lambda: bar.update(1))
     pred, rep = cs.score(oof, rows, tags)
     temperature = train._fit_temperature(np.log(np.maximum(oof, 1e-12)), np.array([tags.index(t) for t in cs.labels(rows)]))
     log(f"chose {chosen.name()} (CV UAR {inner[chosen]:.3f}); temperature {temperature:.2f}; fitting on all clips")
