@@ -48,6 +48,8 @@ def _clip_set(tmp_path: Path, speakers: int = 4, per: int = 6, noise: float = 0.
                              "test": [r["id"] for r in rows if r["speaker"] == f"s{s}"]}
     (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (tmp_path / "folds.json").write_text(json.dumps(folds))
+    for r in rows:  # the features are faked; the files only have to exist
+        (tmp_path / r["audio"]).write_bytes(b"")
     rng = np.random.default_rng(0)
     X = np.stack([np.full(8, 1.0 if r["tag"] == "cough" else -1.0) + rng.normal(0, noise, 8) for r in rows]).astype(np.float32)
     return rows, X
@@ -175,6 +177,11 @@ def test_train_isolated_chooses_fits_calibrates_and_paravox_classify_uses_it(fak
         isolated.train_isolated(data, data / "other", augment_sets=[[], ["speed90"]], members=[1, 2], framing="short",
                                 bench_report=bench_json, log=lambda m: None)
     assert not (data / "other").exists()  # refused before anything was trained or written
+    # one speaker, or one tag, leaves nothing to choose a recipe on
+    rows = [json.loads(line) for line in (data / "manifest.jsonl").read_text().splitlines()]
+    (data / "manifest.jsonl").write_text("".join(json.dumps({**r, "speaker": "s0"}) + "\n" for r in rows))
+    with pytest.raises(ValueError, match="2 tags, 1 speakers; training needs .* two speakers or more"):
+        isolated.train_isolated(data, data / "other", framing="padded_fast", log=lambda m: None)
 
 
 def test_classify_prefers_an_events_models_isolated_classifier(tmp_path):
@@ -204,6 +211,14 @@ def test_recipe_options_are_checked_before_any_work(tmp_path):
     assert r.returncode == 2 and "--members 0" in r.stderr
     r = _cli("train", "isolated", "--data", str(tmp_path), "-o", str(tmp_path / "m"))
     assert r.returncode == 2 and "no manifest.jsonl" in r.stderr
+    (tmp_path / "manifest.jsonl").write_text(json.dumps({"audio": "gone.wav", "tag": "cough"}) + "\n")
+    r = _cli("train", "isolated", "--data", str(tmp_path), "-o", str(tmp_path / "m"))
+    assert r.returncode == 2 and "entry 1: audio file" in r.stderr and "gone.wav not found" in r.stderr
+    (tmp_path / "gone.wav").write_bytes(b"")
+    (tmp_path / "manifest.jsonl").write_text(json.dumps({"path": "gone.wav"}) + "\n")
+    r = _cli("train", "isolated", "--data", str(tmp_path), "-o", str(tmp_path / "m"))
+    assert r.returncode == 2 and "entry 1 has no 'audio'" in r.stderr
+    assert not (tmp_path / "m").exists()
     r = _cli("train", "isolated", "--help")
     assert r.returncode == 0 and "--bench-report" in r.stdout and "speaker-grouped" in r.stdout
 

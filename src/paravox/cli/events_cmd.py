@@ -136,7 +136,6 @@ def register_train(tsub: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_guard(cmd_train))
 
-
     p = tsub.add_parser(
         "isolated",
         help="train the classifier 'paravox classify' uses, on isolated clips alone",
@@ -149,12 +148,12 @@ def register_train(tsub: argparse._SubParsersAction) -> None:
             "the same options and -o first, and pass its JSON as --bench-report: the model card then carries the "
             "recipe's figures on speakers never trained on."
         ),
-        epilog="example (the shipped isolated/ classifier):\n"
+        epilog="example (the shipped isolated/ recipe; its MODEL_CARD.md gives the exact commands):\n"
         "  paravox bench classify --data ../shared/data/nonverbal/deeply --framing padded_fast \\\n"
         "      --select-augment none speed90+speed110 --members 1 5 --jobs 2 -o bench.json\n"
         "  paravox train isolated --data ../shared/data/nonverbal/deeply --framing padded_fast \\\n"
-        "      --select-augment none speed90+speed110 --members 1 5 --bench-report bench.json \\\n"
-        "      -o src/paravox/models/weights/events/isolated",
+        "      --select-augment none speed90+speed110 --members 1 5 --bench-report bench.json -o my_classifier/\n"
+        "  paravox classify burst.wav --model my_classifier/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", required=True, metavar="DIR", help="folder with manifest.jsonl (audio, tag or label, speaker)")

@@ -142,7 +142,14 @@ def load_clip_set(data: str | Path, *, framing: str, kinds: Sequence[str] = (), 
     manifest = data / "manifest.jsonl"
     if not manifest.is_file():
         raise ValueError(f"{data}: no manifest.jsonl (one JSON line per clip: audio, tag or label, speaker)")
-    clips = [Clip(r["id"], data / r["audio"], _clip_label(r), str(r.get("speaker", r["id"])), False) for r in _rows(manifest)]
+    rows = _rows(manifest)
+    for n, r in enumerate(rows, 1):
+        if "audio" not in r:
+            raise ValueError(f"{manifest}: entry {n} has no 'audio'; each line needs 'audio', 'tag' or 'label', and 'speaker'")
+        r.setdefault("id", r["audio"])
+        if not (data / r["audio"]).is_file():
+            raise ValueError(f"{manifest}: entry {n}: audio file {data / r['audio']} not found (paths are relative to {data})")
+    clips = [Clip(r["id"], data / r["audio"], _clip_label(r), str(r.get("speaker", r["id"])), False) for r in rows]
     extra_clips: list[Clip] = []
     for path in extra:
         path = Path(path)
@@ -189,6 +196,10 @@ def train_isolated(
     cs = load_clip_set(data, framing=framing, kinds=kinds, seed=seed, quiet=quiet)
     rows = list(range(len(cs.clips)))
     tags = cs.tags
+    if len(tags) < 2 or len({c.speaker for c in cs.clips}) < 2:
+        raise ValueError(f"{data}: {len(cs.clips)} clips, {len(tags)} tags, {len({c.speaker for c in cs.clips})} "
+                         "speakers; training needs two tags or more and clips from two speakers or more (the recipe "
+                         "is chosen on speakers held out)")
     log(f"choosing among {', '.join(c.name() for c in candidates)} by speaker-grouped 3-fold CV "
         f"({len(cs.clips)} clips, {len({c.speaker for c in cs.clips})} speakers)")
     with train._bar(3 * len(candidates), "recipe choice: fits", quiet) as bar:
@@ -251,8 +262,8 @@ def _check_bench(path: str | Path, data, candidates: Sequence[Recipe], framing: 
         got = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: not a readable 'paravox bench classify -o' JSON ({exc})") from None
-    want_sets = sorted({c.augment for c in candidates})
-    got_sets = sorted(tuple(s) for s in (got.get("augment_candidates") or [got.get("augment") or []]))
+    want_sets = sorted({tuple(sorted(c.augment)) for c in candidates})
+    got_sets = sorted({tuple(sorted(s)) for s in (got.get("augment_candidates") or [got.get("augment") or []])})
     got_members = got.get("members_candidates") or [got.get("members", 1)]
     problems = []
     if Path(str(got.get("data"))).resolve() != Path(data).resolve():

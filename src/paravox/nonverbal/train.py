@@ -135,8 +135,8 @@ def fit_classifier(
 
     ``members``: train that many MLPs (seeds ``seed``, ``seed + 1``, ...) and average their
     logits. The average is itself one MLP, ``members`` times as wide (hidden units side by
-    side, output weights divided by ``members``), so inference is unchanged. At this data
-    size one MLP's UAR moves by about a point with its seed; the average does not.
+    side, output weights divided by ``members``), so inference is unchanged. At the Deeply
+    sample's size one MLP's UAR moves by about a point with its seed (the README's seed runs).
     """
     if members < 1:
         raise ValueError(f"members must be 1 or more, not {members}")
