@@ -420,10 +420,7 @@ def cmd_train_isolated(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise _Fail(f"{exc}") from None
     select, members = _recipe_args(args)
-    if select is True:
-        sets = [list(c) for c in isolated.AUGMENT_CANDIDATES]
-    else:
-        sets = select or [[a for a in (args.augment or []) if a != "none"]]
+    sets = isolated.augment_sets(select, args.augment or [])
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     report = isolated.train_isolated(args.data, args.output, augment_sets=sets, members=members, framing=args.framing,
                                      seed=args.seed, bench_report=args.bench_report, quiet=args.quiet, log=log)

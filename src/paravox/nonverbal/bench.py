@@ -67,11 +67,7 @@ def bench_classify(
         raise ValueError(f"{folds_path}: no folds file; pass --folds")
     fold_map = json.loads(folds_path.read_text())
     augment = [a for a in (train.CLASSIFIER_AUGMENT if augment is None else augment) if a not in ("clean", "none")]
-    if select_augment is True:
-        augment_sets: Sequence[Sequence[str]] = isolated.AUGMENT_CANDIDATES
-    else:
-        augment_sets = select_augment or [augment]
-    candidates = isolated.recipes(augment_sets, members)
+    candidates = isolated.recipes(isolated.augment_sets(select_augment, augment), members)
     members = sorted({c.members for c in candidates})
     cs = isolated.load_clip_set(data, framing=framing, kinds=[a for c in candidates for a in c.augment], extra=extra,
                                 seed=seed, quiet=quiet)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -27,7 +28,7 @@ import numpy as np
 from paravox.nonverbal import train
 from paravox.nonverbal.mixtures import Clip
 
-__all__ = ["Recipe", "recipes", "ClipSet", "load_clip_set", "train_isolated", "AUGMENT_CANDIDATES"]
+__all__ = ["Recipe", "augment_sets", "recipes", "ClipSet", "load_clip_set", "train_isolated", "AUGMENT_CANDIDATES"]
 
 #: Augmentation sets compared by inner cross-validation when none are named.
 AUGMENT_CANDIDATES: tuple[tuple[str, ...], ...] = ((), ("speed90", "speed110"), ("speed90", "speed110", "noise"))
@@ -42,6 +43,14 @@ class Recipe(NamedTuple):
     def name(self, show_members: bool = True) -> str:
         text = "+".join(self.augment) or "none"
         return text + (f" x{self.members}" if show_members else "")
+
+
+def augment_sets(select_augment: bool | Sequence[Sequence[str]], augment: Sequence[str]) -> list[list[str]]:
+    """The augmentation sets to choose among: :data:`AUGMENT_CANDIDATES` for ``True``, the sets
+    given, or (``False``) the one fixed set ``augment``."""
+    if select_augment is True:
+        return [list(c) for c in AUGMENT_CANDIDATES]
+    return [list(c) for c in select_augment] if select_augment else [list(augment)]
 
 
 def recipes(augment_sets: Sequence[Sequence[str]], members: Sequence[int]) -> list[Recipe]:
@@ -68,8 +77,8 @@ class ClipSet:
     extra: list[Clip] = field(default_factory=list)
     Xe: np.ndarray | None = None
 
-    @property
-    def tags(self) -> list[str]:
+    @cached_property
+    def tags(self) -> list[str]:  # asked for per fit and per scoring: computed once
         return sorted({c.tag for c in self.clips} | {c.tag for c in self.extra})
 
     def labels(self, rows: Sequence[int]) -> list[str]:
@@ -196,12 +205,13 @@ def train_isolated(
     cs = load_clip_set(data, framing=framing, kinds=kinds, seed=seed, quiet=quiet)
     rows = list(range(len(cs.clips)))
     tags = cs.tags
-    if len(tags) < 2 or len({c.speaker for c in cs.clips}) < 2:
-        raise ValueError(f"{data}: {len(cs.clips)} clips, {len(tags)} tags, {len({c.speaker for c in cs.clips})} "
+    n_speakers = len({c.speaker for c in cs.clips})
+    if len(tags) < 2 or n_speakers < 2:
+        raise ValueError(f"{data}: {len(cs.clips)} clips, {len(tags)} tags, {n_speakers} "
                          "speakers; training needs two tags or more and clips from two speakers or more (the recipe "
                          "is chosen on speakers held out)")
     log(f"choosing among {', '.join(c.name() for c in candidates)} by speaker-grouped 3-fold CV "
-        f"({len(cs.clips)} clips, {len({c.speaker for c in cs.clips})} speakers)")
+        f"({len(cs.clips)} clips, {n_speakers} speakers)")
     with train._bar(3 * len(candidates), "recipe choice: fits", quiet) as bar:
         chosen, inner, oof = cs.select(rows, candidates, tags, always=True, progress=lambda: bar.update(1))
     pred, rep = cs.score(oof, rows, tags)
@@ -214,7 +224,7 @@ def train_isolated(
     report = {
         "data": str(data),
         "n": len(cs.clips),
-        "speakers": len({c.speaker for c in cs.clips}),
+        "speakers": n_speakers,
         "tags": tags,
         "framing": framing,
         "seed": seed,
