@@ -90,8 +90,8 @@ def run_plain(rows: list[dict], threads: int, seed: int | None) -> tuple[dict[st
     import ctranslate2
     from faster_whisper import WhisperModel, decode_audio
 
-    from paravox.models.whisper_asr import SAMPLING_SEED
-    from paravox.models.whisper_files import ensure_whisper_base
+    from paravox.backends.whisper import SAMPLING_SEED
+    from paravox.encoder.files import ensure_whisper_base
 
     # Default settings; only the sampler's seed is fixed, as paravox fixes it when it loads the
     # model, so that a rerun of the same clips in the same order gives the same figures. A new
@@ -109,9 +109,9 @@ def run_plain(rows: list[dict], threads: int, seed: int | None) -> tuple[dict[st
 
 
 def run_paravox(rows: list[dict], options: dict, threads: int, seed: int | None) -> tuple[dict[str, str], float]:
+    from paravox.analyzer import Analyzer
     from paravox.audio import load_audio
-    from paravox.models import whisper_asr
-    from paravox.pipeline import Analyzer
+    from paravox.backends import whisper as whisper_asr
 
     if seed is not None:
         # A freshly loaded recogniser (new decoding threads) whose sampler starts from `seed`.

@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from paravox.ser.features import FeatureConfig, extract_files
+from paravox.speech_emotion.features import FeatureConfig, extract_files
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "emotion"
 

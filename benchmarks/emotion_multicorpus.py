@@ -3,7 +3,7 @@
     python benchmarks/emotion_multicorpus.py --eval      # held-out-speaker figures (model card)
     python benchmarks/emotion_multicorpus.py --ship      # train on everything, write the model
 
-Labels are mapped to emotion2vec's nine with ``paravox.ser.bench.LABEL_MAPS``.
+Labels are mapped to emotion2vec's nine with ``paravox.bench.speech_emotion.LABEL_MAPS``.
 
 ``--eval`` runs six rounds; round k holds out, from training, RAVDESS fold k's test actors,
 EmoDB speaker group k (two of its ten speakers) and, in rounds 1-4, CASIA fold k's
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from paravox.ser.bench import LABEL_MAPS, load_corpus
-from paravox.ser.features import FeatureConfig, extract_files
-from paravox.ser.model import EMOTION2VEC_LABELS, default_model_dir
-from paravox.ser.train import HeadOptions, expected_calibration_error, train_model
+from paravox.bench.speech_emotion import LABEL_MAPS, load_corpus
+from paravox.speech_emotion.features import FeatureConfig, extract_files
+from paravox.speech_emotion.model import EMOTION2VEC_LABELS, default_model_dir
+from paravox.training.speech_emotion import HeadOptions, expected_calibration_error, train_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "emotion"

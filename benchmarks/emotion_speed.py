@@ -45,7 +45,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--analyze", action="store_true")
     args = ap.parse_args()
-    from paravox.ser.recognizer import EmotionRecognizer
+    from paravox.speech_emotion.recognizer import EmotionRecognizer
 
     x = ten_seconds()
     rec = EmotionRecognizer()
@@ -58,7 +58,7 @@ def main() -> None:
     ):
         print(f"emotion, {name}, 10.0 s clip: {timed(fn, args.repeat):.3f} s")
     if args.analyze:
-        from paravox.pipeline import Analyzer
+        from paravox.analyzer import Analyzer
 
         # events off in both: this measures what emotion adds to transcription
         plain, with_emotion = Analyzer(events=None), Analyzer(events=None, emotion="paravox-emotion")

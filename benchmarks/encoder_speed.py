@@ -4,13 +4,13 @@
 For each input length (mel frames; 100 frames = 1 s) and thread count it times, on the same
 features, batch 1:
 
-- ``numpy, all layers``: :meth:`paravox.models.whisper_encoder.WhisperEncoder.forward` with
+- ``numpy, all layers``: :meth:`paravox.encoder.numpy_encoder.WhisperEncoder.forward` with
   every block and the final norm (float32);
 - ``numpy, layers 0-2``: the same stopped after block 2 (``layers=[2]``);
 - ``numpy, layers 0-3``: stopped after block 3 (``layers=[0, 1, 2, 3]``, what the vocal-event
   and emotion heads read);
 - ``ort f32, layers 0-3`` / ``ort int8, layers 0-3``:
-  :class:`paravox.models.encoder_onnx.OnnxWhisperEncoder` on the same layers, float32 and
+  :class:`paravox.encoder.onnx_encoder.OnnxWhisperEncoder` on the same layers, float32 and
   int8 (dynamic quantization, per-channel weights);
 - ``ort f32 padded_fast, 0-3``: the float32 graph with ``silence_after=True`` (each block also
   attends to a silent 30-s window's keys and values after the input: the classifier's
@@ -58,9 +58,9 @@ def main() -> None:
     import ctranslate2
     import numpy as np
 
-    from paravox.models.encoder_onnx import OnnxWhisperEncoder
-    from paravox.models.whisper_encoder import WhisperEncoder, log_mel
-    from paravox.models.whisper_files import ensure_whisper_base
+    from paravox.encoder.files import ensure_whisper_base
+    from paravox.encoder.numpy_encoder import WhisperEncoder, log_mel
+    from paravox.encoder.onnx_encoder import OnnxWhisperEncoder
 
     path = ensure_whisper_base()
     encoder = WhisperEncoder.load(path)

@@ -36,11 +36,15 @@ def main() -> int:
     args = ap.parse_args()
 
     from paravox.evaluation.events import evaluate_events
-    from paravox.nonverbal import features
-    from paravox.nonverbal import mixtures as mx
-    from paravox.nonverbal.train import (
-        MixtureSet, draw_mixture, calibrate_thresholds, fit_detector, mixture_scores,
+    from paravox.training import mixtures as mx
+    from paravox.training.vocal_events import (
+        MixtureSet,
+        calibrate_thresholds,
+        draw_mixture,
+        fit_detector,
+        mixture_scores,
     )
+    from paravox.vocal_events import features
 
     root = Path(args.data)
     if not root.is_dir():

@@ -82,10 +82,10 @@ def main() -> int:
     args = ap.parse_args()
 
     from paravox.evaluation.events import evaluate_events
-    from paravox.nonverbal import mixtures as mx
-    from paravox.nonverbal.api import _model_path
-    from paravox.nonverbal.model import find_events, load_classifier, load_detector
-    from paravox.nonverbal.train import draw_mixture
+    from paravox.training import mixtures as mx
+    from paravox.training.vocal_events import draw_mixture
+    from paravox.vocal_events.api import _model_path
+    from paravox.vocal_events.model import find_events, load_classifier, load_detector
 
     det = load_detector(_model_path(args.model, "detector"))
     clf = load_classifier(_model_path(args.model, "classifier"))

@@ -32,8 +32,8 @@ def _recognised_text(result) -> str:
     With events on, laughter Whisper spells out ("Ha-ha!") becomes a tag and leaves the
     text; removing it from every configuration's text leaves what must be identical.
     """
-    from paravox.nonverbal.laugh_words import laughs_from_words
     from paravox.result import join_words
+    from paravox.vocal_events.laugh_words import laughs_from_words
 
     segments, _ = laughs_from_words(result.segments)
     return join_words(s.text for s in segments)
@@ -55,9 +55,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args()
 
+    from paravox.analyzer import Analyzer
     from paravox.audio import load_audio
-    from paravox.models.whisper_asr import new_whisper
-    from paravox.pipeline import Analyzer
+    from paravox.backends.whisper import new_whisper
 
     paths = clips(args.set)
     audio = [load_audio(p) for p in paths]

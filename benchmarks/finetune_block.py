@@ -37,8 +37,8 @@ def whisper_block(index: int):
     import torch
     from torch import nn
 
-    from paravox.models.whisper_encoder import read_ctranslate2_variables
-    from paravox.models.whisper_files import ensure_whisper_base
+    from paravox.encoder.files import ensure_whisper_base
+    from paravox.encoder.numpy_encoder import read_ctranslate2_variables
 
     v = read_ctranslate2_variables(ensure_whisper_base())
     p = f"encoder/layer_{index}/"

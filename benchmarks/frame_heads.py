@@ -86,7 +86,7 @@ def label_of(folder: Path, row: dict) -> str:
 def frame_states(folder: Path, rows: list[dict], window: float) -> list[np.ndarray]:
     """``(6, T, 512)`` float16 states per row, cached per corpus."""
     from paravox.audio import load_audio
-    from paravox.ser.features import FeatureConfig, FeatureExtractor, cache_root
+    from paravox.speech_emotion.features import FeatureConfig, FeatureExtractor, cache_root
 
     ident = hashlib.sha1(("|".join(f"{r['audio']}:{os.path.getsize(folder / r['audio'])}" for r in rows)
                           + f"|w{window}").encode()).hexdigest()[:12]

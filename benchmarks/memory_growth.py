@@ -14,7 +14,7 @@ The final markdown table compares the RSS after item 50 with the RSS at the end.
     MKL_DISABLE_FAST_MM=1 python benchmarks/memory_growth.py   # MKL's buffer cache (CTranslate2 allocates through MKL)
 
 ``--no-ort-arena`` turns off ONNX Runtime's CPU memory arena on the encoder's sessions
-(``PARAVOX_ORT_ARENA=0``, see :func:`paravox.models.encoder_onnx.ort_arena_enabled`);
+(``PARAVOX_ORT_ARENA=0``, see :func:`paravox.encoder.onnx_encoder.ort_arena_enabled`);
 ``--malloc-trim`` calls glibc's ``malloc_trim(0)`` after every item; ``--tracemalloc`` traces
 Python allocations and prints, at each line, the sites that grew most since item 50
 (tracing slows Python and costs memory of its own: compare its RSS only with another traced run).
@@ -118,7 +118,7 @@ def measure(args) -> dict:
 
         tracemalloc.start(args.frames)
     from paravox.batch.item import ItemAnalyzer, WorkerSpec
-    from paravox.pipeline import AnalyzeOptions
+    from paravox.options import AnalyzeOptions
 
     trim = LIBC.malloc_trim if (args.malloc_trim and LIBC is not None) else None
     if args.malloc_trim and trim is None:

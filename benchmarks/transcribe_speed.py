@@ -45,10 +45,10 @@ if mode == "paravox":
     work = time.perf_counter() - t1
 else:
     from faster_whisper import WhisperModel
-    from paravox.models.whisper_files import ensure_whisper_base
-    from paravox.pipeline.options import TranscribeOptions
+    from paravox.encoder.files import ensure_whisper_base
+    from paravox.options import TranscribeOptions
     import ctranslate2
-    from paravox.models.whisper_asr import SAMPLING_SEED
+    from paravox.backends.whisper import SAMPLING_SEED
     model = WhisperModel(str(ensure_whisper_base()), device="cpu", compute_type="int8", cpu_threads=threads)
     ctranslate2.set_random_seed(SAMPLING_SEED)  # as paravox does: the fallback samples the same way
     t1 = time.perf_counter()

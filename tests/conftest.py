@@ -28,6 +28,6 @@ def clip(folder: str, clip_id: str) -> tuple[Path, dict]:
 
 @pytest.fixture(scope="session")
 def analyzer():
-    from paravox.pipeline import Analyzer
+    from paravox.analyzer import Analyzer
 
     return Analyzer(threads=2)

@@ -16,15 +16,15 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import clip
+
+from paravox.backends import registry
+from paravox.backends.registry import ASRResult
 from paravox.batch import OutputExistsError, ResumeError, list_inputs, read_results, run_batch
 from paravox.batch.writer import ResultWriter
-from paravox.cli.inputs import InputListError
 from paravox.cli.main import main
-from paravox.models import registry
-from paravox.models.registry import ASRResult
-from paravox.pipeline import AnalyzeOptions
+from paravox.inputs import InputListError
+from paravox.options import AnalyzeOptions
 from paravox.result import Segment, Word
 from paravox.testing import encode, noise, tone, truncate, wav_bytes
 
@@ -425,7 +425,7 @@ def test_real_pipeline_lines_match_paravox_analyze(tmp_path, capsys):
 
 
 def test_workers_auto_starts_as_many_workers_as_cores_and_memory_allow(tmp_path, capsys, monkeypatch):
-    from paravox.pipeline import options as opts
+    from paravox.batch import sizing as opts
 
     monkeypatch.setattr(opts, "auto_workers", lambda threads=0, **_: 2)  # this machine's answer varies
     ids = _corpus(tmp_path / "c", 4)
@@ -440,8 +440,8 @@ def test_workers_auto_starts_as_many_workers_as_cores_and_memory_allow(tmp_path,
 
 
 def test_auto_workers_follow_cores_threads_and_memory(monkeypatch):
-    from paravox.pipeline import options as opts
-    from paravox.pipeline.options import WORKER_MEMORY_BYTES, auto_workers
+    from paravox.batch import sizing as opts
+    from paravox.batch.sizing import WORKER_MEMORY_BYTES, auto_workers
 
     assert auto_workers(cores=2, memory=64 * 2**30) == 2
     assert auto_workers(2, cores=8, memory=64 * 2**30) == 4  # two threads each

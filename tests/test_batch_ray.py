@@ -19,10 +19,11 @@ ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'para
 pytest.importorskip("ray.data", reason="Ray Data is not installed: pip install 'paravox[ray]' to test --engine ray")
 
 from conftest import clip  # noqa: E402
-from paravox.batch import list_inputs, run_batch  # noqa: E402
-from paravox.pipeline import AnalyzeOptions  # noqa: E402
-from paravox.testing import tone, wav_bytes  # noqa: E402
 from test_batch import CRASH_SECONDS, FAKE, _corpus, _env, _rows  # noqa: E402
+
+from paravox.batch import list_inputs, run_batch  # noqa: E402
+from paravox.options import AnalyzeOptions  # noqa: E402
+from paravox.testing import tone, wav_bytes  # noqa: E402
 
 EN_ID = "ravdess-03-01-01-01-01-01-01"  # "Kids are talking by the door"
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Ray Data's own, on every run

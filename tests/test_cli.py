@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from conftest import clip
+
 from paravox.cli.main import main
 
 EN_ID = "ravdess-03-01-01-01-01-01-01"  # "Kids are talking by the door"

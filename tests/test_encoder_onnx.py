@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import clip
-from paravox.models.whisper_encoder import FINAL, WhisperEncoder, log_mel
+
+from paravox.encoder.numpy_encoder import FINAL, WhisperEncoder, log_mel
 from paravox.testing import noise, tone
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from paravox.models.encoder_onnx import OnnxWhisperEncoder, build_encoder_graph  # noqa: E402
+from paravox.encoder.onnx_encoder import OnnxWhisperEncoder, build_encoder_graph  # noqa: E402
 
 EARLY = [0, 1, 2, 3]
 

@@ -12,8 +12,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from paravox.nonverbal import bench, features, train  # noqa: E402
-from paravox.nonverbal.model import default_model_dir, load_classifier  # noqa: E402
+from paravox.bench import vocal_events as bench  # noqa: E402
+from paravox.training import vocal_events as train
+from paravox.vocal_events import features
+from paravox.vocal_events.model import default_model_dir, load_classifier  # noqa: E402
 
 
 def _logits(clf, X):
@@ -141,7 +143,7 @@ def test_bench_chooses_members_and_copies_by_inner_cv_and_jobs_change_nothing(fa
 
 def test_train_isolated_chooses_fits_calibrates_and_paravox_classify_uses_it(fake_features, monkeypatch):
     import paravox
-    from paravox.nonverbal import isolated
+    from paravox.training import isolated
 
     data, seen = fake_features
     bench_json = data / "bench.json"
@@ -185,7 +187,7 @@ def test_train_isolated_chooses_fits_calibrates_and_paravox_classify_uses_it(fak
 
 
 def test_classify_prefers_an_events_models_isolated_classifier(tmp_path):
-    from paravox.nonverbal.api import _isolated_path
+    from paravox.vocal_events.api import _isolated_path
 
     for part in ("classifier", "isolated"):
         (tmp_path / part).mkdir()
@@ -224,7 +226,7 @@ def test_recipe_options_are_checked_before_any_work(tmp_path):
 
 
 def test_classify_list_tags_names_what_classify_answers_with(tmp_path):
-    from paravox.nonverbal.model import CLASSIFIER_KIND
+    from paravox.vocal_events.model import CLASSIFIER_KIND
 
     for part, tags in (("classifier", ["cough", "gasp", "laugh"]), ("isolated", ["cough", "laugh"])):
         (tmp_path / part).mkdir()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paravox.models import registry
-from paravox.models.registry import ASRResult
-from paravox.nonverbal.laugh_words import laughs_from_words, merge_laughs
-from paravox.pipeline import Analyzer
+from paravox.analyzer import Analyzer
+from paravox.backends import registry
+from paravox.backends.registry import ASRResult
 from paravox.result import Event, Segment, Word
 from paravox.testing.signals import tone
+from paravox.vocal_events.laugh_words import laughs_from_words, merge_laughs
 
 
 def _segment(*texts: str, start: float = 0.0, step: float = 0.5) -> Segment:

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from paravox.models import whisper_files
-from paravox.models.whisper_files import WHISPER_BASE_BYTES, ensure_whisper_base, whisper_base_status
+from paravox.encoder import files as whisper_files
+from paravox.encoder.files import WHISPER_BASE_BYTES, ensure_whisper_base, whisper_base_status
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_damaged_cache_is_rebuilt(cache):
 
 
 def test_two_processes_at_once_leave_one_good_file(cache):
-    code = "from paravox.models.whisper_files import ensure_whisper_base as e; print(e())"
+    code = "from paravox.encoder.files import ensure_whisper_base as e; print(e())"
     env = {**os.environ, "PARAVOX_CACHE": str(cache)}
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE) for _ in range(3)]
     outs = [p.communicate(timeout=120)[0].decode().strip() for p in procs]

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paravox.nonverbal import features
-from paravox.nonverbal.model import (
+from paravox.vocal_events import features
+from paravox.vocal_events.model import (
     CLASSIFIER_KIND,
     DETECTOR_KIND,
     EventDetector,
@@ -158,7 +158,7 @@ def test_tiny_classifier_probabilities_sum_to_one(tmp_path):
 
 
 def test_a_reject_class_is_never_a_tag_and_vetoes_regions(tmp_path):
-    from paravox.nonverbal.model import find_events
+    from paravox.vocal_events.model import find_events
 
     _write_model(tmp_path / "m", CLASSIFIER_KIND, ["cough", "laugh", "none"], 3)
     cfg = json.loads((tmp_path / "m" / "config.json").read_text())
@@ -202,8 +202,8 @@ def test_a_reject_class_is_never_a_tag_and_vetoes_regions(tmp_path):
 
 @needs_data
 def test_context_crops_cut_events_and_speech_as_the_detector_would():
-    from paravox.nonverbal import mixtures as mx
-    from paravox.nonverbal.train import REJECT, context_crops
+    from paravox.training import mixtures as mx
+    from paravox.training.vocal_events import REJECT, context_crops
 
     vocal = [c for c in mx.vocalization_clips(DATA) if c.tag in ("cough", "laugh")][:4]
     bank = mx.Bank(vocal, mx.speech_clips(DATA)[:3])
@@ -217,7 +217,7 @@ def test_context_crops_cut_events_and_speech_as_the_detector_would():
 
 @needs_data
 def test_mixture_labels_follow_the_inserted_clip():
-    from paravox.nonverbal import mixtures as mx
+    from paravox.training import mixtures as mx
 
     vocal = [c for c in mx.vocalization_clips(DATA) if c.tag == "cough"][:3]
     speech = mx.speech_clips(DATA)[:3]
@@ -244,7 +244,7 @@ def test_mixture_labels_follow_the_inserted_clip():
 
 
 def test_a_random_channel_keeps_length_and_level():
-    from paravox.nonverbal import mixtures as mx
+    from paravox.training import mixtures as mx
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal(16000).astype(np.float32) * 0.1
@@ -264,7 +264,7 @@ shipped = pytest.mark.skipif(
 
 @shipped
 def test_shipped_models_cover_only_trained_tags():
-    from paravox.nonverbal.api import model_tags
+    from paravox.vocal_events.api import model_tags
 
     tags = model_tags()
     card = (default_model_dir() / "MODEL_CARD.md").read_text()
@@ -298,7 +298,7 @@ def test_shipped_isolated_classifier_answers_as_when_it_was_trained():
     5-fold benchmark in its card): it checks that 'paravox classify' reaches it and frames audio
     as its training did. A framing mismatch would scramble its answers on its own clips."""
     import paravox
-    from paravox.nonverbal.api import classify_tags
+    from paravox.vocal_events.api import classify_tags
 
     card = (default_model_dir() / "isolated" / "MODEL_CARD.md").read_text()
     assert "speakers never trained on" in card and "paravox train isolated" in card
@@ -431,7 +431,7 @@ def test_cli_threshold_must_be_a_probability():
 
 
 def test_event_options_travel_from_flags_to_the_backend():
-    from paravox.pipeline.options import AnalyzeOptions
+    from paravox.options import AnalyzeOptions
 
     opts = AnalyzeOptions.from_kwargs(events_tags="laugh, cough", events_threshold={"laugh": 0.4}, events_min_duration=0.2)
     assert opts.events == "paravox-events"  # on by default
@@ -457,7 +457,7 @@ class _StubClassifier:
 
 
 def test_regions_are_kept_when_classifier_and_detector_agree():
-    from paravox.nonverbal.model import find_events
+    from paravox.vocal_events.model import find_events
 
     det = _detector(label_with_classifier=True, require_agreement=True, activity_threshold=0.3)
     s = np.zeros((250, 2), np.float32)
@@ -474,7 +474,7 @@ def test_regions_are_kept_when_classifier_and_detector_agree():
 
 
 def test_a_sure_detector_overrides_a_disagreeing_classifier_only_when_configured():
-    from paravox.nonverbal.model import find_events
+    from paravox.vocal_events.model import find_events
 
     s = np.zeros((250, 2), np.float32)
     s[100:150, 1] = 0.9  # the detector: laugh, 0.9 / (0.9 + 0.1) = 0.9 of its mass
@@ -492,7 +492,7 @@ def test_a_sure_detector_overrides_a_disagreeing_classifier_only_when_configured
 
 
 def test_vote_weight_and_minimum_probability_name_regions():
-    from paravox.nonverbal.model import find_events
+    from paravox.vocal_events.model import find_events
 
     s = np.zeros((250, 2), np.float32)
     s[100:150, 1] = 0.9  # the detector hears a laugh; the classifier below says cough
@@ -548,7 +548,7 @@ def test_padded_framing_keeps_the_clips_own_frames_and_differs_from_short():
 
 def test_model_card_rewritten_from_its_report_keeps_the_hand_maintained_section():
     pytest.importorskip("torch")
-    from paravox.nonverbal.train import CARRIED_SECTION, _carried_section, model_card
+    from paravox.training.vocal_events import CARRIED_SECTION, _carried_section, model_card
 
     directory = default_model_dir()
     if not (directory / "report.json").is_file():
@@ -565,7 +565,7 @@ def test_model_card_rewritten_from_its_report_keeps_the_hand_maintained_section(
     report["detector"] = {k: v for k, v in report["detector"].items() if k != "full_run_seconds"}
     report["detector"]["mixtures"] = {**report["detector"]["mixtures"], "channels": True}
     other = model_card(report, command + " --mixture-channels")
-    assert "--keep-classifier src/paravox/models/weights/events" in other and "channel of its own" in other
+    assert "--keep-classifier src/paravox/vocal_events/weights" in other and "channel of its own" in other
     assert "--keep-classifier" not in card and "channel of its own" not in card
     report["classifier"]["context"] = {"mixtures": 1200, "crops": 2416, "reject": 770}
     assert "770 stretches of speech with no event, as a reject class" in model_card(report, command)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import DATA, SAMPLES, clip
+
+from paravox.analyzer import Analyzer, _pause_cut
 from paravox.audio import AudioError, load_audio
-from paravox.models import registry
-from paravox.models.whisper_asr import to_simplified
-from paravox.pipeline import Analyzer
-from paravox.pipeline.analyzer import _pause_cut
+from paravox.backends import registry
+from paravox.backends.whisper import to_simplified
 from paravox.result import Event
 from paravox.testing.signals import noise, silence, tone, truncate, wav_bytes
 
@@ -94,8 +93,8 @@ def test_pause_cut_lands_in_silence():
 def test_vad_keeps_loud_voice_that_silero_scores_low():
     # NonVerbalSpeech-38K yawn clip: Silero scores the words after the yawn (4.0-5.8 s) under
     # 0.2, yet they are as loud as the speech before it. Skipping them lost half the sentence.
-    from paravox.models.whisper_asr import speech_chunks
-    from paravox.pipeline.options import TranscribeOptions
+    from paravox.backends.whisper import speech_chunks
+    from paravox.options import TranscribeOptions
 
     path, row = clip("nvasr/dev", "nv38k-yawn-2")
     samples = load_audio(path).samples
@@ -108,8 +107,8 @@ def test_vad_keeps_loud_voice_that_silero_scores_low():
 
 
 def test_vad_guard_keeps_loud_noise_but_skips_quiet_noise():
-    from paravox.models.whisper_asr import speech_chunks
-    from paravox.pipeline.options import TranscribeOptions
+    from paravox.backends.whisper import speech_chunks
+    from paravox.options import TranscribeOptions
 
     path, _ = clip("emotion/casia", "casia-wangzhe-neutral-201")
     speech = load_audio(path).samples
@@ -222,8 +221,8 @@ def test_first_window_is_encoded_once_and_transcript_unchanged(monkeypatch):
     """faster-whisper encodes the first window twice when it detects the language; we once."""
     from faster_whisper import WhisperModel
 
-    from paravox.models.whisper_asr import load_whisper
-    from paravox.models.whisper_files import ensure_whisper_base
+    from paravox.backends.whisper import load_whisper
+    from paravox.encoder.files import ensure_whisper_base
 
     path, _ = clip("emotion/casia", "casia-wangzhe-neutral-203")
     samples = load_audio(path).samples
@@ -241,7 +240,7 @@ def test_first_window_is_encoded_once_and_transcript_unchanged(monkeypatch):
 
 
 def test_threads_option_bounds_the_heads_encoder_too():
-    from paravox.models import encoder_onnx
+    from paravox.encoder import onnx_encoder as encoder_onnx
 
     try:
         Analyzer(threads=1, emotion=None).events  # building the event backend applies it
@@ -254,7 +253,7 @@ def test_threads_option_bounds_the_heads_encoder_too():
 
 
 def test_reset_whisper_loads_a_fresh_model_with_its_seed_and_new_whisper_is_never_shared(monkeypatch):
-    from paravox.models import whisper_asr
+    from paravox.backends import whisper as whisper_asr
 
     monkeypatch.setattr(whisper_asr, "SAMPLING_SEED", whisper_asr.SAMPLING_SEED)  # restored afterwards
     first = whisper_asr.load_whisper(1)

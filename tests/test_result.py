@@ -7,7 +7,7 @@ from importlib import resources
 
 import pytest
 
-from paravox.outputs.formats import render, timestamp
+from paravox.formats import render, timestamp
 from paravox.result import Analysis, EmotionScore, Event, Segment, Word, join_words
 
 
@@ -131,7 +131,8 @@ def test_json_and_jsonl_carry_id():
 
 
 def test_options_overrides_merge_and_round_trip():
-    from paravox.pipeline import AnalyzeOptions, Analyzer
+    from paravox.analyzer import Analyzer
+    from paravox.options import AnalyzeOptions
 
     base = AnalyzeOptions.from_kwargs(language="zh", window_seconds=60)
     merged = Analyzer(base, beam_size=2).options

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from paravox.ser.model import EMOTION2VEC_LABELS, default_model_dir
+from paravox.speech_emotion.model import EMOTION2VEC_LABELS, default_model_dir
 from tests.conftest import DATA, manifest
 
 pytestmark = pytest.mark.slow
@@ -62,7 +62,7 @@ def shipped():
 
 
 def test_train_cli_writes_a_model_that_loads_with_the_users_labels(user_model):
-    from paravox.ser.model import EmotionModel
+    from paravox.speech_emotion.model import EmotionModel
 
     model = EmotionModel.load(user_model)
     assert model.labels == ("loud", "quiet")
@@ -196,7 +196,7 @@ def test_cli_rejects_a_model_dir_whose_labels_do_not_match(user_model, tmp_path,
 
 def test_backend_fills_segment_and_overall_emotion(user_model):
     from paravox.audio import load_audio
-    from paravox.models import registry
+    from paravox.backends import registry
     from paravox.result import Segment
 
     assert "paravox-emotion" in registry.available("emotion")

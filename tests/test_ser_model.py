@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from paravox.ser.features import PROSODY_DIM, FeatureConfig, prosody_features, windows
-from paravox.ser.model import EMOTION2VEC_LABELS, EmotionModel, ModelError, default_model_dir, softmax
+from paravox.speech_emotion.features import PROSODY_DIM, FeatureConfig, prosody_features, windows
+from paravox.speech_emotion.model import EMOTION2VEC_LABELS, EmotionModel, ModelError, default_model_dir, softmax
 from tests.conftest import manifest
 
 SR = 16000
@@ -32,7 +32,7 @@ def _blobs(n_per: int = 20, labels=("calm", "tense", "sad"), seed: int = 0, spea
 
 @pytest.fixture(scope="module")
 def tiny_model():
-    from paravox.ser.train import HeadOptions, train_model
+    from paravox.training.speech_emotion import HeadOptions, train_model
 
     X, y, g = _blobs()
     model, report = train_model(X, ["calm", "sad", "tense"], y, g, TINY, head=HeadOptions(C=0.01))
@@ -49,7 +49,7 @@ def test_tiny_model_trains_and_separates_classes(tiny_model):
 
 
 def test_validation_split_is_speaker_independent():
-    from paravox.ser.train import group_folds
+    from paravox.training.speech_emotion import group_folds
 
     groups = [f"s{i % 7}" for i in range(70)]
     folds = group_folds(groups, 3, seed=0)
@@ -112,7 +112,7 @@ def test_shipped_model_scores_the_nine_emotion2vec_labels():
 
 
 def test_temperature_scaling_recovers_an_overconfident_scale():
-    from paravox.ser.train import expected_calibration_error, fit_temperature
+    from paravox.training.speech_emotion import expected_calibration_error, fit_temperature
 
     rng = np.random.default_rng(1)
     true_logits = rng.normal(0, 1.5, (4000, 5))
@@ -126,7 +126,7 @@ def test_temperature_scaling_recovers_an_overconfident_scale():
 
 
 def test_training_rejects_labels_outside_the_label_set():
-    from paravox.ser.train import train_model
+    from paravox.training.speech_emotion import train_model
 
     X, y, g = _blobs()
     with pytest.raises(ValueError, match=r"\['tense'\] are not in the label set"):
@@ -134,7 +134,7 @@ def test_training_rejects_labels_outside_the_label_set():
 
 
 def test_read_manifest_names_the_bad_line(tmp_path):
-    from paravox.ser.train import ManifestError, read_manifest
+    from paravox.training.speech_emotion import ManifestError, read_manifest
 
     m = tmp_path / "m.jsonl"
     m.write_text('{"audio": "a.wav", "label": "x"}\n{"audio": "b.wav"}\n')
@@ -144,7 +144,7 @@ def test_read_manifest_names_the_bad_line(tmp_path):
 
 @pytest.mark.parametrize("corpus", ["casia", "emodb", "ravdess"])
 def test_label_maps_cover_each_corpus_and_land_in_the_nine_labels(corpus):
-    from paravox.ser.bench import LABEL_MAPS
+    from paravox.bench.speech_emotion import LABEL_MAPS
 
     labels = {r["label"] for r in manifest(f"emotion/{corpus}")}
     assert labels == set(LABEL_MAPS[corpus])
@@ -193,7 +193,7 @@ def test_cli_registers_emotion_train_and_bench():
 
 
 def test_bench_rejects_a_folder_without_folds(tmp_path):
-    from paravox.ser.bench import CorpusError, load_corpus
+    from paravox.bench.speech_emotion import CorpusError, load_corpus
 
     (tmp_path / "manifest.jsonl").write_text('{"id": "a", "audio": "a.wav", "label": "x"}\n')
     with pytest.raises(CorpusError, match="folds.json is missing"):
@@ -201,7 +201,7 @@ def test_bench_rejects_a_folder_without_folds(tmp_path):
 
 
 def test_training_without_speakers_holds_out_a_stratified_part():
-    from paravox.ser.train import HeadOptions, train_model
+    from paravox.training.speech_emotion import HeadOptions, train_model
 
     X, y, _ = _blobs(seed=3)
     model, report = train_model(X, ["calm", "sad", "tense"], y, None, TINY, head=HeadOptions(C=0.01))
@@ -211,7 +211,7 @@ def test_training_without_speakers_holds_out_a_stratified_part():
 
 
 def test_training_with_a_single_speaker_still_selects_and_validates():
-    from paravox.ser.train import DEFAULT_GRID, train_model
+    from paravox.training.speech_emotion import DEFAULT_GRID, train_model
 
     X, y, _ = _blobs(seed=4)
     model, report = train_model(X, ["calm", "sad", "tense"], y, ["only"] * len(y), TINY, grid=DEFAULT_GRID[:2])
@@ -220,7 +220,7 @@ def test_training_with_a_single_speaker_still_selects_and_validates():
 
 
 def test_speed_perturbation_moves_tempo_and_pitch_together():
-    from paravox.ser.features import augment_samples
+    from paravox.speech_emotion.features import augment_samples
 
     t = np.arange(SR) / SR
     tone = (0.5 * np.sin(2 * np.pi * 150 * t)).astype(np.float32)
@@ -231,7 +231,7 @@ def test_speed_perturbation_moves_tempo_and_pitch_together():
     assert 130 < 55 * np.exp(prosody_features(slow)[0] / 12) < 140  # 150 Hz * 0.9
     with pytest.raises(ValueError, match="speed90"):
         augment_samples(tone, "reverse", np.random.default_rng(0))
-    from paravox.augmentations import COPIES  # what the training commands offer in --help
+    from paravox.training.augment import COPIES  # what the training commands offer in --help
 
     for kind in COPIES:  # every name offered makes a copy
         assert len(augment_samples(tone, kind, np.random.default_rng(0))) > 0
@@ -240,8 +240,8 @@ def test_speed_perturbation_moves_tempo_and_pitch_together():
 def test_bench_trains_on_augmented_copies_and_tests_on_recorded_clips(tmp_path, monkeypatch):
     """Augmented copies join every training part (and inner fit part), never a test part or
     an inner validation part."""
-    import paravox.ser.bench as bench
-    import paravox.ser.train as train
+    import paravox.bench.speech_emotion as bench
+    import paravox.training.speech_emotion as train
 
     rows, rng = [], np.random.default_rng(0)
     for s in range(4):

@@ -26,9 +26,9 @@ httpx = pytest.importorskip("httpx")
 from serve_helpers import serve_in_subprocess, serve_in_thread  # noqa: E402
 
 from paravox.audio import load_audio  # noqa: E402
-from paravox.models import registry  # noqa: E402
-from paravox.models.registry import ASRResult  # noqa: E402
-from paravox.pipeline import AnalyzeOptions  # noqa: E402
+from paravox.backends import registry  # noqa: E402
+from paravox.backends.registry import ASRResult  # noqa: E402
+from paravox.options import AnalyzeOptions  # noqa: E402
 from paravox.result import Event, Segment, Word  # noqa: E402
 from paravox.testing import tone, truncate, wav_bytes  # noqa: E402
 
@@ -503,7 +503,7 @@ def test_the_recogniser_gets_one_worker_per_concurrent_analysis():
 
 
 def test_whisper_with_two_workers_transcribes_two_requests_at_once_with_the_same_text():
-    from paravox.models.whisper_asr import WhisperBaseASR
+    from paravox.backends.whisper import WhisperBaseASR
 
     samples = load_audio(DEMO).samples[: 3 * 16000]
     asr = WhisperBaseASR(threads=1, workers=2)

@@ -27,8 +27,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 
 from serve_helpers import serve_in_thread  # noqa: E402
 
-from paravox.models import registry  # noqa: E402
-from paravox.pipeline import AnalyzeOptions  # noqa: E402
+from paravox.backends import registry  # noqa: E402
+from paravox.options import AnalyzeOptions  # noqa: E402
 from paravox.result import EmotionScore, Event  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

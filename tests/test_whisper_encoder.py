@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paravox.models.whisper_encoder import (
+from paravox.encoder.files import ModelFilesError, ensure_whisper_base
+from paravox.encoder.numpy_encoder import (
     FINAL,
     WhisperEncoder,
     log_mel,
     pooled_features,
     read_ctranslate2_variables,
 )
-from paravox.models.whisper_files import ModelFilesError, ensure_whisper_base
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CLIP = DATA / "emotion" / "casia" / "ZhaoZuoxiang" / "neutral" / "205.flac"  # 2.45 s, neutral speech

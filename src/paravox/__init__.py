@@ -38,20 +38,21 @@ _LAZY = {
     "Event": "paravox.result",
     "Segment": "paravox.result",
     "Word": "paravox.result",
-    "Analyzer": "paravox.pipeline",
-    "AnalyzeOptions": "paravox.pipeline",
-    "TranscribeOptions": "paravox.pipeline",
-    "analyze": "paravox.pipeline",
+    "Analyzer": "paravox.analyzer",
+    "AnalyzeOptions": "paravox.options",
+    "TranscribeOptions": "paravox.options",
+    "analyze": "paravox.analyzer",
     "AudioError": "paravox.audio",
     "load_audio": "paravox.audio",
-    "emotion": "paravox.ser.api",  # emotion2vec-shaped results: paravox.emotion("a.wav")
-    "events": "paravox.nonverbal.api",  # timed vocal events in a recording
-    "classify": "paravox.nonverbal.api",  # one isolated vocalization -> class + scores
+    "emotion": "paravox.speech_emotion.api",  # emotion2vec-shaped results: paravox.emotion("a.wav")
+    "events": "paravox.vocal_events.api",  # timed vocal events in a recording
+    "classify": "paravox.vocal_events.api",  # one isolated vocalization -> class + scores
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from paravox.analyzer import Analyzer, analyze
     from paravox.audio import AudioError, load_audio
-    from paravox.pipeline import Analyzer, AnalyzeOptions, TranscribeOptions, analyze
+    from paravox.options import AnalyzeOptions, TranscribeOptions
     from paravox.result import Analysis, EmotionScore, Event, Segment, Word
 
 

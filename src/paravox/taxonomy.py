@@ -40,6 +40,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from paravox.errors import ParavoxError
+
 __all__ = [
     "STYLES",
     "Taxonomy",
@@ -144,7 +146,7 @@ _EXTRA_ALIASES: dict[str, str] = {
 }
 
 
-class UnknownTagError(ValueError):
+class UnknownTagError(ParavoxError, ValueError):
     """A tag label that the taxonomy does not know (neither a tag nor a known non-event)."""
 
     def __init__(self, label: str, source: str | None = None):

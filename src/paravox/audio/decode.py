@@ -69,6 +69,8 @@ from typing import Any
 
 import numpy as np
 
+from paravox.errors import ParavoxError
+
 __all__ = [
     "SAMPLE_RATE",
     "REASONS",
@@ -124,7 +126,7 @@ _VIDEO_CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi", "flv", "
 _KNOWN_LENGTH = {"flac", "mp3", "ogg", "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"}
 
 
-class AudioError(ValueError):
+class AudioError(ParavoxError, ValueError):
     """Raised for any input that cannot be turned into audio.
 
     ``source`` names the input (see :func:`source_name`), ``reason`` is one of

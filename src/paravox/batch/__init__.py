@@ -1,6 +1,6 @@
 """Batch jobs: many inputs, one JSONL results file, on local worker processes or on Ray.
 
-* :mod:`~paravox.batch.sources` lists the inputs (folder, ``wav.scp``, JSONL manifest);
+* :func:`~paravox.inputs.list_inputs` lists the inputs (folder, ``wav.scp``, JSONL manifest);
 * :mod:`~paravox.batch.item` is the per-item function (one input -> one result line);
 * :mod:`~paravox.batch.local` and :mod:`~paravox.batch.ray_engine` run it in parallel;
 * :mod:`~paravox.batch.writer` appends the lines crash-safely and reads them back to resume;
@@ -12,8 +12,8 @@ killed at any moment and run again with ``resume=True`` ends with every input ex
 
 from paravox.batch.item import FatalBatchError, ItemResult, WorkerSpec
 from paravox.batch.runner import BatchSummary, OutputExistsError, run_batch
-from paravox.batch.sources import list_inputs
 from paravox.batch.writer import ResumeError, read_results
+from paravox.inputs import list_inputs
 
 __all__ = [
     "BatchSummary",

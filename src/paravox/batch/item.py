@@ -16,10 +16,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from paravox.errors import ParavoxError
+
 __all__ = ["FatalBatchError", "ItemAnalyzer", "ItemResult", "WorkerSpec"]
 
 
-class FatalBatchError(RuntimeError):
+class FatalBatchError(ParavoxError, RuntimeError):
     """A problem that no input can get past (bad backend name, missing model files)."""
 
 
@@ -53,9 +55,10 @@ class ItemAnalyzer:
     """Loads the models of ``spec`` once; ``analyzer(key, source)`` gives one :class:`ItemResult`."""
 
     def __init__(self, spec: WorkerSpec) -> None:
-        from paravox.models.registry import BackendNotFoundError
-        from paravox.models.whisper_files import ModelFilesError
-        from paravox.pipeline import Analyzer, AnalyzeOptions
+        from paravox.analyzer import Analyzer
+        from paravox.backends.registry import BackendNotFoundError
+        from paravox.encoder.files import ModelFilesError
+        from paravox.options import AnalyzeOptions
 
         self._fatal = (BackendNotFoundError, ModelFilesError)
         import_plugins(spec.plugins)
@@ -66,8 +69,8 @@ class ItemAnalyzer:
             raise FatalBatchError(str(exc)) from None
 
     def __call__(self, key: str, source: str) -> ItemResult:
+        from paravox import formats
         from paravox.audio import AudioError
-        from paravox.outputs import formats
 
         try:
             analysis = self.analyzer.analyze(source, name=key)
@@ -81,6 +84,6 @@ class ItemAnalyzer:
 
 def error_line(key: str, exc: BaseException) -> str:
     """The error record of ``key`` as one JSONL line."""
-    from paravox.outputs.formats import error_record
+    from paravox.formats import error_record
 
     return json.dumps(error_record(key, exc), ensure_ascii=False) + "\n"

@@ -18,7 +18,7 @@ from multiprocessing.connection import wait
 from typing import Iterable, Iterator
 
 from paravox.batch.item import FatalBatchError, ItemAnalyzer, ItemResult, WorkerSpec, error_line
-from paravox.cli.inputs import InputItem
+from paravox.inputs import InputItem
 
 __all__ = ["IsolatedAnalyzer", "WorkerCrashed", "run_local"]
 

@@ -18,7 +18,8 @@ import math
 from typing import Any, Iterable, Iterator
 
 from paravox.batch.item import FatalBatchError, ItemResult, WorkerSpec
-from paravox.cli.inputs import InputItem
+from paravox.errors import ParavoxError
+from paravox.inputs import InputItem
 
 __all__ = ["RayItemAnalyzer", "RayNotInstalledError", "run_ray"]
 
@@ -27,7 +28,7 @@ INSTALL_HINT = "pip install 'paravox[ray]'"
 MAX_BLOCKS = 10_000
 
 
-class RayNotInstalledError(ImportError):
+class RayNotInstalledError(ParavoxError, ImportError):
     """Ray (with Ray Data) is not installed; the message gives the pip line."""
 
 

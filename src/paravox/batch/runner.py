@@ -16,14 +16,15 @@ from typing import Callable, Sequence
 
 from paravox.batch.item import FatalBatchError, ItemResult, WorkerSpec, import_plugins
 from paravox.batch.writer import ResultWriter, ResumeState, read_results
-from paravox.cli.inputs import InputItem
+from paravox.errors import ParavoxError
+from paravox.inputs import InputItem
 
 __all__ = ["BatchSummary", "OutputExistsError", "ENGINES", "open_results", "run_batch"]
 
 ENGINES = ("local", "ray")
 
 
-class OutputExistsError(FileExistsError):
+class OutputExistsError(ParavoxError, FileExistsError):
     """The results file already holds results and ``resume`` was not asked for."""
 
 
@@ -64,7 +65,7 @@ def open_results(output: str | os.PathLike, *, resume: bool) -> ResumeState:
 
 def check_backends(options: dict, plugins: Sequence[str] = ()) -> None:
     """Fail before any worker starts when a backend name is unknown (it would fail every input)."""
-    from paravox.models import registry
+    from paravox.backends import registry
 
     import_plugins(tuple(plugins))
     for kind in ("asr", "events", "emotion"):
@@ -114,10 +115,10 @@ def run_batch(
 ) -> BatchSummary:
     """Analyse every item not yet in ``output`` and append one JSONL line per item to it.
 
-    ``options`` is an :class:`~paravox.pipeline.AnalyzeOptions` (default options when None).
+    ``options`` is an :class:`~paravox.options.AnalyzeOptions` (default options when None).
     ``workers``: processes for ``engine="local"`` (default 1), actors for ``"ray"`` (default:
     the cluster's CPUs); ``"auto"``: as many local processes as cores and memory allow
-    (:func:`~paravox.pipeline.options.auto_workers`), the default on Ray. When ``options.threads`` is 0, each local worker gets an equal share
+    (:func:`~paravox.batch.sizing.auto_workers`), the default on Ray. When ``options.threads`` is 0, each local worker gets an equal share
     of this machine's cores and each Ray actor one core. ``on_start(total, done)`` is called
     once before the work starts, ``on_result(result)`` after each line is on disk.
 
@@ -125,8 +126,9 @@ def run_batch(
     :class:`~paravox.batch.writer.ResumeError` when it cannot be resumed, and
     :class:`~paravox.batch.item.FatalBatchError` when the models cannot be loaded.
     """
-    from paravox.pipeline import AnalyzeOptions
-    from paravox.pipeline.options import auto_workers, available_cores
+    from paravox.batch.sizing import auto_workers
+    from paravox.machine import available_cores
+    from paravox.options import AnalyzeOptions
 
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")

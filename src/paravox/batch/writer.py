@@ -27,10 +27,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from paravox.errors import ParavoxError
+
 __all__ = ["ResultWriter", "ResumeError", "ResumeState", "read_results"]
 
 
-class ResumeError(ValueError):
+class ResumeError(ParavoxError, ValueError):
     """The existing results file cannot be resumed; the message names file, line and fix."""
 
 

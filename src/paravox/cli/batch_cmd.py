@@ -96,8 +96,8 @@ def _run(args: argparse.Namespace) -> int:
     import sys
 
     from paravox.batch import FatalBatchError, OutputExistsError, ResumeError, list_inputs, run_batch
-    from paravox.cli.inputs import InputListError
     from paravox.cli.main import CLIError, _options_from_args
+    from paravox.inputs import InputListError
 
     if args.address and args.engine != "ray":
         raise CLIError("--address is for --engine ray; add --engine ray or drop --address")

@@ -9,8 +9,8 @@ import argparse
 import json
 import sys
 
-from paravox.augmentations import COPIES
-from paravox.cli.inputs import add_input_arguments
+from paravox.cli.common import add_input_arguments
+from paravox.training.augment import COPIES
 
 EXAMPLES = """\
 examples:
@@ -108,11 +108,11 @@ def cmd_emotion(args: argparse.Namespace) -> int:
     import numpy as np
 
     from paravox.audio import AudioError, load_audio
-    from paravox.cli.inputs import InputListError, collect
     from paravox.cli.progress import Progress
-    from paravox.outputs.formats import error_record
-    from paravox.ser.model import ModelError
-    from paravox.ser.recognizer import EmotionRecognizer
+    from paravox.formats import error_record
+    from paravox.inputs import InputListError, collect
+    from paravox.speech_emotion.model import ModelError
+    from paravox.speech_emotion.recognizer import EmotionRecognizer
 
     try:
         items = collect(args.inputs, args.scp, args.manifest)
@@ -223,7 +223,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     import json as _json
 
     try:
-        from paravox.ser.train import HeadOptions, ManifestError, train_from_manifest
+        from paravox.training.speech_emotion import HeadOptions, ManifestError, train_from_manifest
     except ImportError as exc:
         return _fail(str(exc))
     from paravox.audio import AudioError
@@ -252,9 +252,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         import sklearn  # noqa: F401
     except ImportError:
         return _fail("the benchmark trains heads and needs scikit-learn: pip install 'paravox[train]'")
-    from paravox.ser.bench import CorpusError, markdown_table, run_benchmark
-    from paravox.ser.features import FeatureConfig
-    from paravox.ser.model import ModelError, load_model
+    from paravox.bench.speech_emotion import CorpusError, markdown_table, run_benchmark
+    from paravox.speech_emotion.features import FeatureConfig
+    from paravox.speech_emotion.model import ModelError, load_model
 
     if args.layers is None:
         try:
@@ -278,7 +278,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 return _fail(str(exc))
     print(markdown_table(results))
     if args.output:
-        from paravox.outputs.formats import write_atomic
+        from paravox.formats import write_atomic
 
         write_atomic(args.output, json.dumps(results, indent=2) + "\n")
     return 0

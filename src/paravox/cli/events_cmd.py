@@ -22,9 +22,9 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from paravox.augmentations import COPIES
+from paravox.training.augment import COPIES
 
-#: the classifier's framings, as :data:`paravox.nonverbal.features.FRAMINGS` names them (a
+#: the classifier's framings, as :data:`paravox.vocal_events.features.FRAMINGS` names them (a
 #: copy, so that ``--help`` needs no NumPy; a test keeps the two equal)
 FRAMINGS = ("short", "padded", "padded_fast")
 
@@ -36,7 +36,7 @@ class _Fail(Exception):
 
 
 def _inputs(p: argparse.ArgumentParser) -> None:
-    from paravox.cli.inputs import add_input_arguments  # the same input flags as analyze/transcribe
+    from paravox.cli.common import add_input_arguments  # the same input flags as analyze/transcribe
 
     add_input_arguments(p)
 
@@ -102,7 +102,7 @@ def register_train(tsub: argparse._SubParsersAction) -> None:
             "--data: the paravox data pack (../shared/data) — reproduces the shipped models."
         ),
         epilog="examples:\n  paravox train events --manifest clips.jsonl --speech speech.jsonl -o my_model/\n"
-        "  paravox train events --data ../shared/data -o src/paravox/models/weights/events",
+        "  paravox train events --data ../shared/data -o src/paravox/vocal_events/weights",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     src = p.add_mutually_exclusive_group(required=True)
@@ -238,7 +238,7 @@ def register_bench(bsub: argparse._SubParsersAction) -> None:
 
 def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        from paravox.nonverbal.model import ModelError
+        from paravox.vocal_events.model import ModelError
 
         try:
             return fn(args)
@@ -250,7 +250,7 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
 
 
 def _items(args: argparse.Namespace):
-    from paravox.cli.inputs import InputListError, collect
+    from paravox.inputs import InputListError, collect
 
     try:
         items = collect(args.inputs, args.scp, args.manifest)
@@ -286,7 +286,7 @@ def _tags(args: argparse.Namespace) -> list[str] | None:
 
 def _write(path: str | None, text: str) -> None:
     if path:
-        from paravox.outputs.formats import write_atomic
+        from paravox.formats import write_atomic
 
         write_atomic(path, text)
     else:
@@ -297,7 +297,7 @@ def _write(path: str | None, text: str) -> None:
 
 
 def cmd_events(args: argparse.Namespace) -> int:
-    from paravox.nonverbal import api
+    from paravox.vocal_events import api
 
     if args.list_tags:
         print("\n".join(api.model_tags(args.model)["detector"]))
@@ -317,7 +317,7 @@ def cmd_events(args: argparse.Namespace) -> int:
             failures += 1
             print(f"paravox: error: {exc}", file=sys.stderr)
             if args.format in ("jsonl", "json"):
-                from paravox.outputs.formats import error_record
+                from paravox.formats import error_record
 
                 out.append(json.dumps(error_record(item.key, exc), ensure_ascii=False) + "\n")
             continue
@@ -342,8 +342,8 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from paravox.nonverbal import api
-    from paravox.outputs.formats import error_record
+    from paravox.formats import error_record
+    from paravox.vocal_events import api
 
     if args.list_tags:
         print("\n".join(api.classify_tags(args.model)))
@@ -379,7 +379,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     try:
-        from paravox.nonverbal import train
+        from paravox.training import vocal_events as train
     except ImportError as exc:
         raise _Fail(f"{exc}") from None
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
@@ -416,7 +416,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_train_isolated(args: argparse.Namespace) -> int:
     try:
-        from paravox.nonverbal import isolated
+        from paravox.training import isolated
     except ImportError as exc:
         raise _Fail(f"{exc}") from None
     select, members = _recipe_args(args)
@@ -429,7 +429,7 @@ def cmd_train_isolated(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_classify(args: argparse.Namespace) -> int:
-    from paravox.nonverbal import bench
+    from paravox.bench import vocal_events as bench
 
     select, members = _recipe_args(args)
     if args.jobs < 1:
@@ -439,7 +439,7 @@ def cmd_bench_classify(args: argparse.Namespace) -> int:
                                   seed=args.seed, jobs=args.jobs, quiet=args.quiet)
     print(result["markdown"])
     if args.output:
-        from paravox.outputs.formats import write_atomic
+        from paravox.formats import write_atomic
 
         write_atomic(args.output, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     return 0
@@ -455,7 +455,7 @@ def _augment_set(text: str) -> list[str]:
 
 
 def cmd_bench_nvasr(args: argparse.Namespace) -> int:
-    from paravox.nonverbal import bench
+    from paravox.bench import vocal_events as bench
 
     result = bench.bench_nvasr(
         args.data, events=args.events, events_model=args.events_model, language=args.language,
@@ -463,7 +463,7 @@ def cmd_bench_nvasr(args: argparse.Namespace) -> int:
     )
     print(result["markdown"])
     if args.output:
-        from paravox.outputs.formats import write_atomic
+        from paravox.formats import write_atomic
 
         write_atomic(args.output, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from paravox import __version__
-from paravox.cli.inputs import add_input_arguments
+from paravox.cli.common import add_input_arguments
 
 EXAMPLES = """\
 examples:
@@ -178,7 +178,7 @@ def _command_group(sub, modules, hook: str, name: str, *, help: str, description
 
 
 def _options_from_args(args: argparse.Namespace):
-    from paravox.pipeline.options import AnalyzeOptions
+    from paravox.options import AnalyzeOptions
 
     base: dict[str, Any] = {}
     if args.config:
@@ -208,7 +208,7 @@ def _options_from_args(args: argparse.Namespace):
         if value is not None:
             flat[name] = value
     if getattr(args, "events_threshold", None) is not None:
-        from paravox.nonverbal.api import parse_threshold
+        from paravox.vocal_events.api import parse_threshold
 
         try:
             flat["events_threshold"] = parse_threshold(args.events_threshold)
@@ -220,20 +220,20 @@ def _options_from_args(args: argparse.Namespace):
     except (TypeError, ValueError) as exc:
         raise CLIError(str(exc)) from None
     if args.save_config:
-        from paravox.outputs.formats import write_atomic
+        from paravox.formats import write_atomic
 
         write_atomic(args.save_config, opts.to_json() + "\n")
     return opts
 
 
 def _run_analysis(args: argparse.Namespace, *, transcript_only: bool) -> int:
+    from paravox import formats
+    from paravox.analyzer import Analyzer
     from paravox.audio import AudioError
-    from paravox.cli.inputs import InputListError, collect
+    from paravox.backends.registry import BackendNotFoundError
     from paravox.cli.progress import Progress
-    from paravox.models.registry import BackendNotFoundError
-    from paravox.models.whisper_files import ModelFilesError
-    from paravox.outputs import formats
-    from paravox.pipeline import Analyzer
+    from paravox.encoder.files import ModelFilesError
+    from paravox.inputs import InputListError, collect
 
     try:
         items = collect(args.inputs, args.scp, args.manifest)
@@ -337,8 +337,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from paravox.models import registry
-    from paravox.models.whisper_files import ModelFilesError, cache_dir, ensure_whisper_base, whisper_base_status
+    from paravox.backends import registry
+    from paravox.encoder.files import ModelFilesError, cache_dir, ensure_whisper_base, whisper_base_status
 
     if args.prepare:
         try:

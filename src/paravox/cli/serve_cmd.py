@@ -75,9 +75,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from paravox.serve.app import create_app
     except ImportError as exc:
         return _fail(f"needs the 'serve' extra ({exc.name} is missing): pip install 'paravox[serve]'")
-    from paravox.models import registry
-    from paravox.pipeline import AnalyzeOptions
-    from paravox.pipeline.options import available_cores
+    from paravox.backends import registry
+    from paravox.machine import available_cores
+    from paravox.options import AnalyzeOptions
 
     if args.concurrency is not None and args.concurrency < 1:
         return _fail(f"--concurrency must be at least 1, got {args.concurrency}")
@@ -88,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if value is not None:
             flat[key] = value
     if args.events_threshold is not None:
-        from paravox.nonverbal.api import parse_threshold
+        from paravox.vocal_events.api import parse_threshold
 
         try:
             flat["events_threshold"] = parse_threshold(args.events_threshold)

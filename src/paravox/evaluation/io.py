@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from paravox.errors import ParavoxError
+
 __all__ = [
     "ID_FIELDS",
     "REF_TEXT_FIELDS",
@@ -55,7 +57,7 @@ EVENT_FIELDS = ("events",)
 _MAX_LISTED = 10
 
 
-class EvaluationInputError(ValueError):
+class EvaluationInputError(ParavoxError, ValueError):
     """A reference or hypothesis file that cannot be evaluated (the message says why)."""
 
 

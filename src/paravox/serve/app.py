@@ -26,9 +26,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from paravox import __version__
 from paravox.audio import AudioError
-from paravox.models import registry
-from paravox.models.registry import BackendNotFoundError
-from paravox.pipeline import AnalyzeOptions
+from paravox.backends import registry
+from paravox.backends.registry import BackendNotFoundError
+from paravox.options import AnalyzeOptions
 from paravox.result import Analysis
 from paravox.serve.errors import ERROR_SCHEMA, ApiError, error_response, http_type
 from paravox.serve.pool import AnalysisPool, DeadlineExceeded, InvalidOptions, QueueFull
@@ -238,7 +238,7 @@ def request_options(base: AnalyzeOptions, flat: dict[str, Any]) -> AnalyzeOption
 def _threshold(text: str | None) -> float | dict[str, float] | None:
     if text is None:
         return None
-    from paravox.nonverbal.api import parse_threshold
+    from paravox.vocal_events.api import parse_threshold
 
     try:
         return parse_threshold(text)

@@ -20,8 +20,9 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from paravox.models import registry
-from paravox.pipeline import Analyzer, AnalyzeOptions
+from paravox.analyzer import Analyzer
+from paravox.backends import registry
+from paravox.options import AnalyzeOptions
 from paravox.result import Analysis
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from paravox.outputs.formats import render
+from paravox.formats import render
 from paravox.result import Analysis
 
 RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")

@@ -1,0 +1,268 @@
+"""The analysis pipeline: audio in, one :class:`~paravox.result.Analysis` out.
+
+Stages, each a backend chosen by name (see :mod:`paravox.backends.registry`):
+
+1. audio is decoded window by window (:func:`paravox.audio.stream_audio`), so a two-hour
+   file never sits in memory whole; windows are cut in a pause found by the VAD, so no word
+   is split between two windows;
+2. ``asr`` turns each window into segments with word timestamps;
+3. ``events`` (optional) finds vocal events; they are written inline by ``Analysis.tagged_text``.
+   Laughter the recogniser spelled out (``哈哈哈``, ``Ha-ha!``) leaves the text and becomes a
+   ``laugh`` event (:mod:`paravox.vocal_events.laugh_words`; ``laugh_words=False`` keeps it);
+4. ``emotion`` (optional) scores each segment and the whole input.
+
+>>> from paravox.analyzer import Analyzer
+>>> analyzer = Analyzer(language="en")            # doctest: +SKIP
+>>> analyzer.analyze("talk.wav").text              # doctest: +SKIP
+'Hello and welcome.'
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from paravox.audio import SAMPLE_RATE, source_name, stream_audio
+from paravox.backends import registry
+from paravox.options import AnalyzeOptions
+from paravox.result import Analysis, EmotionScore, Event, Segment
+
+#: Inputs shorter than this are not sent to the recogniser (Whisper invents text on them).
+MIN_SPEECH_SECONDS = 1.0
+#: A window is cut in the middle of a pause at least this long found by the VAD.
+_CUT_MIN_PAUSE = 0.3
+
+ProgressCallback = Callable[[float], None]
+
+
+class Analyzer:
+    """Loads the chosen backends once and analyses any number of inputs.
+
+    Keyword arguments are the fields of :class:`AnalyzeOptions` and
+    :class:`~paravox.options.TranscribeOptions`, flat (``language="zh"``,
+    ``beam_size=5``, ``events="..."``).
+    """
+
+    def __init__(self, options: AnalyzeOptions | None = None, **kwargs: Any) -> None:
+        if options is not None:
+            self.options = options.with_overrides(**kwargs) if kwargs else options
+        else:
+            self.options = AnalyzeOptions.from_kwargs(**kwargs)
+        self._asr = None
+        self._events = None
+        self._emotion = None
+
+    # Backends are built on first use so that constructing an Analyzer is free.
+    @property
+    def asr(self):
+        if self._asr is None:
+            self._asr = registry.create("asr", self.options.asr, threads=self.options.threads)
+        return self._asr
+
+    @property
+    def events(self):
+        if self._events is None and self.options.events:
+            self._share_threads()
+            self._events = registry.create("events", self.options.events, **self.options.events_backend_options())
+        return self._events
+
+    @property
+    def emotion(self):
+        if self._emotion is None and self.options.emotion:
+            self._share_threads()
+            self._emotion = registry.create("emotion", self.options.emotion)
+        return self._emotion
+
+    def _share_threads(self) -> None:
+        # The event and emotion heads read one Whisper encoder per process (ONNX Runtime);
+        # --threads bounds it as it bounds the recogniser.
+        if self.options.threads:
+            from paravox.encoder.onnx_encoder import set_runtime_threads
+
+            set_runtime_threads(self.options.threads)
+
+    def models(self) -> dict[str, str]:
+        names = {"asr": self.options.asr}
+        if self.options.events:
+            names["events"] = self.options.events
+        if self.options.emotion:
+            names["emotion"] = self.options.emotion
+        return names
+
+    def analyze(
+        self,
+        source: Any,
+        *,
+        name: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Analysis:
+        """Analyse one input (path, ``"-"``, bytes, file object, ``(array, rate)`` or Audio).
+
+        Raises :class:`paravox.audio.AudioError` for input that is not usable audio. Silence
+        and sub-second audio give a valid Analysis with no segments.
+        """
+        label = name or source_name(source)
+        opts = self.options
+        topts = opts.transcribe
+        segments: list[Segment] = []
+        events: list[Event] = []
+        emotions: list[tuple[float, EmotionScore]] = []
+        language, language_prob = topts.language, None
+        offset = 0.0
+        started = time.perf_counter()
+
+        windows = stream_audio(source, window_seconds=opts.window_seconds, name=label, max_duration=opts.max_duration)
+        for piece in _pause_cut_windows(windows, vad=topts.vad):
+            seconds = len(piece) / SAMPLE_RATE
+            piece_segments: list[Segment] = []
+            if seconds >= MIN_SPEECH_SECONDS:
+                result = self.asr.transcribe(
+                    piece, offset=offset, options=replace(topts, language=language), progress=progress
+                )
+                piece_segments = result.segments
+                if piece_segments and language_prob is None:
+                    # The first window with speech decides the language for the rest.
+                    language, language_prob = result.language, result.language_probability
+            laughs: list[Event] = []
+            if self.events is not None and opts.laugh_words and _emits(self.events, "laugh"):
+                # "哈哈哈" / "Ha-ha!" in the text is laughter: it becomes a [laugh] event.
+                from paravox.vocal_events.laugh_words import laughs_from_words
+
+                piece_segments, laughs = laughs_from_words(piece_segments)
+            segments.extend(piece_segments)
+            if self.events is not None:
+                from paravox.vocal_events.laugh_words import merge_laughs
+
+                local = _shift_segments(piece_segments, -offset)
+                detected = [_shift_event(e, offset) for e in self.events.detect(piece, SAMPLE_RATE, local)]
+                events.extend(merge_laughs(detected, laughs) if laughs else detected)
+            if self.emotion is not None and seconds > 0:
+                local = _shift_segments(piece_segments, -offset)
+                overall, per_segment = self.emotion.score(piece, SAMPLE_RATE, local)
+                for seg, emo in zip(piece_segments, per_segment):
+                    seg.emotion = None if emo is None else _shift_emotion(emo, offset)
+                if overall is not None:
+                    speech = sum(max(0.0, seg.end - seg.start) for seg in piece_segments)
+                    emotions.append((speech or seconds, overall))
+            offset += seconds
+            if progress is not None:
+                progress(offset)
+
+        return Analysis(
+            source=label,
+            duration=offset,
+            language=language if segments else topts.language,
+            language_probability=language_prob if segments else None,
+            segments=segments,
+            events=sorted(events, key=lambda e: (e.start, e.end)),
+            emotion=_merge_emotions(emotions, offset),
+            models=self.models(),
+            options={**opts.to_dict(), "elapsed_seconds": round(time.perf_counter() - started, 3)},
+        )
+
+
+def _emits(backend: Any, tag: str) -> bool:
+    """Whether an event backend may emit ``tag`` (its ``tags`` restriction, else its model's tags)."""
+    tags = getattr(backend, "tags", None) or getattr(getattr(backend, "detector", None), "tags", None)
+    return tags is None or tag in tags
+
+
+def _pause_cut_windows(blocks: Iterator[np.ndarray], *, vad: bool) -> Iterator[np.ndarray]:
+    """Re-cut decoded windows so that each ends inside a pause rather than inside a word.
+
+    The audio after the last pause of a window is carried over to the next one. The last
+    window is passed on whole. Without VAD the windows are passed on as they come.
+    """
+    carry = np.zeros(0, dtype=np.float32)
+    pending = next(blocks, None)
+    while pending is not None:
+        following = next(blocks, None)
+        buf = np.concatenate([carry, pending]) if carry.size else pending
+        if following is None:
+            yield buf
+            return
+        cut = _pause_cut(buf) if vad else len(buf)
+        yield buf[:cut]
+        carry = buf[cut:]
+        pending = following
+    if carry.size:
+        yield carry
+
+
+def _pause_cut(buf: np.ndarray) -> int:
+    """Sample index in the middle of the last VAD pause in the second half of ``buf``."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    chunks = get_speech_timestamps(buf, VadOptions(min_silence_duration_ms=int(_CUT_MIN_PAUSE * 1000), speech_pad_ms=0))
+    if not chunks:
+        return len(buf)
+    if chunks[-1]["end"] < len(buf) - int(_CUT_MIN_PAUSE * SAMPLE_RATE):
+        return (chunks[-1]["end"] + len(buf)) // 2
+    half = len(buf) // 2
+    for prev, nxt in zip(chunks[-2::-1], chunks[:0:-1]):
+        middle = (prev["end"] + nxt["start"]) // 2
+        if middle < half:
+            break
+        if nxt["start"] - prev["end"] >= int(_CUT_MIN_PAUSE * SAMPLE_RATE):
+            return middle
+    return len(buf)
+
+
+def _shift_segments(segments: Sequence[Segment], dt: float) -> list[Segment]:
+    if dt == 0:
+        return list(segments)
+    return [
+        replace(s, start=s.start + dt, end=s.end + dt, words=[replace(w, start=w.start + dt, end=w.end + dt) for w in s.words])
+        for s in segments
+    ]
+
+
+def _shift_event(e: Event, dt: float) -> Event:
+    return replace(e, start=e.start + dt, end=e.end + dt)
+
+
+def _shift_emotion(e: EmotionScore, dt: float) -> EmotionScore:
+    return replace(
+        e,
+        start=None if e.start is None else e.start + dt,
+        end=None if e.end is None else e.end + dt,
+    )
+
+
+def _merge_emotions(parts: list[tuple[float, EmotionScore]], total: float) -> EmotionScore | None:
+    """One whole-input score from per-window scores, weighted by each window's speech time."""
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return replace(parts[0][1], start=0.0, end=total)
+    weight = sum(w for w, _ in parts) or 1.0
+    labels = {k for _, e in parts for k in e.scores}
+    scores = {k: sum(w * e.scores.get(k, 0.0) for w, e in parts) / weight for k in labels}
+    best = max(scores, key=scores.get)
+    return EmotionScore(best, scores[best], scores, 0.0, total)
+
+
+_DEFAULT: Analyzer | None = None
+
+
+def default_analyzer() -> Analyzer:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Analyzer()
+    return _DEFAULT
+
+
+def analyze(source: Any, **kwargs: Any) -> Analysis:
+    """Analyse one input with the default backends (or the options given as keywords).
+
+    >>> import paravox
+    >>> result = paravox.analyze("talk.wav")            # doctest: +SKIP
+    >>> result.segments[0].words[0].start               # doctest: +SKIP
+    0.0
+    """
+    name = kwargs.pop("name", None)
+    analyzer = default_analyzer() if not kwargs else Analyzer(**kwargs)
+    return analyzer.analyze(source, name=name)

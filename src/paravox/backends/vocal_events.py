@@ -1,0 +1,50 @@
+"""The ``paravox-events`` backend: vocal events in every analysis.
+
+Runs the event detector over each analysed window. Events far from words stay events
+(``Analysis.events``); ``Analysis.tagged_text()`` writes each one inline at the word
+boundary nearest its start.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from paravox.backends import registry
+from paravox.result import Event, Segment
+from paravox.vocal_events.api import _check_tags, _classifier_for, _model_path
+from paravox.vocal_events.model import find_events, load_detector
+
+
+@registry.register(
+    "events",
+    "paravox-events",
+    description="vocal-event detector on Whisper-base encoder states (17 tags; see its model card)",
+)
+class ParavoxEvents:
+    name = "paravox-events"
+
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        threshold: float | Mapping[str, float] | None = None,
+        tags: Sequence[str] | None = None,
+        min_duration: float | None = None,
+    ) -> None:
+        self.detector = load_detector(_model_path(model, "detector"))
+        self.classifier = _classifier_for(model, self.detector)
+        self.tags = _check_tags(tags, self.detector.tags, "event detector")
+        if isinstance(threshold, Mapping):
+            _check_tags(list(threshold), self.detector.tags, "event detector")
+        self.threshold = threshold
+        self.min_duration = min_duration
+
+    def detect(self, samples: np.ndarray, sample_rate: int, segments: Sequence[Segment]) -> list[Event]:
+        if sample_rate != 16000:
+            raise ValueError(f"paravox-events reads 16 kHz audio, got {sample_rate} Hz")
+        return find_events(
+            np.asarray(samples, dtype=np.float32), self.detector, self.classifier,
+            threshold=self.threshold, tags=self.tags, min_duration=self.min_duration,
+        )

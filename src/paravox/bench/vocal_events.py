@@ -1,0 +1,211 @@
+"""Benchmarks behind ``paravox bench classify`` and ``paravox bench nvasr``.
+
+- :func:`bench_classify`: voc2vec's protocol on a folded clip set (the data pack's Deeply
+  folds are speaker-independent): train the classifier on each fold's training part,
+  score its test part, report UAR and macro-F1 per fold, their mean, and per class.
+- :func:`bench_nvasr`: transcribe every clip with events inline and score the tagged
+  transcripts with the MNV-17 metrics; real and synthetic clips are reported apart, and
+  tag F1 is also given over the tags the event model can emit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from paravox.training.clips import manifest_rows
+
+__all__ = ["bench_classify", "bench_nvasr"]
+
+
+def bench_classify(
+    data: str | Path,
+    *,
+    folds: str | Path | None = None,
+    extra: Sequence[str | Path] = (),
+    augment: Sequence[str] | None = None,
+    select_augment: bool | Sequence[Sequence[str]] = False,
+    framing: str = "short",
+    members: Sequence[int] = (1,),
+    seed: int = 0,
+    jobs: int = 1,
+    quiet: bool = True,
+) -> dict[str, Any]:
+    """``augment``: augmentations (e.g. ``speed90``) whose copies of each training clip join
+    that fold's training part (default: the shipped classifier's,
+    :data:`paravox.training.vocal_events.CLASSIFIER_AUGMENT`); test clips stay as recorded. ``select_augment`` instead
+    chooses, per fold, one of :data:`paravox.training.isolated.AUGMENT_CANDIDATES` (or of the
+    augmentation sets given) by speaker-grouped 3-fold cross-validation inside the fold's training
+    part (UAR on recorded clips). ``members``: how many MLPs the classifier averages
+    (:func:`paravox.training.vocal_events.fit_classifier`); more than one number -> chosen per fold by
+    the same inner cross-validation, jointly with the augmentation. ``framing``: how every clip
+    is encoded (:data:`paravox.vocal_events.features.FRAMINGS`). ``jobs``: folds trained side by
+    side in that many processes (each fit is single-threaded; results do not change)."""
+    from paravox.evaluation.classification import evaluate_classification
+    from paravox.training import isolated
+    from paravox.training import vocal_events as train
+
+    data = Path(data)
+    folds_path = Path(folds) if folds else data / "folds.json"
+    if not folds_path.is_file():
+        raise ValueError(f"{folds_path}: no folds file; pass --folds")
+    fold_map = json.loads(folds_path.read_text())
+    augment = [a for a in (train.CLASSIFIER_AUGMENT if augment is None else augment) if a not in ("clean", "none")]
+    candidates = isolated.recipes(isolated.augment_sets(select_augment, augment), members)
+    members = sorted({c.members for c in candidates})
+    cs = isolated.load_clip_set(data, framing=framing, kinds=[a for c in candidates for a in c.augment], extra=extra,
+                                seed=seed, quiet=quiet)
+    clips = cs.clips
+    by_id = {c.id: i for i, c in enumerate(clips)}
+    fold_items = sorted(fold_map.items(), key=lambda kv: str(kv[0]))
+    for name, fold in fold_items:
+        missing = [i for i in fold["train"] + fold["test"] if i not in by_id]
+        if missing:
+            raise ValueError(f"{folds_path}: fold {name} names ids not in the manifest: {', '.join(missing[:5])}")
+    show_members = len(members) > 1
+
+    def run_fold(name: str, fold: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str]]:
+        tr = [by_id[i] for i in fold["train"]]
+        te = [by_id[i] for i in fold["test"]]
+        known = sorted({clips[i].tag for i in te} | {clips[i].tag for i in tr})  # the folded set's own classes only
+        chosen, inner, _ = cs.select(tr, candidates, known)
+        pred, rep = cs.score(cs.probabilities(cs.fit(tr, chosen), te, known), te, known)
+        inner_names = {c.name(show_members): round(v, 4) for c, v in inner.items()}
+        row = {"fold": name, "n_train": len(tr), "n_test": len(te), "uar": rep.uar, "macro_f1": rep.macro_f1,
+               "accuracy": rep.accuracy, "augment": list(chosen.augment), "members": chosen.members,
+               **({"inner_uar": inner_names} if inner else {})}
+        if not quiet:
+            print(f"fold {name}: UAR {rep.uar:.3f}"
+                  + (f" ({chosen.name(show_members)}; inner UAR {inner_names})" if inner else ""), file=sys.stderr, flush=True)
+        return row, cs.labels(te), pred
+
+    results = _map_folds(run_fold, fold_items, jobs)
+    per_fold = [r[0] for r in results]
+    all_ref = [t for r in results for t in r[1]]
+    all_pred = [t for r in results for t in r[2]]
+    pooled = evaluate_classification(all_ref, all_pred)
+    mean = {k: float(np.mean([f[k] for f in per_fold])) for k in ("uar", "macro_f1", "accuracy")}
+    lines = [
+        f"Vocalization classifier, {data.name}: {len(clips)} clips, {len(per_fold)} folds"
+        + (f", plus {len(cs.extra)} extra training clips" if cs.extra else "")
+        + (f", trained also on {' + '.join(augment)} copies" if augment and not select_augment else "")
+        + (", augmentation chosen per fold by inner CV" if select_augment else "")
+        + (f", {members[0]} MLPs averaged" if len(members) == 1 and members[0] > 1 else "")
+        + (f", {' or '.join(map(str, members))} MLPs averaged (chosen per fold by inner CV)" if len(members) > 1 else "")
+        + (f", {framing} framing" if framing != "short" else ""),
+        "",
+        "| fold | train | test | UAR | macro-F1 | accuracy |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [f"| {f['fold']} | {f['n_train']} | {f['n_test']} | {100 * f['uar']:.1f} | {100 * f['macro_f1']:.1f} | {100 * f['accuracy']:.1f} |" for f in per_fold]
+    lines.append(f"| **mean** | | | **{100 * mean['uar']:.1f}** | **{100 * mean['macro_f1']:.1f}** | {100 * mean['accuracy']:.1f} |")
+    lines += ["", "| class | support | recall | F1 |", "|---|---|---|---|"]
+    for c, s in sorted(pooled.per_class.items()):
+        lines.append(f"| {c} | {s.support} | {100 * s.recall:.1f} | {100 * s.f1:.1f} |")
+    return {
+        "data": str(data),
+        "n": len(clips),
+        "n_extra": len(cs.extra),
+        "augment": "chosen per fold by inner CV" if select_augment else list(augment),
+        "augment_candidates": [list(c) for c in dict.fromkeys(c.augment for c in candidates)] if select_augment else None,
+        "members": members[0] if len(members) == 1 else "chosen per fold by inner CV",
+        "members_candidates": members if len(members) > 1 else None,
+        "framing": framing,
+        "seed": seed,
+        "folds": per_fold,
+        "uar": mean["uar"],
+        "macro_f1": mean["macro_f1"],
+        "accuracy": mean["accuracy"],
+        "per_class": {c: s.to_dict() for c, s in pooled.per_class.items()},
+        "markdown": "\n".join(lines),
+    }
+
+
+_FOLD_TASK: Any = None  # the fold function a forked worker runs (closures do not pickle)
+
+
+def _run_task(item: tuple[str, dict[str, Any]]) -> Any:
+    return _FOLD_TASK(*item)
+
+
+def _map_folds(fn, items: list[tuple[str, dict[str, Any]]], jobs: int) -> list[Any]:
+    """``fn(name, fold)`` for every fold, in order; ``jobs`` > 1 runs them in forked processes."""
+    global _FOLD_TASK
+    if jobs <= 1 or len(items) <= 1:
+        return [fn(*item) for item in items]
+    import multiprocessing
+
+    _FOLD_TASK = fn
+    try:
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(items))) as pool:
+            return pool.map(_run_task, items, chunksize=1)
+    finally:
+        _FOLD_TASK = None
+
+
+def bench_nvasr(
+    data: str | Path,
+    *,
+    events: str | None = "paravox-events",
+    events_model: str | None = None,
+    language: str | None = None,
+    hyp_output: str | None = None,
+    quiet: bool = True,
+) -> dict[str, Any]:
+    from paravox.analyzer import Analyzer
+    from paravox.evaluation.nvasr import evaluate_nvasr
+    from paravox.options import AnalyzeOptions
+
+    data = Path(data)
+    rows = manifest_rows(data / "manifest.jsonl")
+    opts = AnalyzeOptions.from_kwargs(events=events, events_model=events_model, language=language)
+    analyzer = Analyzer(opts)
+    covered: list[str] = []
+    if analyzer.events is not None and hasattr(analyzer.events, "detector"):
+        covered = list(analyzer.events.detector.tags)
+    hyps: dict[str, str] = {}
+    from tqdm import tqdm
+
+    for row in tqdm(rows, unit="clip", file=sys.stderr, disable=quiet or not sys.stderr.isatty()):
+        analysis = analyzer.analyze(str(data / row["audio"]), name=row["id"])
+        hyps[row["id"]] = analysis.tagged_text()
+    if hyp_output:
+        from paravox.formats import write_atomic
+
+        write_atomic(hyp_output, "".join(json.dumps({"id": k, "text": v}, ensure_ascii=False) + "\n" for k, v in hyps.items()))
+    groups = {
+        "real": [r for r in rows if not r.get("synthetic")],
+        "synthetic": [r for r in rows if r.get("synthetic")],
+    }
+    results: dict[str, Any] = {"data": str(data), "events": events, "covered_tags": covered, "groups": {}}
+    lines = [
+        f"NV-ASR on {data}: transcription + {events or 'no'} events",
+        "",
+        "| clips | n | Joint CER | text CER | NV exact match | tag P | tag R | tag F1 | tag F1 (covered tags) | parent tag F1 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, group in groups.items():
+        if not group:
+            continue
+        refs = {r["id"]: r["text"] for r in group}
+        rep = evaluate_nvasr(refs, {k: hyps[k] for k in refs})
+        d = rep.to_dict(per_utterance=True)
+        cov = [rep.per_class[c] for c in rep.per_class if c in covered]
+        tp = sum(s.tp for s in cov)
+        denom = sum(s.n_ref + s.n_hyp for s in cov)
+        d["tag_f1_covered"] = 2 * tp / denom if denom else None
+        results["groups"][name] = d
+        f1c = "n/a" if d["tag_f1_covered"] is None else f"{100 * d['tag_f1_covered']:.1f}"
+        lines.append(
+            f"| {name} | {rep.n} | {100 * rep.joint_cer:.2f} | {100 * rep.text_cer:.2f} | {100 * rep.nv_exact_match:.1f} "
+            f"| {100 * rep.tag.precision:.1f} | {100 * rep.tag.recall:.1f} | {100 * rep.tag.f1:.1f} | {f1c} | {100 * rep.parent_tag.f1:.1f} |"
+        )
+        results["groups"][name]["table"] = rep.format_table()
+    results["markdown"] = "\n".join(lines) + "\n\n" + "\n\n".join(
+        f"{name}:\n{g['table']}" for name, g in results["groups"].items()
+    )
+    return results

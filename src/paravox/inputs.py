@@ -1,0 +1,190 @@
+"""Inputs, one convention for every entry point: files, ``-`` (stdin), a Kaldi ``wav.scp``, a
+JSONL manifest, or a folder of audio.
+
+Each input becomes an :class:`InputItem` with a key (the id written to every output) and a
+source the audio module accepts. Lists are read in one pass and problems are reported with
+file name and line number; paths in a list are relative to the list. Ids must be unique
+across everything given, because the id is what ``--resume`` matches on; duplicates are
+refused up front, all of them named.
+
+>>> import tempfile, pathlib
+>>> root = pathlib.Path(tempfile.mkdtemp())
+>>> for name in ("b.wav", "sub/a.flac", "notes.txt", ".hidden/c.wav"):
+...     (root / name).parent.mkdir(parents=True, exist_ok=True)
+...     _ = (root / name).write_bytes(b"")
+>>> [item.key for item in list_inputs([str(root)])]
+['b.wav', 'sub/a.flac']
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from paravox.errors import InputListError
+
+
+@dataclass(frozen=True)
+class InputItem:
+    key: str
+    source: str  # a path, or "-" for stdin
+
+
+def from_files(paths: Iterable[str]) -> list[InputItem]:
+    """Files given on the command line keep their path as id; ``-`` is stdin with id ``stdin``."""
+    return [InputItem("stdin" if p == "-" else p, p) for p in paths]
+
+
+def from_scp(scp: str) -> list[InputItem]:
+    """Kaldi ``wav.scp``: ``<key> <path>`` per line; relative paths are relative to the list."""
+    base = Path(scp).resolve().parent
+    items = []
+    for lineno, line in enumerate(_read_lines(scp), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2:
+            raise InputListError(f"{scp}:{lineno}: expected '<key> <path>', got {line!r}")
+        key, path = parts
+        if path.rstrip().endswith("|"):
+            raise InputListError(
+                f"{scp}:{lineno}: Kaldi pipe commands ({path!r}) are not run; "
+                "write the audio to files and list their paths"
+            )
+        items.append(InputItem(key, str(_resolve(base, path.strip()))))
+    return _unique(items, scp)
+
+
+def from_manifest(manifest: str) -> list[InputItem]:
+    """JSONL manifest with ``id`` and ``audio`` per line; ``audio`` relative to the manifest."""
+    base = Path(manifest).resolve().parent
+    items = []
+    for lineno, line in enumerate(_read_lines(manifest), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputListError(f"{manifest}:{lineno}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict) or "audio" not in row:
+            raise InputListError(f"{manifest}:{lineno}: each line needs an 'audio' field (and an 'id')")
+        key = str(row.get("id") or row.get("key") or Path(str(row["audio"])).stem)
+        items.append(InputItem(key, str(_resolve(base, str(row["audio"])))))
+    return _unique(items, manifest)
+
+
+def collect(files: list[str], scp: str | None = None, manifest: str | None = None) -> list[InputItem]:
+    items = from_files(files)
+    if scp:
+        items += from_scp(scp)
+    if manifest:
+        items += from_manifest(manifest)
+    if sum(1 for i in items if i.source == "-") > 1:
+        raise InputListError("'-' (stdin) can be given only once")
+    return items
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputListError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise InputListError(f"{path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise InputListError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _resolve(base: Path, path: str) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def _unique(items: list[InputItem], where: str) -> list[InputItem]:
+    seen: set[str] = set()
+    for item in items:
+        if item.key in seen:
+            raise InputListError(f"{where}: id {item.key!r} appears more than once; ids must be unique")
+        seen.add(item.key)
+    return items
+
+#: Extensions taken from a folder (matched case-insensitively). Lists may name any file.
+AUDIO_EXTENSIONS = frozenset(
+    {".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".webm", ".mp4", ".mka", ".wma", ".aiff", ".aif"}
+)
+#: File suffixes read as a JSONL manifest; any other non-audio file is read as a wav.scp.
+MANIFEST_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
+
+
+def find_audio(folder: str | os.PathLike) -> list[InputItem]:
+    """Audio files under ``folder`` (recursive, hidden files and folders skipped), sorted.
+
+    The id is the path relative to the folder, with ``/`` separators and the extension kept,
+    so ``a.wav`` and ``a.flac`` stay two inputs.
+    """
+    root = Path(folder)
+    items = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if name.startswith(".") or Path(name).suffix.lower() not in AUDIO_EXTENSIONS:
+                continue
+            path = Path(dirpath) / name
+            items.append(InputItem(path.relative_to(root).as_posix(), str(path)))
+    return sorted(items, key=lambda i: i.key)
+
+
+def list_inputs(inputs: Iterable[str]) -> list[InputItem]:
+    """Every input named: folders are searched, lists are read, audio files are taken as they are.
+
+    Raises :class:`InputListError` for a path that does not exist, a folder with no audio,
+    a list line that cannot be used, or ids that appear more than once.
+    """
+    items: list[InputItem] = []
+    for given in inputs:
+        path = Path(given)
+        if path.is_dir():
+            found = find_audio(path)
+            if not found:
+                exts = " ".join(sorted(AUDIO_EXTENSIONS))
+                raise InputListError(f"{given}: no audio files in this folder or below (looked for {exts})")
+            items += found
+        elif not path.exists():
+            raise InputListError(f"{given}: no such file or folder")
+        elif path.suffix.lower() in AUDIO_EXTENSIONS:
+            items.append(InputItem(given, given))
+        elif path.suffix.lower() in MANIFEST_SUFFIXES or _looks_like_json(path):
+            items += from_manifest(given)
+        else:
+            items += from_scp(given)
+    return check_unique(items)
+
+
+def check_unique(items: list[InputItem]) -> list[InputItem]:
+    """``items`` unchanged, or :class:`InputListError` naming every id given more than once."""
+    counts = Counter(item.key for item in items)
+    dups = [key for key, n in counts.items() if n > 1]
+    if dups:
+        shown = ", ".join(f"{key!r} ({counts[key]}x)" for key in dups[:10])
+        more = f" and {len(dups) - 10} more" if len(dups) > 10 else ""
+        raise InputListError(
+            f"{len(dups)} id(s) appear more than once: {shown}{more}; ids must be unique "
+            "because --resume matches results by id"
+        )
+    return items
+
+
+def _looks_like_json(path: Path) -> bool:
+    """True when the first non-blank line of a list starts with ``{`` (a manifest without .jsonl)."""
+    try:
+        with open(path, "rb") as f:
+            for line in f:
+                if line.strip():
+                    return line.lstrip().startswith(b"{")
+    except OSError:
+        return False
+    return False

@@ -1,1 +1,0 @@
-"""Model backends (speech recognition, vocal events, emotion, embeddings), chosen by name."""

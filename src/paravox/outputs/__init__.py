@@ -1,1 +1,0 @@
-"""Output formats rendered from an Analysis."""

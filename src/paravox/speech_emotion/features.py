@@ -1,0 +1,381 @@
+"""What the emotion model hears: pooled Whisper-encoder states plus simple prosody.
+
+One utterance becomes one fixed-length vector:
+
+* the hidden states of a few Whisper-base encoder blocks (``layers``), each pooled over
+  time by mean and standard deviation (1024 numbers per block), and
+* optionally ``prosody``: 23 statistics of pitch (autocorrelation F0), voicing and energy.
+
+Audio longer than ``window_seconds`` is cut into near-equal windows that are encoded
+separately (the corpora the model is trained on are 1-5 s clips, so inference sees the
+same framing and attention cost stays linear in length); the frame states of all windows
+are pooled together.
+
+Which blocks and whether prosody helps was chosen by nested cross-validation on the
+training folds only (``paravox bench emotion --select``; see ``docs/emotion.md``).
+
+Extracted vectors can be cached on disk (:class:`FeatureCache`), keyed by the file's path,
+size and modification time and by the feature configuration, so benchmark reruns are fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from paravox.training.augment import AUGMENTATIONS, SPEED_FACTORS
+
+SAMPLE_RATE = 16000
+_STATE_HOP = 0.02  # seconds per encoder state (10 ms mel hop, stride-2 conv)
+_MIN_SAMPLES = 640  # 40 ms: two encoder states, the least that pools to a mean and std
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How an utterance becomes a vector. Saved in a model's ``config.json``."""
+
+    layers: tuple[int, ...] = (0, 1, 2, 3)
+    prosody: bool = True
+    window_seconds: float = 5.0
+    encoder: str = "whisper-base"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(int(x) for x in self.layers))
+        if not self.layers:
+            raise ValueError("FeatureConfig.layers is empty; name at least one encoder block (0-5)")
+        if any(not 0 <= x <= 5 for x in self.layers):
+            raise ValueError(f"FeatureConfig.layers {self.layers}: Whisper-base blocks are 0-5")
+        if self.window_seconds < 1.0:
+            raise ValueError("window_seconds must be at least 1 s")
+
+    @property
+    def dim(self) -> int:
+        return 1024 * len(self.layers) + (PROSODY_DIM if self.prosody else 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["layers"] = list(self.layers)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "FeatureConfig":
+        known = {k: d[k] for k in ("layers", "prosody", "window_seconds", "encoder") if k in d}
+        return cls(**known)
+
+    def key(self) -> str:
+        return hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+
+
+# --------------------------------------------------------------------------- prosody
+
+PROSODY_DIM = 23
+_FRAME = 400  # 25 ms
+_HOP = 160  # 10 ms
+_F0_MIN, _F0_MAX = 60.0, 500.0
+
+
+def _frames(samples: np.ndarray, frame: int = _FRAME, hop: int = _HOP) -> np.ndarray:
+    if len(samples) < frame:
+        samples = np.pad(samples, (0, frame - len(samples)))
+    n = 1 + (len(samples) - frame) // hop
+    idx = np.arange(frame)[None, :] + hop * np.arange(n)[:, None]
+    return samples[idx]
+
+
+def _stats(x: np.ndarray) -> list[float]:
+    if x.size == 0:
+        return [0.0, 0.0, 0.0, 0.0, 0.0]
+    p10, p50, p90 = np.percentile(x, [10, 50, 90])
+    return [float(x.mean()), float(x.std()), float(p10), float(p50), float(p90)]
+
+
+def prosody_features(samples: np.ndarray) -> np.ndarray:
+    """23 prosodic statistics of 16-kHz mono audio.
+
+    Pitch from the normalised autocorrelation of 25-ms frames (60-500 Hz), on a log scale
+    (``12 * ln(f0 / 55)``), over voiced frames: mean, std, 10/50/90th percentiles (5), and
+    the same for its absolute frame-to-frame change (5); voiced ratio (1); log energy of the
+    frames within 35 dB of the loudest: mean, std, 10/50/90th percentiles (5) and range (1);
+    energy change: mean absolute and std (2); zero-crossing rate: mean and std (2); log
+    duration (1); mean autocorrelation peak (voicing strength) of those frames (1).
+
+    >>> v = prosody_features(np.sin(2 * np.pi * 200 * np.arange(16000) / 16000).astype(np.float32))
+    >>> v.shape, round(float(np.exp(v[0] / 12) * 55)) in range(195, 206)   # mean F0 near 200 Hz
+    ((23,), True)
+    """
+    x = np.asarray(samples, dtype=np.float32)
+    frames = _frames(x) * np.hanning(_FRAME).astype(np.float32)
+    energy = np.log(np.mean(frames**2, axis=1) + 1e-8)
+    # normalised autocorrelation by FFT
+    n_fft = 1024
+    spec = np.fft.rfft(frames, n=n_fft, axis=1)
+    ac = np.fft.irfft(np.abs(spec) ** 2, n=n_fft, axis=1)[:, : _FRAME]
+    ac = ac / (ac[:, :1] + 1e-10)
+    lo, hi = int(SAMPLE_RATE / _F0_MAX), int(SAMPLE_RATE / _F0_MIN)
+    lag = lo + np.argmax(ac[:, lo:hi], axis=1)
+    peak = ac[np.arange(len(ac)), lag]
+    loud = energy > (energy.max() - 8.0)  # within ~35 dB of the loudest frame
+    voiced = (peak > 0.45) & loud
+    f0 = SAMPLE_RATE / lag.astype(np.float32)
+    semitones = 12.0 * np.log(f0 / 55.0)  # natural-log based, scale only matters for training
+    sv = semitones[voiced]
+    dsv = np.abs(np.diff(semitones))[voiced[1:] & voiced[:-1]] if voiced.sum() > 1 else np.zeros(0)
+    signs = np.signbit(frames)
+    zcr = np.mean(signs[:, 1:] != signs[:, :-1], axis=1)
+    ev = energy[loud]
+    de = np.diff(energy) if len(energy) > 1 else np.zeros(1)
+    out = (
+        _stats(sv)
+        + _stats(dsv)
+        + [float(voiced.mean())]
+        + _stats(ev)
+        + [float(ev.max() - ev.min()) if ev.size else 0.0]
+        + [float(np.abs(de).mean()), float(de.std())]
+        + [float(zcr.mean()), float(zcr.std())]
+        + [float(np.log(len(x) / SAMPLE_RATE + 1e-3))]
+        + [float(np.mean(peak[loud])) if loud.any() else 0.0]
+    )
+    return np.asarray(out, dtype=np.float32)
+
+
+# --------------------------------------------------------------------------- encoder
+
+
+def windows(samples: np.ndarray, window_seconds: float) -> list[np.ndarray]:
+    """Cut ``samples`` into near-equal pieces of at most ``window_seconds``."""
+    n = len(samples)
+    size = int(window_seconds * SAMPLE_RATE)
+    if n <= size:
+        return [samples]
+    k = int(np.ceil(n / size))
+    edges = np.linspace(0, n, k + 1).astype(int)
+    return [samples[a:b] for a, b in zip(edges[:-1], edges[1:])]
+
+
+class FeatureExtractor:
+    """Turns 16-kHz samples into encoder frame states and pooled feature vectors.
+
+    The Whisper encoder is loaded on first use (about 0.3 s) and shared.
+    """
+
+    def __init__(self, config: FeatureConfig | None = None, encoder: Any = None):
+        self.config = config or FeatureConfig()
+        self._encoder = encoder
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            self._encoder = _shared_encoder()
+        return self._encoder
+
+    def frame_states(self, samples: np.ndarray) -> dict[int, np.ndarray]:
+        """``{layer: (T, 512)}`` encoder states of the whole input, windows joined in time."""
+        from paravox.encoder.numpy_encoder import log_mel
+
+        samples = np.asarray(samples, dtype=np.float32)
+        if len(samples) < _MIN_SAMPLES:
+            samples = np.pad(samples, (0, _MIN_SAMPLES - len(samples)))
+        parts: dict[int, list[np.ndarray]] = {layer: [] for layer in self.config.layers}
+        pieces = windows(samples, self.config.window_seconds)
+        mels = [log_mel(p) for p in pieces]
+        same = len({m.shape[1] for m in mels}) == 1
+        if same and len(mels) > 1:  # one batched pass when the windows are of equal length
+            states = self.encoder.forward(np.stack(mels), layers=list(self.config.layers))
+            for layer in self.config.layers:
+                parts[layer].extend(states[layer])
+        else:
+            for mel in mels:
+                states = self.encoder.forward(mel, layers=list(self.config.layers))
+                for layer in self.config.layers:
+                    parts[layer].append(states[layer])
+        return {layer: np.concatenate(parts[layer]) for layer in self.config.layers}
+
+    def pool(self, states: dict[int, np.ndarray], samples: np.ndarray | None, t0: int = 0, t1: int | None = None) -> np.ndarray:
+        """The feature vector of states ``[t0:t1]`` (and prosody of the matching samples)."""
+        vec = []
+        for layer in self.config.layers:
+            s = states[layer][t0:t1]
+            if len(s) == 0:
+                s = states[layer][max(0, t0 - 1) : t0 + 1]
+            vec.append(np.concatenate([s.mean(0), s.std(0)]))
+        if self.config.prosody:
+            a = int(t0 * _STATE_HOP * SAMPLE_RATE)
+            b = None if t1 is None else int(t1 * _STATE_HOP * SAMPLE_RATE)
+            vec.append(prosody_features(samples[a:b] if samples is not None else np.zeros(_MIN_SAMPLES)))
+        return np.concatenate(vec).astype(np.float32)
+
+    def __call__(self, samples: np.ndarray) -> np.ndarray:
+        """One feature vector (``config.dim``) for the whole input."""
+        samples = np.asarray(samples, dtype=np.float32)
+        return self.pool(self.frame_states(samples), samples)
+
+
+def _shared_encoder():
+    from paravox.encoder.onnx_encoder import shared_encoder
+
+    return shared_encoder()
+
+
+# --------------------------------------------------------------------------- cache
+
+_CACHE_VERSION = 1
+
+
+def cache_root() -> Path:
+    """``$PARAVOX_FEATURE_CACHE`` if set, else ``features/`` in paravox's cache folder."""
+    override = os.environ.get("PARAVOX_FEATURE_CACHE")
+    if override:
+        return Path(override)
+    from paravox.encoder.files import cache_dir
+
+    return Path(cache_dir()) / "features"
+
+
+class FeatureCache:
+    """On-disk cache of pooled features, one ``.npz`` per audio file.
+
+    Keyed by the file (absolute path, size, mtime), the framing (encoder, window length),
+    the augmentation and a format version. Each file stores the pooled vector of every
+    encoder block computed so far (``L0``..``L5``) and the prosody vector, so configurations
+    that differ only in their choice of blocks share one cache.
+    """
+
+    def __init__(self, config: FeatureConfig, root: str | os.PathLike | None = None, augment: str = "clean"):
+        self.config = config
+        ident = f"v{_CACHE_VERSION}-{config.encoder}-w{config.window_seconds:g}-{augment}"
+        self.dir = (Path(root) if root is not None else cache_root()) / ident
+
+    def _path(self, audio_path: str) -> Path:
+        st = os.stat(audio_path)
+        ident = f"{os.path.abspath(audio_path)}|{st.st_size}|{int(st.st_mtime)}"
+        return self.dir / (hashlib.sha1(ident.encode()).hexdigest() + ".npz")
+
+    def parts(self, audio_path: str) -> dict[str, np.ndarray]:
+        p = self._path(audio_path)
+        if not p.is_file():
+            return {}
+        try:
+            with np.load(p) as z:
+                return {k: z[k] for k in z.files}
+        except (OSError, ValueError, EOFError):
+            return {}
+
+    def put(self, audio_path: str, parts: dict[str, np.ndarray]) -> None:
+        p = self._path(audio_path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.stem + f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, **{k: np.asarray(v, dtype=np.float32) for k, v in parts.items()})
+        os.replace(tmp, p)
+
+
+def _needed(config: FeatureConfig) -> list[str]:
+    return [f"L{x}" for x in config.layers] + (["prosody"] if config.prosody else [])
+
+
+def _assemble(parts: dict[str, np.ndarray], config: FeatureConfig) -> np.ndarray:
+    return np.concatenate([parts[k] for k in _needed(config)]).astype(np.float32)
+
+
+def compute_parts(samples: np.ndarray, config: FeatureConfig, extractor: "FeatureExtractor") -> dict[str, np.ndarray]:
+    """Pooled vectors of every block up to the deepest in ``config`` (they cost nothing
+    extra: the encoder runs through them anyway), plus prosody."""
+    full = FeatureConfig(layers=tuple(range(max(config.layers) + 1)), prosody=False,
+                         window_seconds=config.window_seconds, encoder=config.encoder)
+    ex = FeatureExtractor(full, encoder=extractor.encoder)
+    samples = np.asarray(samples, dtype=np.float32)
+    states = ex.frame_states(samples)
+    parts = {f"L{x}": np.concatenate([s.mean(0), s.std(0)]) for x, s in states.items()}
+    parts["prosody"] = prosody_features(samples if len(samples) >= _MIN_SAMPLES else np.pad(samples, (0, _MIN_SAMPLES - len(samples))))
+    return parts
+
+
+def extract_files(
+    paths: Sequence[str],
+    config: FeatureConfig,
+    *,
+    cache: bool = True,
+    augment: str = "clean",
+    seed: int = 0,
+    progress: bool = False,
+) -> np.ndarray:
+    """``(N, config.dim)`` feature vectors for audio files, computed once and cached.
+
+    ``augment`` other than ``"clean"`` applies :func:`augment_samples` with a per-file
+    deterministic seed (so the cached copy is reproducible).
+    """
+    from paravox.audio import load_audio
+
+    store = FeatureCache(config, augment=augment) if cache else None
+    extractor = FeatureExtractor(config)
+    out = np.zeros((len(paths), config.dim), dtype=np.float32)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(paths), unit="clip", desc=f"features ({augment})", leave=False)
+    need = _needed(config)
+    for i, path in enumerate(paths):
+        parts = store.parts(path) if store else {}
+        if not all(k in parts for k in need):
+            samples = load_audio(path).samples
+            if augment != "clean":
+                samples = augment_keyed(samples, augment, f"{seed}|{os.path.basename(path)}|{augment}")
+            parts = {**parts, **compute_parts(samples, config, extractor)}
+            if store:
+                store.put(path, parts)
+        out[i] = _assemble(parts, config)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return out
+
+
+def speed_perturb(samples: np.ndarray, factor: float) -> np.ndarray:
+    """Play ``samples`` ``factor`` times as fast (polyphase resampling; pitch moves too).
+
+    >>> speed_perturb(np.zeros(16000, np.float32), 1.1).shape, speed_perturb(np.zeros(16000, np.float32), 0.9).shape
+    ((14546,), (17778,))
+    """
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    f = Fraction(factor).limit_denominator(100)
+    return resample_poly(np.asarray(samples, dtype=np.float32), f.denominator, f.numerator).astype(np.float32)
+
+
+def augment_keyed(samples: np.ndarray, kind: str, key: str) -> np.ndarray:
+    """:func:`augment_samples` with a generator seeded from ``key`` (e.g. the clip's name), so a
+    clip's augmented copy is the same in every run and cache."""
+    seed = int(hashlib.sha1(key.encode()).hexdigest()[:8], 16)
+    return augment_samples(samples, kind, np.random.default_rng(seed))
+
+
+def augment_samples(samples: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
+    """Deterministic augmentation for training: ``noise`` (white or smoothed noise at 5-25 dB
+    SNR plus a random gain of -12..+6 dB, clipped to [-1, 1]), ``gain`` (gain only), or
+    ``speed90`` / ``speed110`` (:func:`speed_perturb` by 0.9 / 1.1; needs SciPy, which the
+    ``train`` extra brings)."""
+    x = np.asarray(samples, dtype=np.float32)
+    if kind in SPEED_FACTORS:
+        return np.clip(speed_perturb(x, SPEED_FACTORS[kind]), -1.0, 1.0).astype(np.float32)
+    if kind == "noise":
+        snr = rng.uniform(5.0, 25.0)
+        noise = rng.standard_normal(len(x)).astype(np.float32)
+        if rng.random() < 0.5:
+            noise = np.convolve(noise, np.ones(8, dtype=np.float32) / 8, mode="same")
+        p_sig = float(np.mean(x**2)) + 1e-10
+        p_noise = float(np.mean(noise**2)) + 1e-10
+        x = x + noise * np.float32(np.sqrt(p_sig / (p_noise * 10 ** (snr / 10))))
+    if kind in ("noise", "gain"):
+        x = x * np.float32(10 ** (rng.uniform(-12.0, 6.0) / 20))
+    elif kind != "clean":
+        raise ValueError(f"unknown augmentation {kind!r}; use one of {', '.join(AUGMENTATIONS)}")
+    return np.clip(x, -1.0, 1.0).astype(np.float32)

@@ -1,0 +1,149 @@
+"""Emotion of an utterance, of each speech segment, or at a fixed hop: the inference core.
+
+:class:`EmotionRecognizer` joins the feature extractor (Whisper-encoder states + prosody)
+and a NumPy :class:`~paravox.speech_emotion.model.EmotionModel`. The model was trained on 1-5 s
+clips, each encoded on its own, so inference keeps that framing:
+
+* ``utterance``: input up to ``window_seconds`` (5 s) is one clip; longer input is scored
+  per speech stretch (Silero VAD, cut into pieces of at most 5 s) and the probabilities
+  are averaged weighted by duration (all of it, in 5-s pieces, if the VAD finds no speech).
+* ``segments``: each given span (VAD or ASR segment) is scored the same way.
+* ``frames``: the input is encoded once (5-s windows) and the states are pooled over a
+  sliding ``frame_window`` (2 s) every ``frame_hop`` (0.5 s).
+
+Memory stays bounded on long input (10 minutes and more): nothing longer than one 5-s
+window is encoded at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from paravox.speech_emotion.features import _MIN_SAMPLES, SAMPLE_RATE, FeatureExtractor, windows
+from paravox.speech_emotion.model import load_model
+
+_STATES_PER_SECOND = 50
+
+
+@dataclass
+class Scored:
+    """Probabilities (``(N, L)``), feature vectors (``(N, D)``) and spans (seconds) of N items."""
+
+    probs: np.ndarray
+    feats: np.ndarray
+    spans: list[tuple[float, float]]
+
+
+class EmotionRecognizer:
+    """Emotion scores for 16-kHz mono float32 samples with one model.
+
+    >>> rec = EmotionRecognizer()                                  # doctest: +SKIP
+    >>> rec.utterance(samples).probs[0].round(2)                   # doctest: +SKIP
+    """
+
+    def __init__(self, model: Any = None, encoder: Any = None):
+        self.model = load_model(model)
+        self.extractor = FeatureExtractor(self.model.features, encoder=encoder)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.model.labels
+
+    @property
+    def window_seconds(self) -> float:
+        return self.model.features.window_seconds
+
+    # ---- pieces ----------------------------------------------------------------------------
+    def _clip_features(self, samples: np.ndarray) -> np.ndarray:
+        """Feature vector of one clip of at most ``window_seconds`` (the training framing)."""
+        return self.extractor(samples)
+
+    def _span_features(self, samples: np.ndarray, start: float, end: float) -> tuple[np.ndarray, float]:
+        """Duration-weighted mean feature vector of ``samples[start:end]`` cut into clips."""
+        a = max(0, int(round(start * SAMPLE_RATE)))
+        b = min(len(samples), int(round(end * SAMPLE_RATE)))
+        piece = samples[a:b]
+        if len(piece) < _MIN_SAMPLES:  # too short to carry emotion: widen it around its centre
+            mid = (a + b) // 2
+            a, b = max(0, mid - _MIN_SAMPLES // 2), min(len(samples), mid + _MIN_SAMPLES // 2)
+            piece = samples[a:b]
+        clips = windows(piece, self.window_seconds)
+        feats = np.stack([self._clip_features(c) for c in clips])
+        w = np.array([len(c) for c in clips], dtype=np.float64)
+        return feats, w
+
+    def spans(self, samples: np.ndarray, spans: Sequence[tuple[float, float]]) -> Scored:
+        """One score per span (seconds into ``samples``); long spans are cut into 5-s clips
+        whose probabilities are averaged, weighted by length."""
+        samples = _as_samples(samples)
+        probs, feats = [], []
+        for start, end in spans:
+            f, w = self._span_features(samples, start, end)
+            p = np.atleast_2d(self.model.predict_proba(f))
+            probs.append((p * w[:, None]).sum(0) / w.sum())
+            feats.append((f * w[:, None]).sum(0) / w.sum())
+        L, D = len(self.labels), self.model.features.dim
+        return Scored(np.array(probs, dtype=np.float32).reshape(-1, L), np.array(feats, dtype=np.float32).reshape(-1, D),
+                      [(float(s), float(e)) for s, e in spans])
+
+    def utterance(self, samples: np.ndarray) -> Scored:
+        """One score for the whole input (see the module docstring for long input)."""
+        samples = _as_samples(samples)
+        duration = len(samples) / SAMPLE_RATE
+        if duration <= self.window_seconds:
+            parts = [(0.0, duration)]
+        else:
+            parts = speech_spans(samples) or [(0.0, duration)]
+        scored = self.spans(samples, parts)
+        w = np.array([max(e - s, 1e-3) for s, e in parts])[:, None]
+        probs = (scored.probs * w).sum(0, keepdims=True) / w.sum()
+        feats = (scored.feats * w).sum(0, keepdims=True) / w.sum()
+        return Scored(probs.astype(np.float32), feats.astype(np.float32), [(0.0, duration)])
+
+    def segments(self, samples: np.ndarray) -> Scored:
+        """One score per speech segment found by the Silero VAD (emotion over time)."""
+        samples = _as_samples(samples)
+        return self.spans(samples, speech_spans(samples))
+
+    def frames(self, samples: np.ndarray, *, hop: float = 0.5, window: float = 2.0) -> Scored:
+        """Scores of a ``window``-second span every ``hop`` seconds (spans centred on
+        ``k * hop``, clipped to the input), from one encoder pass."""
+        samples = _as_samples(samples)
+        if hop <= 0 or window <= 0:
+            raise ValueError("hop and window must be positive")
+        duration = len(samples) / SAMPLE_RATE
+        states = self.extractor.frame_states(samples)
+        n_states = len(next(iter(states.values())))
+        centres = np.arange(0.0, max(duration, 1e-9), hop) if duration > 0 else np.zeros(1)
+        feats, spans = [], []
+        for c in centres:
+            s, e = max(0.0, c - window / 2), min(duration, c + window / 2)
+            t0 = min(int(s * _STATES_PER_SECOND), n_states - 1)
+            t1 = max(t0 + 2, int(np.ceil(e * _STATES_PER_SECOND)))
+            feats.append(self.extractor.pool(states, samples, t0, min(t1, n_states)))
+            spans.append((float(s), float(e)))
+        feats = np.stack(feats)
+        return Scored(np.atleast_2d(self.model.predict_proba(feats)), feats, spans)
+
+
+def _as_samples(samples: np.ndarray) -> np.ndarray:
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim != 1:
+        raise ValueError(f"samples must be 1-D mono at 16 kHz, got shape {x.shape} (use paravox.audio.load_audio)")
+    if len(x) == 0:
+        raise ValueError("no samples: an empty input has no emotion")
+    return x
+
+
+def speech_spans(samples: np.ndarray, *, threshold: float = 0.5, min_silence_ms: int = 500,
+                 max_speech_s: float = 10.0, pad_ms: int = 200) -> list[tuple[float, float]]:
+    """Speech stretches (seconds) from faster-whisper's Silero VAD, at most ``max_speech_s`` long."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    opts = VadOptions(threshold=threshold, min_silence_duration_ms=min_silence_ms,
+                      max_speech_duration_s=max_speech_s, speech_pad_ms=pad_ms)
+    stamps = get_speech_timestamps(np.asarray(samples, dtype=np.float32), opts, sampling_rate=SAMPLE_RATE)
+    return [(t["start"] / SAMPLE_RATE, t["end"] / SAMPLE_RATE) for t in stamps]
