@@ -521,9 +521,9 @@ def test_a_classifier_frames_audio_as_its_config_says(tmp_path, monkeypatch):
 
 
 def test_the_command_line_offers_every_framing_the_features_know():
-    from paravox.cli import events_cmd
+    from paravox.cli import train_cmd
 
-    assert events_cmd.FRAMINGS == features.FRAMINGS
+    assert train_cmd.FRAMINGS == features.FRAMINGS
 
 
 def test_padded_framing_keeps_the_clips_own_frames_and_differs_from_short():

@@ -14,3 +14,29 @@ def add_input_arguments(p: argparse.ArgumentParser, audio_help: str | None = Non
     )
     g.add_argument("--scp", metavar="WAV_SCP", help="Kaldi wav.scp list: '<id> <path>' per line")
     g.add_argument("--manifest", metavar="JSONL", help="JSONL list with 'id' and 'audio' (relative to the list) per line")
+
+
+class UsageError(Exception):
+    """A problem with how the command was called: one line on stderr, exit status 2."""
+
+
+def fail(message: str) -> int:
+    """Print one usage-error line and return exit status 2."""
+    import sys
+
+    print(f"paravox: error: {message}", file=sys.stderr)
+    return 2
+
+
+def guard(fn):
+    """Run a command; a usage problem, a model that cannot load or a bad value is one line, exit 2."""
+
+    def run(args: argparse.Namespace) -> int:
+        from paravox.errors import ModelError
+
+        try:
+            return fn(args)
+        except (UsageError, ModelError, ValueError) as exc:
+            return fail(str(exc))
+
+    return run

@@ -1,4 +1,4 @@
-"""``paravox emotion``, ``paravox train emotion`` and ``paravox bench emotion``.
+"""``paravox emotion``.
 
 Only argparse is imported here; each handler imports what it needs.
 """
@@ -9,8 +9,7 @@ import argparse
 import json
 import sys
 
-from paravox.cli.common import add_input_arguments
-from paravox.training.augment import COPIES
+from paravox.cli.common import add_input_arguments, fail
 
 EXAMPLES = """\
 examples:
@@ -43,57 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_emotion)
 
 
-def register_train(tsub: argparse._SubParsersAction) -> None:
-    p = tsub.add_parser(
-        "emotion",
-        help="train an emotion model on your own labels",
-        description="Train an emotion head on a JSONL manifest ('audio' relative to the manifest, 'label', "
-        "optional 'speaker' for a speaker-independent validation split). Writes config.json, weights.npz "
-        "and train_report.json to -o DIR; load it with --model DIR.",
-    )
-    p.add_argument("--manifest", required=True, metavar="JSONL")
-    p.add_argument("-o", "--output", required=True, metavar="DIR")
-    p.add_argument("--labels", metavar="A,B,...", help="the label set, in order (default: the manifest's labels, sorted)")
-    p.add_argument("--C", type=float, default=None, help="inverse L2 strength of the head (default: chosen by CV)")
-    p.add_argument("--augment", action="store_true", help="also train on noisy, gain-changed copies (twice the feature time)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(handler=cmd_train)
 
 
-def register_bench(bsub: argparse._SubParsersAction) -> None:
-    p = bsub.add_parser(
-        "emotion",
-        help="EmoBox protocol on a corpus folder (manifest.jsonl + folds.json)",
-        description="Train a head on each fold's training part, score its test part, print UA/WA/macro-F1 "
-        "averaged over folds as a markdown table. Hyper-parameters are chosen by speaker-grouped CV "
-        "inside each training part.",
-    )
-    p.add_argument("--data", required=True, nargs="+", metavar="DIR", help="corpus folder(s), e.g. ../shared/data/emotion/casia")
-    p.add_argument("--layers", type=int, nargs="+", default=None, help="encoder blocks (default: the shipped model's)")
-    p.add_argument("--no-prosody", action="store_true", help="leave out the prosody statistics")
-    p.add_argument("--select-features", action="store_true",
-                   help="also choose blocks/prosody per fold by inner CV among a few candidates")
-    p.add_argument("--speaker-norm", action="store_true",
-                   help="add a row with per-speaker feature standardisation (uses the test speakers' unlabelled clips)")
-    p.add_argument("--extra", nargs="+", default=(), metavar="DIR",
-                   help="other corpus folders added to every training part (multi-corpus training, labels mapped)")
-    p.add_argument("--augment", nargs="+", default=(), metavar="KIND", choices=COPIES,
-                   help="also train on copies of each training clip so augmented (noise, gain, speed90, speed110); "
-                        "test clips stay as recorded")
-    p.add_argument("--grid", type=float, nargs="+", default=None, metavar="C",
-                   help="the head's regularisation values tried by inner CV (default: 0.001 0.003 0.01)")
-    p.add_argument("-o", "--output", metavar="JSON", help="write all results as JSON")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(handler=cmd_bench)
 
 
 # ---- handlers ----------------------------------------------------------------------------
 
-
-def _fail(message: str) -> int:
-    print(f"paravox: error: {message}", file=sys.stderr)
-    return 2
 
 
 def _safe_name(key: str) -> str:
@@ -117,18 +71,18 @@ def cmd_emotion(args: argparse.Namespace) -> int:
     try:
         items = collect(args.inputs, args.scp, args.manifest)
     except InputListError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if not items:
-        return _fail("no input given: name audio files, '-' for stdin, --scp or --manifest (see --help)")
+        return fail("no input given: name audio files, '-' for stdin, --scp or --manifest (see --help)")
     try:
         rec = EmotionRecognizer(args.model)
     except ModelError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if args.embeddings:
         names = [_safe_name(i.key) for i in items]
         clash = {n for n in names if names.count(n) > 1}
         if clash:
-            return _fail(f"several inputs would write {sorted(clash)[0]}.npy in {args.embeddings}; give them distinct ids")
+            return fail(f"several inputs would write {sorted(clash)[0]}.npy in {args.embeddings}; give them distinct ids")
         Path(args.embeddings).mkdir(parents=True, exist_ok=True)
     out = None
     if args.output:
@@ -219,66 +173,5 @@ def _text(line: dict) -> str:
     return "\n".join([head] + rows)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    import json as _json
-
-    try:
-        from paravox.training.speech_emotion import HeadOptions, ManifestError, train_from_manifest
-    except ImportError as exc:
-        return _fail(str(exc))
-    from paravox.audio import AudioError
-
-    labels = [x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else None
-    head = HeadOptions(C=args.C, seed=args.seed) if args.C is not None else None
-    try:
-        report = train_from_manifest(args.manifest, args.output, labels=labels, head=head, augment=args.augment,
-                                     seed=args.seed, progress=not args.quiet)
-    except (ManifestError, ValueError, AudioError) as exc:
-        return _fail(str(exc))
-    r = report.to_dict()
-    ua = "n/a" if r["val_ua"] is None else f"{100 * r['val_ua']:.1f}%"
-    print(f"trained on {r['n_train']} items, labels {', '.join(r['labels'])}; "
-          f"validation ({r['n_val']} held-out items) UA {ua}, temperature {r['temperature']:.2f}")
-    print(f"wrote {args.output}/config.json, weights.npz, train_report.json  (use: --model {args.output})")
-    if not args.quiet:
-        print(_json.dumps({k: r[k] for k in ("options", "seconds")}))
-    return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
-        return _fail("the benchmark trains heads and needs scikit-learn: pip install 'paravox[train]'")
-    from paravox.bench.speech_emotion import CorpusError, markdown_table, run_benchmark
-    from paravox.speech_emotion.features import FeatureConfig
-    from paravox.speech_emotion.model import ModelError, load_model
-
-    if args.layers is None:
-        try:
-            base = load_model(None).features
-        except ModelError:
-            base = FeatureConfig()
-        features = FeatureConfig(layers=base.layers, prosody=base.prosody and not args.no_prosody,
-                                 window_seconds=base.window_seconds)
-    else:
-        features = FeatureConfig(layers=tuple(args.layers), prosody=not args.no_prosody)
-    results = []
-    log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    for folder in args.data:
-        for norm in (False, True) if args.speaker_norm else (False,):
-            try:
-                results.append(run_benchmark(folder, features=features, select_features=args.select_features,
-                                             speaker_norm=norm, progress=not args.quiet, log=log,
-                                             augment=args.augment, **({"grid": args.grid} if args.grid else {}),
-                                             extra=[e for e in args.extra if Path(e).resolve() != Path(folder).resolve()]))
-            except CorpusError as exc:
-                return _fail(str(exc))
-    print(markdown_table(results))
-    if args.output:
-        from paravox.formats import write_atomic
-
-        write_atomic(args.output, json.dumps(results, indent=2) + "\n")
-    return 0

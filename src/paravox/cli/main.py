@@ -27,9 +27,7 @@ examples:
 """
 
 
-class CLIError(Exception):
-    """A problem with how the command was called; printed as one line, exit code 2."""
-
+from paravox.cli.common import UsageError as CLIError  # noqa: E402  (one usage error for every command)
 
 # ---- argument groups shared by analysis commands ----------------------------------------
 
@@ -139,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
 COMMAND_MODULES = (
     "paravox.cli.events_cmd",
     "paravox.cli.emotion_cmd",
+    "paravox.cli.train_cmd",
+    "paravox.cli.bench_cmd",
     "paravox.cli.batch_cmd",
     "paravox.cli.serve_cmd",
 )

@@ -1,0 +1,236 @@
+"""``paravox train events|isolated|emotion``: models trained on your own labelled audio.
+
+Only argparse is imported here; each command imports what it needs (the ``train`` extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from paravox.cli.common import UsageError, fail, guard
+from paravox.training.augment import COPIES
+
+#: the classifier's framings, as :data:`paravox.vocal_events.features.FRAMINGS` names them (a
+#: copy, so that ``--help`` needs no NumPy; a test keeps the two equal)
+FRAMINGS = ("short", "padded", "padded_fast")
+
+
+def register_train(tsub: argparse._SubParsersAction) -> None:
+    """``paravox train events|isolated|emotion``."""
+    register_events(tsub)
+    register_emotion(tsub)
+
+
+def register_events(tsub: argparse._SubParsersAction) -> None:
+    p = tsub.add_parser(
+        "events",
+        help="train the vocalization classifier and event detector on your clips",
+        description=(
+            "Train an events model directory (classifier/ and detector/) that --model DIR loads.\n\n"
+            "--manifest: isolated vocalization clips, JSONL with 'audio' and 'label' (any label set; "
+            "canonical tags such as laugh or cough are recommended), optional 'speaker' for a "
+            "speaker-independent validation split. --speech: speech recordings (JSONL with 'audio') "
+            "that the detector's training mixtures place the clips between and over; without it only "
+            "the classifier is trained.\n\n"
+            "--data: the paravox data pack (../shared/data) — reproduces the shipped models."
+        ),
+        epilog="examples:\n  paravox train events --manifest clips.jsonl --speech speech.jsonl -o my_model/\n"
+        "  paravox train events --data ../shared/data -o src/paravox/vocal_events/weights",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--manifest", metavar="JSONL", help="labelled vocalization clips")
+    src.add_argument("--data", metavar="DIR", help="the data pack folder (../shared/data)")
+    p.add_argument("--speech", metavar="JSONL", help="speech recordings for the detector's mixtures")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="model directory to write")
+    p.add_argument("--mixtures", type=int, default=1200, help="training mixtures for the detector (default 1200)")
+    p.add_argument("--epochs", type=int, default=25, help="detector training epochs (default 25)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same model")
+    p.add_argument("--classifier-augment", nargs="+", metavar="KIND", default=None,
+                   choices=("none", *COPIES),
+                   help="with --data: copies of the classifier's training clips it also trains on, "
+                        "e.g. speed90 speed110 (default: none)")
+    p.add_argument("--keep-detector", metavar="DIR",
+                   help="with --data: reuse this model directory's detector instead of training one "
+                        "(retrains the classifier alone, in minutes)")
+    p.add_argument("--classifier-context", type=int, default=0, metavar="N",
+                   help="with --data: also train the classifier on the events of N mixtures, cut as the detector's "
+                        "regions are, and on stretches of their speech as a reject class (no event) (default: 0, off)")
+    p.add_argument("--classifier-framing", choices=FRAMINGS, default="short",
+                   help="how the classifier encodes a clip: short = as it is (default, the shipped model); padded = "
+                        "inside a zero-padded 30-s window, as transcription does: higher UAR on isolated Deeply clips, "
+                        "about 11-16 times the encoder time per clip and per event region; padded_fast = padded "
+                        "approximated (the clip also attends to a cached silent window) at about 1.4 times the short cost")
+    p.add_argument("--keep-classifier", metavar="DIR",
+                   help="with --data: reuse this model directory's classifier (trains the detector alone)")
+    p.add_argument("--mixture-channels", action="store_true",
+                   help="with --data: give every clip in the detector's training mixtures a random "
+                        "channel of its own (equaliser, room), so that it learns the sound, not the microphone")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=guard(cmd_train_events))
+
+    p = tsub.add_parser(
+        "isolated",
+        help="train the classifier 'paravox classify' uses, on isolated clips alone",
+        description=(
+            "Train a classifier of isolated vocalizations (a model directory that 'paravox classify --model DIR' "
+            "loads; the shipped one is the events model's isolated/ folder).\n\n"
+            "--data: a folder with manifest.jsonl (one JSON line per clip: 'audio', 'tag' or 'label', 'speaker'). "
+            "The recipe (augmented copies, MLPs averaged) is chosen among the ones given by speaker-grouped 3-fold "
+            "cross-validation over all its speakers, then fitted on every clip. Run 'paravox bench classify' with "
+            "the same options and -o first, and pass its JSON as --bench-report: the model card then carries the "
+            "recipe's figures on speakers never trained on."
+        ),
+        epilog="example (the shipped isolated/ recipe; its MODEL_CARD.md gives the exact commands):\n"
+        "  paravox bench classify --data ../shared/data/nonverbal/deeply --framing padded_fast \\\n"
+        "      --select-augment none speed90+speed110 --members 1 5 --jobs 2 -o bench.json\n"
+        "  paravox train isolated --data ../shared/data/nonverbal/deeply --framing padded_fast \\\n"
+        "      --select-augment none speed90+speed110 --members 1 5 --bench-report bench.json -o my_classifier/\n"
+        "  paravox classify burst.wav --model my_classifier/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data", required=True, metavar="DIR", help="folder with manifest.jsonl (audio, tag or label, speaker)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="model directory to write")
+    _recipe_opts(p, default_framing="padded_fast", framing_note="padded_fast = the shipped isolated/ classifier")
+    p.add_argument("--bench-report", metavar="JSON",
+                   help="'paravox bench classify -o' JSON of this very recipe: its held-out figures go into the model card")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same model")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=guard(cmd_train_isolated))
+
+
+def _recipe_opts(p: argparse.ArgumentParser, *, default_framing: str, framing_note: str) -> None:
+    """The options that make a classifier recipe (shared by 'bench classify' and 'train isolated')."""
+    p.add_argument("--augment", nargs="+", default=None, metavar="KIND", choices=("none", *COPIES),
+                   help="also train on copies of each training clip so augmented, e.g. speed90 speed110 "
+                        "(default: none); test clips stay as recorded")
+    p.add_argument("--select-augment", nargs="*", default=None, metavar="SET",
+                   help="instead, choose the augmentation by speaker-grouped CV inside the training part, among the "
+                        "SETs given (each 'none' or kinds joined by '+', e.g. none speed90+speed110); no SET: none; "
+                        "speed90+speed110; those + noise")
+    p.add_argument("--members", nargs="+", type=int, default=[1], metavar="N",
+                   help="average N MLPs trained with seeds seed..seed+N-1 (default 1); several values: chosen by the "
+                        "same inner CV, jointly with the augmentation")
+    p.add_argument("--framing", choices=FRAMINGS, default=default_framing,
+                   help=f"how each clip is encoded (default {default_framing}): short = as it is (cost follows the "
+                        "clip's length); padded = inside a zero-padded 30-s window as in transcription (0.5-0.75 s a "
+                        f"clip here); padded_fast = padded approximated at about 1.4 times the short cost. {framing_note}")
+
+
+def _recipe_args(args: argparse.Namespace) -> tuple[bool | list[list[str]], list[int]]:
+    """(``select_augment`` for the library: False, True or the sets; members), checked."""
+    if args.select_augment is not None and args.augment is not None:
+        raise UsageError("--augment fixes the augmentation and --select-augment chooses it; give one")
+    if any(m < 1 for m in args.members):
+        raise UsageError(f"--members {' '.join(map(str, args.members))}: give whole numbers of 1 or more")
+    select: bool | list[list[str]] = False
+    if args.select_augment is not None:
+        select = [_augment_set(text) for text in args.select_augment] or True
+    return select, args.members
+
+
+def cmd_train_events(args: argparse.Namespace) -> int:
+    try:
+        from paravox.training import vocal_events as train
+    except ImportError as exc:
+        raise UsageError(f"{exc}") from None
+    log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    if args.classifier_context < 0:
+        raise UsageError(f"--classifier-context {args.classifier_context}: give a number of mixtures, 0 or more")
+    if args.data:
+        for flag, kept, part in (("--keep-detector", args.keep_detector, "detector"),
+                                 ("--keep-classifier", args.keep_classifier, "classifier")):
+            if kept and not (Path(kept) / part).is_dir():
+                raise UsageError(f"{flag} {kept}: no {part}/ folder there; name an events model directory")
+        if args.keep_detector and args.keep_classifier:
+            raise UsageError("--keep-detector and --keep-classifier together would train nothing; give one")
+        if args.keep_classifier and (args.classifier_augment or args.classifier_context or args.classifier_framing != "short"):
+            raise UsageError("--classifier-augment, --classifier-context and --classifier-framing shape the classifier, which "
+                        "--keep-classifier keeps as it is; drop one or the other")
+        if args.keep_detector and args.mixture_channels:
+            raise UsageError("--mixture-channels shapes the detector's mixtures, which --keep-detector keeps "
+                        "as it is; drop one or the other")
+        aug = train.CLASSIFIER_AUGMENT if args.classifier_augment is None else [a for a in args.classifier_augment if a != "none"]
+        report = train.train_default(args.data, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs,
+                                     classifier_augment=aug, keep_detector=args.keep_detector,
+                                     keep_classifier=args.keep_classifier, mixture_channels=args.mixture_channels,
+                                     classifier_context=args.classifier_context,
+                                     classifier_framing=args.classifier_framing, quiet=args.quiet, log=log)
+    else:
+        if args.classifier_augment or args.keep_detector or args.keep_classifier or args.mixture_channels or args.classifier_context:
+            raise UsageError("--classifier-augment, --classifier-context, --keep-detector, --keep-classifier and "
+                        "--mixture-channels go with --data (the shipped recipe), not --manifest")
+        report = train.train_user(args.manifest, args.speech, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs,
+                                  classifier_framing=args.classifier_framing, quiet=args.quiet, log=log)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_train_isolated(args: argparse.Namespace) -> int:
+    try:
+        from paravox.training import isolated
+    except ImportError as exc:
+        raise UsageError(f"{exc}") from None
+    select, members = _recipe_args(args)
+    sets = isolated.augment_sets(select, args.augment or [])
+    log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    report = isolated.train_isolated(args.data, args.output, augment_sets=sets, members=members, framing=args.framing,
+                                     seed=args.seed, bench_report=args.bench_report, quiet=args.quiet, log=log)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _augment_set(text: str) -> list[str]:
+    """``"speed90+speed110"`` -> ``["speed90", "speed110"]``; ``"none"`` -> ``[]``."""
+    kinds = [k.strip() for k in text.split("+") if k.strip() and k.strip() != "none"]
+    unknown = [k for k in kinds if k not in COPIES]
+    if unknown:
+        raise UsageError(f"--select-augment {text}: unknown kind {', '.join(unknown)}; known: none, {', '.join(COPIES)}")
+    return kinds
+
+
+def register_emotion(tsub: argparse._SubParsersAction) -> None:
+    p = tsub.add_parser(
+        "emotion",
+        help="train an emotion model on your own labels",
+        description="Train an emotion head on a JSONL manifest ('audio' relative to the manifest, 'label', "
+        "optional 'speaker' for a speaker-independent validation split). Writes config.json, weights.npz "
+        "and train_report.json to -o DIR; load it with --model DIR.",
+    )
+    p.add_argument("--manifest", required=True, metavar="JSONL")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--labels", metavar="A,B,...", help="the label set, in order (default: the manifest's labels, sorted)")
+    p.add_argument("--C", type=float, default=None, help="inverse L2 strength of the head (default: chosen by CV)")
+    p.add_argument("--augment", action="store_true", help="also train on noisy, gain-changed copies (twice the feature time)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(handler=cmd_train_emotion)
+
+
+def cmd_train_emotion(args: argparse.Namespace) -> int:
+    import json as _json
+
+    try:
+        from paravox.training.speech_emotion import HeadOptions, ManifestError, train_from_manifest
+    except ImportError as exc:
+        return fail(str(exc))
+    from paravox.audio import AudioError
+
+    labels = [x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else None
+    head = HeadOptions(C=args.C, seed=args.seed) if args.C is not None else None
+    try:
+        report = train_from_manifest(args.manifest, args.output, labels=labels, head=head, augment=args.augment,
+                                     seed=args.seed, progress=not args.quiet)
+    except (ManifestError, ValueError, AudioError) as exc:
+        return fail(str(exc))
+    r = report.to_dict()
+    ua = "n/a" if r["val_ua"] is None else f"{100 * r['val_ua']:.1f}%"
+    print(f"trained on {r['n_train']} items, labels {', '.join(r['labels'])}; "
+          f"validation ({r['n_val']} held-out items) UA {ua}, temperature {r['temperature']:.2f}")
+    print(f"wrote {args.output}/config.json, weights.npz, train_report.json  (use: --model {args.output})")
+    if not args.quiet:
+        print(_json.dumps({k: r[k] for k in ("options", "seconds")}))
+    return 0
