@@ -246,3 +246,199 @@ def test_events_bad_event_reports_line(tmp_path, capsys):
                                                {"id": "f2", "events": [{"tag": "laugh", "start": 2, "end": 1}]}])
     code, _, err = run_cli(["eval", "events", "--ref", str(ref), "--hyp", str(ref)], capsys)
     assert code == 2 and "ref.jsonl:2:" in err
+
+
+# ------------------------------------------------------------------ label maps
+
+# RAVDESS-style reference labels against emotion2vec-style predictions.
+MAP_REF = [("r1", "angry"), ("r2", "disgust"), ("r3", "calm"), ("r4", "neutral"), ("r5", "calm"), ("r6", "sad")]
+MAP_HYP = [("r1", "angry"), ("r2", "disgusted"), ("r3", "neutral"), ("r4", "neutral"), ("r5", "sad"), ("r6", "sad")]
+RAVDESS_MANIFEST = SHARED_DATA / "emotion" / "ravdess" / "manifest.jsonl"
+
+
+def _map_files(tmp_path):
+    ref = write_jsonl(tmp_path / "ref.jsonl", [{"id": i, "label": y} for i, y in MAP_REF])
+    hyp = write_jsonl(tmp_path / "hyp.jsonl", [{"id": i, "label": y} for i, y in MAP_HYP])
+    return str(ref), str(hyp)
+
+
+def test_emotion_without_map_warns_about_labels_it_can_only_count_wrong(tmp_path, capsys):
+    ref, hyp = _map_files(tmp_path)
+    code, out, err = run_cli(["eval", "emotion", "--ref", ref, "--hyp", hyp, "--json"], capsys)
+    r = json.loads(out)
+    assert code == 0 and r["n"] == 6 and r["wa"] == pytest.approx(3 / 6)  # r1, r4, r6
+    assert r["label_map"] is None and r["unmapped_labels"] == {"calm": 2, "disgust": 1}
+    assert err.count("\n") == 1 and err.startswith("paravox eval emotion: warning: ")
+    assert "calm (2), disgust (1)" in err and "emotion2vec" in err and "ravdess" in err
+
+
+def test_emotion_builtin_ravdess_map_changes_accuracy(tmp_path, capsys):
+    ref, hyp = _map_files(tmp_path)
+    code, out, err = run_cli(
+        ["eval", "emotion", "--ref", ref, "--hyp", hyp, "--label-map", "ravdess", "--json"], capsys
+    )
+    r = json.loads(out)
+    assert code == 0 and err == ""
+    # calm -> neutral, disgust -> disgusted: only r5 (calm said as sad) stays wrong
+    assert r["n"] == 6 and r["wa"] == pytest.approx(5 / 6)
+    assert r["labels"] == ["angry", "disgusted", "neutral", "sad"]
+    assert r["ua"] == pytest.approx((1 + 1 + 2 / 3 + 1) / 4)
+    lm = r["label_map"]
+    assert lm["name"] == "ravdess" and lm["source"] == "built-in"
+    assert lm["map"]["calm"] == "neutral" and lm["map"]["disgust"] == "disgusted"
+    assert lm["relabelled"] == 3 and lm["dropped"] == 0 and lm["dropped_labels"] == {}
+    assert r["unmapped_labels"] == {}
+    code, out, _ = run_cli(["eval", "emotion", "--ref", ref, "--hyp", hyp, "--label-map", "ravdess"], capsys)
+    assert "label map: ravdess (built-in): 3 of 6 reference labels renamed, 0 items dropped" in out
+    assert "83.33%" in out
+
+
+def test_label_map_file_with_null_drops_items_and_counts_them(tmp_path, capsys):
+    ref, hyp = _map_files(tmp_path)
+    map_file = tmp_path / "map.json"
+    map_file.write_text('{"calm": null, "disgust": "disgusted"}', encoding="utf-8")
+    report_file = tmp_path / "report.json"
+    code, out, err = run_cli(
+        ["eval", "emotion", "--ref", ref, "--hyp", hyp, "--label-map", str(map_file), "-o", str(report_file)],
+        capsys,
+    )
+    assert code == 0 and err == ""
+    assert "2 items dropped (calm 2)" in out and str(map_file) in out
+    r = json.loads(report_file.read_text(encoding="utf-8"))
+    assert r["n"] == 4 and r["wa"] == 1.0
+    lm = r["label_map"]
+    assert lm["name"] == str(map_file) and lm["source"] == "file"
+    assert lm["dropped"] == 2 and lm["dropped_labels"] == {"calm": 2} and lm["relabelled"] == 1
+    # the same as {"map": {...}} (the built-in files' layout)
+    map_file.write_text('{"note": "x", "map": {"calm": null, "disgust": "disgusted"}}', encoding="utf-8")
+    code, out, _ = run_cli(
+        ["eval", "emotion", "--ref", ref, "--hyp", hyp, "--label-map", str(map_file), "--json"], capsys
+    )
+    assert code == 0 and json.loads(out)["label_map"]["dropped"] == 2
+
+
+def test_label_map_that_drops_everything_is_an_error(tmp_path, capsys):
+    ref, hyp = _map_files(tmp_path)
+    map_file = tmp_path / "map.json"
+    map_file.write_text(json.dumps({y: None for _, y in MAP_REF}), encoding="utf-8")
+    code, out, err = run_cli(["eval", "emotion", "--ref", ref, "--hyp", hyp, "--label-map", str(map_file)], capsys)
+    assert code == 2 and out == "" and "drops every item (6)" in err
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, r"--label-map .*nomap\.json: no such file \(built-in maps: casia, emodb, ravdess\)$"),
+        ('{"calm": ', r"--label-map .*map\.json: invalid JSON \(.*line 1\)$"),
+        ('["calm", "neutral"]', r"--label-map .*map\.json: a label map is a JSON object .* got list$"),
+        ('{"calm": 3}', r"--label-map .*map\.json: the value of 'calm' must be a label .* got int$"),
+        ('{"calm": ""}', r"the value of 'calm' must be a label"),
+        ("{}", r"--label-map .*map\.json: the label map is empty$"),
+    ],
+)
+def test_bad_label_map_file_exits_2_naming_it(tmp_path, capsys, content, message):
+    path = tmp_path / ("nomap.json" if content is None else "map.json")
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    # the inputs do not exist: the map is checked before they are read
+    missing = str(tmp_path / "missing.jsonl")
+    code, out, err = run_cli(["eval", "emotion", "--ref", missing, "--hyp", missing, "--label-map", str(path)], capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("paravox eval emotion: error: ")
+    assert re.search(message, err.strip()), err
+
+
+def test_unknown_builtin_name_lists_the_builtin_maps(tmp_path):
+    missing = str(tmp_path / "missing.jsonl")
+    proc = _subprocess("emotion", "--ref", missing, "--hyp", missing, "--label-map", "ravdes")
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == (
+        "paravox eval emotion: error: --label-map ravdes: no built-in map of that name and no "
+        "such file (built-in maps: casia, emodb, ravdess)"
+    )
+
+
+def test_builtin_label_maps_resolve_and_reach_emotion2vec_labels():
+    from paravox.evaluation.label_maps import builtin_label_maps, load_label_map
+    from paravox.speech_emotion.model import EMOTION2VEC_LABELS
+
+    assert builtin_label_maps() == ["casia", "emodb", "ravdess"]
+    for name in builtin_label_maps():
+        lm = load_label_map(name)
+        assert lm.name == name and lm.source == "built-in"
+        assert set(lm.mapping.values()) <= set(EMOTION2VEC_LABELS), name
+    assert load_label_map("ravdess").mapping["calm"] == "neutral"
+    assert load_label_map("emodb").mapping["boredom"] == "other"
+
+
+def test_builtin_label_maps_match_the_shipped_model_training_maps():
+    """The maps the shipped emotion model was trained with (its config.json) are the maps
+    the corpora are scored with."""
+    from importlib import resources
+
+    from paravox.evaluation.label_maps import load_label_map
+
+    config = json.loads(
+        resources.files("paravox").joinpath("speech_emotion/weights/config.json").read_text(encoding="utf-8")
+    )
+    trained = next(v["label_maps"] for v in config.values() if isinstance(v, dict) and "label_maps" in v)
+    assert set(trained) == {"casia", "emodb", "ravdess"}
+    for name, mapping in trained.items():
+        assert load_label_map(name).mapping == mapping, name
+
+
+@pytest.mark.parametrize("corpus", ["casia", "emodb", "ravdess"])
+def test_builtin_label_maps_cover_the_data_pack_labels(corpus):
+    from paravox.evaluation.label_maps import load_label_map
+
+    manifest = SHARED_DATA / "emotion" / corpus / "manifest.jsonl"
+    if not manifest.exists():
+        pytest.skip(f"{corpus} not present in the shared data pack")
+    labels = {json.loads(line)["label"] for line in manifest.read_text(encoding="utf-8").splitlines() if line}
+    assert labels == set(load_label_map(corpus).mapping)
+
+
+def test_emotion_help_lists_each_builtin_map():
+    from paravox.evaluation.label_maps import builtin_label_maps, load_label_map
+
+    text = " ".join(eval_cmd.EMOTION_EPILOG.split())
+    for name in builtin_label_maps():
+        renamed = [f"{k} -> {v}" for k, v in load_label_map(name).mapping.items() if k != v]
+        assert f"{name} " + ", ".join(renamed) in text, name
+
+
+def test_ravdess_manifest_scored_with_and_without_the_map(tmp_path, capsys):
+    """A model that is always right in emotion2vec's labels: 73.45 % WA on RAVDESS as
+    written (calm and disgust can never match), 100 % with the ravdess map."""
+    if not RAVDESS_MANIFEST.exists():
+        pytest.skip("RAVDESS not present in the shared data pack")
+    from paravox.evaluation.label_maps import load_label_map
+
+    mapping = load_label_map("ravdess").mapping
+    rows = [json.loads(line) for line in RAVDESS_MANIFEST.read_text(encoding="utf-8").splitlines() if line]
+    hyp = write_jsonl(tmp_path / "hyp.jsonl", [{"id": r["id"], "label": mapping[r["label"]], "scores": {}} for r in rows])
+    args = ["eval", "emotion", "--ref", str(RAVDESS_MANIFEST), "--hyp", str(hyp), "--json"]
+    code, out, err = run_cli(args, capsys)
+    r = json.loads(out)
+    assert code == 0 and r["n"] == 1194 and r["wa"] == pytest.approx(877 / 1194)
+    assert r["unmapped_labels"] == {"calm": 157, "disgust": 160} and "calm (157)" in err
+    code, out, err = run_cli([*args, "--label-map", "ravdess"], capsys)
+    r = json.loads(out)
+    assert code == 0 and err == "" and r["wa"] == 1.0 and r["label_map"]["relabelled"] == 317
+
+
+def test_classify_takes_a_label_map_file(tmp_path, capsys):
+    ref = write_jsonl(tmp_path / "ref.jsonl", [{"id": "a", "tag": "laughter"}, {"id": "b", "tag": "cough"},
+                                               {"id": "c", "tag": "speech"}])
+    hyp = write_jsonl(tmp_path / "hyp.jsonl", [{"id": "a", "tag": "laugh"}, {"id": "b", "tag": "cough"},
+                                               {"id": "c", "tag": "laugh"}])
+    code, out, err = run_cli(["eval", "classify", "--ref", str(ref), "--hyp", str(hyp), "--json"], capsys)
+    assert code == 0 and json.loads(out)["wa"] == pytest.approx(1 / 3)
+    assert "laughter (1), speech (1)" in err and "built-in" not in err
+    map_file = tmp_path / "aliases.json"
+    map_file.write_text('{"laughter": "laugh", "speech": null}', encoding="utf-8")
+    code, out, err = run_cli(
+        ["eval", "classify", "--ref", str(ref), "--hyp", str(hyp), "--label-map", str(map_file), "--json"], capsys
+    )
+    r = json.loads(out)
+    assert code == 0 and err == "" and r["n"] == 2 and r["wa"] == 1.0 and r["label_map"]["dropped"] == 1

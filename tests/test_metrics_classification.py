@@ -134,3 +134,29 @@ def test_ccc_matches_pearson_times_bias_correction():
     sx, sy = x.std(), y.std()
     expected = rho * 2 * sx * sy / (sx**2 + sy**2 + (x.mean() - y.mean()) ** 2)
     assert ccc(x, y) == pytest.approx(expected)
+
+
+def test_apply_label_map_renames_drops_and_reports_unmapped():
+    from paravox.evaluation.label_maps import LabelMapError, apply_label_map
+
+    refs = {"a": "calm", "b": "disgust", "c": "boredom", "d": "boredom", "e": "angry", "f": "x"}
+    hyps = {"f": "x", "e": "sad", "d": "sad", "c": "neutral", "b": "disgusted", "a": "neutral"}
+    new_refs, new_hyps, outcome = apply_label_map(
+        refs, hyps, {"calm": "neutral", "disgust": "disgusted", "angry": None}, known_labels=("neutral", "sad")
+    )
+    assert list(new_refs) == list(new_hyps) == ["a", "b", "c", "d", "f"]  # reference order, e dropped
+    assert new_refs == {"a": "neutral", "b": "disgusted", "c": "boredom", "d": "boredom", "f": "x"}
+    assert outcome.relabelled == 2 and outcome.n_dropped == 1 and outcome.dropped == {"angry": 1}
+    # boredom: not in the map, not a known label, never predicted; x is predicted, so it is not
+    assert outcome.unmapped == {"boredom": 2}
+    assert outcome.to_dict()["unmapped_labels"] == {"boredom": 2}
+    r = evaluate_classification(list(new_refs.values()), list(new_hyps.values()))
+    assert r.wa == pytest.approx(3 / 5)
+    # without a map nothing changes, and only the unmapped labels are reported
+    same_refs, _, plain = apply_label_map(refs, hyps, known_labels=("neutral", "sad", "angry"))
+    assert same_refs == refs and plain.to_dict()["label_map"] is None
+    assert plain.unmapped == {"boredom": 2, "calm": 1, "disgust": 1}
+    with pytest.raises(LabelMapError, match="drops every item"):
+        apply_label_map({"a": "calm"}, {"a": "neutral"}, {"calm": None})
+    with pytest.raises(IdMismatchError):
+        apply_label_map({"a": "calm"}, {"b": "neutral"}, {"calm": "neutral"})

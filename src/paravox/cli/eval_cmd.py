@@ -3,8 +3,8 @@
 ::
 
     paravox eval nvasr    --ref test.jsonl --hyp pred.jsonl [--source mnv17] [--json] [-o report.json]
-    paravox eval emotion  --ref labels.jsonl --hyp pred.jsonl [--label-field label] [--json]
-    paravox eval classify --ref labels.jsonl --hyp pred.jsonl [--json]
+    paravox eval emotion  --ref labels.jsonl --hyp pred.jsonl [--label-map ravdess|map.json] [--json]
+    paravox eval classify --ref labels.jsonl --hyp pred.jsonl [--label-map map.json] [--json]
     paravox eval events   --ref events_ref.jsonl --hyp events_hyp.jsonl [--collar 0.2] [--segment 1.0]
 
 A readable table goes to stdout; ``--json`` prints one JSON object instead and ``-o``
@@ -37,6 +37,35 @@ def _common(p: argparse.ArgumentParser, *, fields: bool = True) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="also write the JSON report to FILE")
 
 
+EMOTION_EPILOG = """\
+examples:
+  paravox emotion --manifest ravdess/manifest.jsonl -o hyp.jsonl
+  paravox eval emotion --ref ravdess/manifest.jsonl --hyp hyp.jsonl --label-map ravdess
+  paravox eval emotion --ref ref.jsonl --hyp hyp.jsonl --label-map my_map.json --json
+      with my_map.json = {"disgust": "disgusted", "calm": null}   (calm items left out)
+
+built-in label maps (reference label -> emotion2vec label; paravox/data/label_maps/):
+  casia    fear -> fearful, surprise -> surprised
+  emodb    anger -> angry, boredom -> other, disgust -> disgusted, fear -> fearful,
+           happiness -> happy, sadness -> sad
+  ravdess  calm -> neutral, disgust -> disgusted
+The map renames reference labels only; labels it does not list are kept as written.
+Reference labels that no prediction uses and that are not emotion2vec labels are named
+in a warning (and in the report's unmapped_labels): each of their items is an error.
+"""
+
+CLASSIFY_EPILOG = """\
+examples:
+  paravox eval classify --ref ref.jsonl --hyp pred.jsonl --label-field tag
+  paravox eval classify --ref ref.jsonl --hyp pred.jsonl --label-map aliases.json
+      with aliases.json = {"laughter": "laugh", "speech": null}   (speech items left out)
+"""
+
+#: The label set the model of each task emits (reference labels outside it and never
+#: predicted are reported); ``classify`` has no fixed set.
+_MODEL_LABELS = {"emotion": "emotion2vec"}
+
+
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``eval`` and its sub-commands; each sets ``handler`` (and ``func``, the same
     function) to its handler, which returns 0 or raises ``SystemExit(2)`` on bad input."""
@@ -59,16 +88,25 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--per-utterance", action="store_true", help="include per-utterance scores in the JSON")
     p.set_defaults(handler=run_nvasr, func=run_nvasr)
 
-    for name, helptext in (
-        ("emotion", "speech emotion: WA, UA, macro-F1, weighted F1, confusion matrix"),
-        ("classify", "NV classification: UAR, macro-F1 (voc2vec protocol), confusion matrix"),
+    for name, helptext, epilog in (
+        ("emotion", "speech emotion: WA, UA, macro-F1, weighted F1, confusion matrix", EMOTION_EPILOG),
+        ("classify", "NV classification: UAR, macro-F1 (voc2vec protocol), confusion matrix", CLASSIFY_EPILOG),
     ):
-        p = sub.add_parser(name, help=helptext, description=helptext)
+        p = sub.add_parser(
+            name, help=helptext, description=helptext, epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         _common(p)
         p.add_argument(
             "--label-field", metavar="F",
             help="label field of both files (default: auto; ref: label, emotion, class, ...; "
             "hyp: prediction, pred, label, ...)",
+        )
+        p.add_argument(
+            "--label-map", metavar="NAME|FILE",
+            help="rename reference labels before scoring: a built-in map (casia, emodb, ravdess: "
+            "each corpus' labels to emotion2vec's nine) or a JSON file {\"ref label\": \"model label\", "
+            "...}; a null value drops those items (counted in the report); unlisted labels are kept",
         )
         p.add_argument("--labels", metavar="A,B,...", help="class order of the confusion matrix")
         p.add_argument(
@@ -138,20 +176,36 @@ def run_nvasr(args: argparse.Namespace) -> int:
 
 
 def _run_labels(args: argparse.Namespace, title: str) -> int:
+    command = args.eval_command
     try:
         from paravox.evaluation.classification import classification_report
         from paravox.evaluation.io import load_label_pairs
+        from paravox.evaluation.label_maps import apply_label_map, load_label_map
 
+        # the map is checked before any input is read
+        label_map = load_label_map(args.label_map) if args.label_map is not None else None
         refs, hyps = load_label_pairs(
             args.ref, args.hyp, id_field=args.id_field,
             ref_field=args.ref_field or args.label_field,
             hyp_field=args.hyp_field or args.label_field,
         )
+        known: tuple[str, ...] = ()
+        if command == "emotion":
+            from paravox.speech_emotion.model import EMOTION2VEC_LABELS
+
+            known = EMOTION2VEC_LABELS
+        refs, hyps, mapping = apply_label_map(refs, hyps, label_map, known_labels=known)
         labels = [x.strip() for x in args.labels.split(",")] if args.labels else None
         report = classification_report(refs, hyps, labels=labels, average_over=args.average_over)
     except (ValueError, OSError) as exc:
-        _fail(args.eval_command, exc)
-    _emit(args, report.to_dict(), report.format_table(title))
+        _fail(command, exc)
+    model = _MODEL_LABELS.get(command)
+    warning = mapping.warning(model, list_builtin=model is not None)
+    if warning:
+        print(f"paravox eval {command}: warning: {warning}", file=sys.stderr)
+    head, _, rest = report.format_table(title).partition("\n")
+    table = "\n".join([head, *mapping.table_lines(), rest])
+    _emit(args, {**report.to_dict(), **mapping.to_dict()}, table)
     return 0
 
 

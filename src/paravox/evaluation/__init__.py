@@ -1,5 +1,6 @@
 """The field's evaluation metrics: NV-ASR (Joint CER, NV exact match, tag F1),
-classification (WA, UA/UAR, macro-F1, weighted F1, CCC) and event detection
+classification (WA, UA/UAR, macro-F1, weighted F1, CCC; label maps that translate a
+corpus' labels to the model's) and event detection
 (event-based and segment-based F1). Definitions: ``docs/metrics.md``."""
 
 from paravox.evaluation.classification import (
@@ -10,6 +11,13 @@ from paravox.evaluation.classification import (
 )
 from paravox.evaluation.events import EventDetectionReport, evaluate_events
 from paravox.evaluation.io import EvaluationInputError, IdMismatchError
+from paravox.evaluation.label_maps import (
+    LabelMap,
+    LabelMapError,
+    apply_label_map,
+    builtin_label_maps,
+    load_label_map,
+)
 from paravox.evaluation.nvasr import NVASRReport, edit_counts, evaluate_nvasr
 from paravox.evaluation.text import tokenize
 
@@ -26,4 +34,9 @@ __all__ = [
     "evaluate_events",
     "EvaluationInputError",
     "IdMismatchError",
+    "LabelMap",
+    "LabelMapError",
+    "load_label_map",
+    "builtin_label_maps",
+    "apply_label_map",
 ]
