@@ -2,7 +2,6 @@
 
     python benchmarks/events_mixtures.py                 # the shipped model, val + test mixtures
     python benchmarks/events_mixtures.py --model my_model/ --sets test
-    python benchmarks/events_mixtures.py --model my_model/ --channels   # mixtures of --mixture-channels
 
 Replays the mixtures `paravox train events --data ../shared/data` builds (same seeds: 2 for
 validation, from training voices; 3 for test, from held-out voices) and scores two ways of
@@ -17,7 +16,7 @@ probability), each a set of detector-config overrides; choose one on ``val`` and
 ``test`` row only afterwards:
 
     python benchmarks/events_mixtures.py --sweep
-    python benchmarks/events_mixtures.py --sweep --match "detector alone"   # some variants only
+    python benchmarks/events_mixtures.py --sweep --match "vote"   # some variants only
 """
 
 from __future__ import annotations
@@ -41,7 +40,6 @@ def _variant(agree: bool, weight: float, activity: float, min_p: float) -> tuple
 
 SWEEP = dict(
     [_variant(True, 0.5, a, 0.0) for a in (0.3, 0.5)]
-    + [(f"agreement, or the detector alone at p >= {o}", {"detector_override": o}) for o in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)]
     + [_variant(False, w, a, m) for w in (0.5, 0.75, 1.0) for a in (0.3, 0.5) for m in (0.0, 0.4, 0.6)]
 )
 
@@ -62,9 +60,6 @@ class _MemoClassifier:
     def predict_features(self, x):
         return self.clf.predict_features(x)
 
-    def reject_probability(self, x):  # a classifier's reject class, if it has one (find_events reads it)
-        return self.clf.reject_probability(x)
-
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -74,9 +69,6 @@ def main() -> int:
     ap.add_argument("-n", type=int, default=250, help="mixtures per set (as trained: 250)")
     ap.add_argument("-o", "--output", type=Path, default=REPO / "benchmarks" / "results" / "events_mixtures.json",
                     help="where the figures go as JSON (default: benchmarks/results/events_mixtures.json)")
-    ap.add_argument("--channels", action="store_true",
-                    help="the mixtures of `paravox train events --mixture-channels` (every clip through a channel "
-                         "of its own) instead of the shipped recipe's")
     ap.add_argument("--sweep", action="store_true", help="also score the labelling variants in SWEEP")
     ap.add_argument("--match", default="", help="with --sweep: only the variants whose name contains this")
     args = ap.parse_args()
@@ -84,11 +76,11 @@ def main() -> int:
     from paravox.evaluation.events import evaluate_events
     from paravox.training import mixtures as mx
     from paravox.training.vocal_events import draw_mixture
-    from paravox.vocal_events.api import _model_path
+    from paravox.vocal_events.api import model_part
     from paravox.vocal_events.model import find_events, load_classifier, load_detector
 
-    det = load_detector(_model_path(args.model, "detector"))
-    clf = load_classifier(_model_path(args.model, "classifier"))
+    det = load_detector(model_part(args.model, "detector"))
+    clf = load_classifier(model_part(args.model, "classifier"))
     vocal, speech = mx.vocalization_clips(args.data), mx.speech_clips(args.data)
     tags = sorted({c.tag for c in vocal})
     seeds = {"val": (2, False), "test": (3, True)}
@@ -99,7 +91,7 @@ def main() -> int:
         rng = np.random.default_rng(seed)
         audio, refs = [], {}
         for i in range(args.n):  # the same draws, in the same order, as train.build_mixtures
-            x, _, ev = draw_mixture(rng, bank, tags, channels=args.channels)
+            x, _, ev = draw_mixture(rng, bank, tags)
             audio.append(x)
             refs[str(i)] = ev
         scores = [det.frame_scores(x) for x in audio]

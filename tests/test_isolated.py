@@ -95,11 +95,11 @@ def test_bench_classify_trains_on_augmented_copies_and_tests_on_recorded_clips(t
     assert len(seen["fit"]) == 3 * (3 * 2 + 1)  # per fold: 3 candidates x 2 inner parts (2 training speakers), then the final fit
     assert not any(seen["scored"])
     assert seen["framing"] == {"short"} and set(seen["config"]) == {"short"} and res["framing"] == "short"
-    # the padded framing reaches the features, the classifiers' configs and the report
+    # the padded_fast framing reaches the features, the classifiers' configs and the report
     seen["framing"].clear(), seen["config"].clear()
-    res = bench.bench_classify(tmp_path, augment=[], framing="padded")
-    assert seen["framing"] == {"padded"} and seen["config"] == ["padded"] * 3
-    assert res["framing"] == "padded" and "padded framing" in res["markdown"]
+    res = bench.bench_classify(tmp_path, augment=[], framing="padded_fast")
+    assert seen["framing"] == {"padded_fast"} and seen["config"] == ["padded_fast"] * 3
+    assert res["framing"] == "padded_fast" and "padded_fast framing" in res["markdown"]
 
 
 @pytest.fixture
@@ -187,17 +187,17 @@ def test_train_isolated_chooses_fits_calibrates_and_paravox_classify_uses_it(fak
 
 
 def test_classify_prefers_an_events_models_isolated_classifier(tmp_path):
-    from paravox.vocal_events.api import _isolated_path
+    from paravox.vocal_events.api import isolated_classifier_path
 
     for part in ("classifier", "isolated"):
         (tmp_path / part).mkdir()
         (tmp_path / part / "config.json").write_text("{}")
-    assert _isolated_path(tmp_path) == str(tmp_path / "isolated")
+    assert isolated_classifier_path(tmp_path) == str(tmp_path / "isolated")
     (tmp_path / "isolated" / "config.json").unlink()
-    assert _isolated_path(tmp_path) == str(tmp_path / "classifier")  # a model from 'paravox train events'
-    assert _isolated_path(tmp_path / "classifier") == str(tmp_path / "classifier")  # a classifier directory itself
+    assert isolated_classifier_path(tmp_path) == str(tmp_path / "classifier")  # a model from 'paravox train events'
+    assert isolated_classifier_path(tmp_path / "classifier") == str(tmp_path / "classifier")  # a classifier directory itself
     if (default_model_dir() / "isolated" / "config.json").is_file():
-        assert _isolated_path(None) == str(default_model_dir() / "isolated")
+        assert isolated_classifier_path(None) == str(default_model_dir() / "isolated")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

@@ -15,7 +15,7 @@ from paravox.training.augment import COPIES
 
 #: the classifier's framings, as :data:`paravox.vocal_events.features.FRAMINGS` names them (a
 #: copy, so that ``--help`` needs no NumPy; a test keeps the two equal)
-FRAMINGS = ("short", "padded", "padded_fast")
+FRAMINGS = ("short", "padded_fast")
 
 
 def register_train(tsub: argparse._SubParsersAction) -> None:
@@ -56,19 +56,8 @@ def register_events(tsub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-detector", metavar="DIR",
                    help="with --data: reuse this model directory's detector instead of training one "
                         "(retrains the classifier alone, in minutes)")
-    p.add_argument("--classifier-context", type=int, default=0, metavar="N",
-                   help="with --data: also train the classifier on the events of N mixtures, cut as the detector's "
-                        "regions are, and on stretches of their speech as a reject class (no event) (default: 0, off)")
-    p.add_argument("--classifier-framing", choices=FRAMINGS, default="short",
-                   help="how the classifier encodes a clip: short = as it is (default, the shipped model); padded = "
-                        "inside a zero-padded 30-s window, as transcription does: higher UAR on isolated Deeply clips, "
-                        "about 11-16 times the encoder time per clip and per event region; padded_fast = padded "
-                        "approximated (the clip also attends to a cached silent window) at about 1.4 times the short cost")
     p.add_argument("--keep-classifier", metavar="DIR",
                    help="with --data: reuse this model directory's classifier (trains the detector alone)")
-    p.add_argument("--mixture-channels", action="store_true",
-                   help="with --data: give every clip in the detector's training mixtures a random "
-                        "channel of its own (equaliser, room), so that it learns the sound, not the microphone")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=guard(cmd_train_events))
 
@@ -116,8 +105,8 @@ def _recipe_opts(p: argparse.ArgumentParser, *, default_framing: str, framing_no
                         "same inner CV, jointly with the augmentation")
     p.add_argument("--framing", choices=FRAMINGS, default=default_framing,
                    help=f"how each clip is encoded (default {default_framing}): short = as it is (cost follows the "
-                        "clip's length); padded = inside a zero-padded 30-s window as in transcription (0.5-0.75 s a "
-                        f"clip here); padded_fast = padded approximated at about 1.4 times the short cost. {framing_note}")
+                        "clip's length); padded_fast = as at the start of a zero-padded 30-s window, as in transcription, "
+                        f"approximated at about 1.4 times the short cost. {framing_note}")
 
 
 def _recipe_args(args: argparse.Namespace) -> tuple[bool | list[list[str]], list[int]]:
@@ -138,8 +127,6 @@ def cmd_train_events(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise UsageError(f"{exc}") from None
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    if args.classifier_context < 0:
-        raise UsageError(f"--classifier-context {args.classifier_context}: give a number of mixtures, 0 or more")
     if args.data:
         for flag, kept, part in (("--keep-detector", args.keep_detector, "detector"),
                                  ("--keep-classifier", args.keep_classifier, "classifier")):
@@ -147,24 +134,19 @@ def cmd_train_events(args: argparse.Namespace) -> int:
                 raise UsageError(f"{flag} {kept}: no {part}/ folder there; name an events model directory")
         if args.keep_detector and args.keep_classifier:
             raise UsageError("--keep-detector and --keep-classifier together would train nothing; give one")
-        if args.keep_classifier and (args.classifier_augment or args.classifier_context or args.classifier_framing != "short"):
-            raise UsageError("--classifier-augment, --classifier-context and --classifier-framing shape the classifier, which "
-                        "--keep-classifier keeps as it is; drop one or the other")
-        if args.keep_detector and args.mixture_channels:
-            raise UsageError("--mixture-channels shapes the detector's mixtures, which --keep-detector keeps "
-                        "as it is; drop one or the other")
+        if args.keep_classifier and args.classifier_augment:
+            raise UsageError("--classifier-augment shapes the classifier, which --keep-classifier keeps as it is; "
+                             "drop one or the other")
         aug = train.CLASSIFIER_AUGMENT if args.classifier_augment is None else [a for a in args.classifier_augment if a != "none"]
         report = train.train_default(args.data, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs,
                                      classifier_augment=aug, keep_detector=args.keep_detector,
-                                     keep_classifier=args.keep_classifier, mixture_channels=args.mixture_channels,
-                                     classifier_context=args.classifier_context,
-                                     classifier_framing=args.classifier_framing, quiet=args.quiet, log=log)
+                                     keep_classifier=args.keep_classifier, quiet=args.quiet, log=log)
     else:
-        if args.classifier_augment or args.keep_detector or args.keep_classifier or args.mixture_channels or args.classifier_context:
-            raise UsageError("--classifier-augment, --classifier-context, --keep-detector, --keep-classifier and "
-                        "--mixture-channels go with --data (the shipped recipe), not --manifest")
+        if args.classifier_augment or args.keep_detector or args.keep_classifier:
+            raise UsageError("--classifier-augment, --keep-detector and --keep-classifier go with --data (the shipped "
+                             "recipe), not --manifest")
         report = train.train_user(args.manifest, args.speech, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs,
-                                  classifier_framing=args.classifier_framing, quiet=args.quiet, log=log)
+                                  quiet=args.quiet, log=log)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -175,28 +175,6 @@ def _noise(rng: np.random.Generator, n: int) -> np.ndarray:
     return (y / max(rms(y), 1e-9)).astype(np.float32)
 
 
-def _colour(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
-    """``x`` through a random smooth equaliser (up to +-9 dB at eight bands, sometimes a
-    telephone-like band limit), at its own RMS: another microphone and room."""
-    f = np.fft.rfftfreq(len(x), 1 / SR)
-    knots = np.log([60.0, 150, 300, 600, 1200, 2400, 4800, 8000])
-    gain_db = np.interp(np.log(np.maximum(f, 60.0)), knots, rng.uniform(-9, 9, len(knots)))
-    if rng.random() < 0.3:
-        lo, hi = rng.uniform(80, 400), rng.uniform(3000, 7000)
-        gain_db = np.where((f < lo) | (f > hi), gain_db - 30, gain_db)
-    y = np.fft.irfft(np.fft.rfft(x) * 10 ** (gain_db / 20), len(x)).astype(np.float32)
-    return y * (rms(x) / max(rms(y), 1e-9))
-
-
-def _channel(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
-    """One source's own recording channel (``channels=True`` mixtures)."""
-    if rng.random() < 0.7:
-        x = _colour(rng, x)
-    if rng.random() < 0.3:
-        x = _reverb(rng, x)
-    return x
-
-
 def make_mixture(
     rng: np.random.Generator,
     bank: Bank,
@@ -204,16 +182,8 @@ def make_mixture(
     seconds: float,
     *,
     speech_only: bool = False,
-    channels: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, float, float]]]:
-    """One mixture: ``(samples, labels (frames, len(tags)) float32, [(tag, start, end)])``.
-
-    ``channels``: each inserted clip first goes through a channel of its own (random
-    equaliser, sometimes a room), and a noise floor is laid under the whole mixture more
-    often (9 in 10 instead of 6). The vocalization clips were recorded on other
-    microphones than the studio speech; without this the detector can learn the channel
-    instead of the sound. Off: the recipe of the shipped detector, draw for draw.
-    """
+    """One mixture: ``(samples, labels (frames, len(tags)) float32, [(tag, start, end)])``."""
     n = int(seconds * SR) // HOP * HOP
     frames = n // HOP
     x = np.zeros(n, np.float32)
@@ -230,7 +200,6 @@ def make_mixture(
     while pos < n - 4 * HOP:
         if slot in vocal_slots:
             clip, v, mask = _pick_vocal(rng, bank)
-            v = _channel(rng, v) if channels else v
             gain = speech_level * 10 ** (rng.uniform(-10, 4) / 20) / rms(v)
             start = pos // HOP * HOP
             take = min(len(v), n - start)
@@ -245,7 +214,6 @@ def make_mixture(
         else:
             clip, s = bank.speech[rng.integers(len(bank.speech))]
             s = s[: int(rng.uniform(0.6, 1.0) * len(s))] if rng.random() < 0.3 else s
-            s = _channel(rng, s) if channels else s
             take = min(len(s), n - pos)
             x[pos : pos + take] += s[:take] * (speech_level * 10 ** (rng.uniform(-3, 3) / 20) / rms(s))
             pos += take
@@ -255,7 +223,6 @@ def make_mixture(
     # Sometimes a vocalization over speech (a laugh while talking), quieter than the speech.
     if not speech_only and rng.random() < 0.25:
         clip, v, mask = _pick_vocal(rng, bank)
-        v = _channel(rng, v) if channels else v
         if len(v) < n:
             start = int(rng.integers(0, (n - len(v)) // HOP + 1)) * HOP
             x[start : start + len(v)] += v * (speech_level * 10 ** (rng.uniform(-8, 0) / 20) / rms(v))
@@ -267,7 +234,7 @@ def make_mixture(
 
     if rng.random() < 0.3:
         x = _reverb(rng, x)
-    if rng.random() < (0.9 if channels else 0.6):
+    if rng.random() < 0.6:
         snr = rng.uniform(5, 35)
         x += _noise(rng, n) * speech_level * 10 ** (-snr / 20)
     x *= 10 ** (rng.uniform(-6, 6) / 20)

@@ -219,15 +219,15 @@ class MixtureSet:
     tags: list[str]
 
 
-def draw_mixture(rng: np.random.Generator, bank, tags: Sequence[str], *, speech_only_share: float = 0.25,
-                 channels: bool = False) -> tuple[np.ndarray, np.ndarray, list[tuple[str, float, float]]]:
+def draw_mixture(rng: np.random.Generator, bank, tags: Sequence[str], *,
+                 speech_only_share: float = 0.25) -> tuple[np.ndarray, np.ndarray, list[tuple[str, float, float]]]:
     """The next training mixture from ``rng``: a 10-s chunk 4 times in 5 (else 2-10 s), speech
     only ``speech_only_share`` of the time. Training and every replay of its mixtures draw
     through here, so their draws stay the same."""
     from paravox.training.mixtures import make_mixture
 
     seconds = CHUNK_SECONDS if rng.random() < 0.8 else float(rng.uniform(2.0, CHUNK_SECONDS))
-    return make_mixture(rng, bank, tags, seconds, speech_only=rng.random() < speech_only_share, channels=channels)
+    return make_mixture(rng, bank, tags, seconds, speech_only=rng.random() < speech_only_share)
 
 
 def build_mixtures(
@@ -238,15 +238,13 @@ def build_mixtures(
     seed: int,
     layer: int = DETECTOR_LAYER,
     speech_only_share: float = 0.25,
-    channels: bool = False,
     progress: Callable[[], None] | None = None,
 ) -> MixtureSet:
-    """``n`` mixtures and the encoder states the detector reads, computed as at inference
-    (``channels``: see :func:`paravox.training.mixtures.make_mixture`)."""
+    """``n`` mixtures and the encoder states the detector reads, computed as at inference."""
     rng = np.random.default_rng(seed)
     out = MixtureSet([], [], [], list(tags))
     for _ in range(n):
-        x, lab, ev = draw_mixture(rng, bank, tags, speech_only_share=speech_only_share, channels=channels)
+        x, lab, ev = draw_mixture(rng, bank, tags, speech_only_share=speech_only_share)
         st = features.layer_states(x, [layer])[layer]
         m = min(len(st), len(lab))
         out.states.append(st[:m].astype(np.float16))
@@ -330,8 +328,6 @@ def fit_detector(
         # with precision 0.68 instead of 0.43 (benchmarks/events_mixtures.py).
         "label_with_classifier": True,
         "require_agreement": True,
-        # No "detector_override" (find_events): it raises event F1 on the mixtures but lowers
-        # tag F1 on real tagged speech, where it fires far more often (README, "Vocal events").
         "activity_threshold": 0.3,
     }
     return EventDetector(config, weights)
@@ -443,8 +439,7 @@ def pooled_for_clips(clips, layers: Sequence[int], *, quiet: bool = True, log=pr
 
 
 def _train_detector(vocal, speech, tags: list[str], *, n_train: int, n_val: int, n_test: int, seed: int,
-                    epochs: int, quiet: bool, log: Callable[[str], None],
-                    channels: bool = False) -> tuple[EventDetector, dict[str, Any]]:
+                    epochs: int, quiet: bool, log: Callable[[str], None]) -> tuple[EventDetector, dict[str, Any]]:
     """The detector: mixtures of training voices; thresholds on validation mixtures; test on
     held-out voices. Returns the detector and its report section."""
     from paravox.evaluation.events import evaluate_events
@@ -457,14 +452,14 @@ def _train_detector(vocal, speech, tags: list[str], *, n_train: int, n_val: int,
             return mx.Bank(v, s, progress=lambda: bar.update(1))
 
     def mixtures(name: str, held_out: bool, n: int, mix_seed: int) -> MixtureSet:
-        key = f"nv-mix-{name}-{n}-{mix_seed}-L{DETECTOR_LAYER}-{'ch-' if channels else ''}" + file_digest(
+        key = f"nv-mix-{name}-{n}-{mix_seed}-L{DETECTOR_LAYER}-" + file_digest(
             [c.path for c in vocal + speech], extra=_recipe_text(mx, draw_mixture, build_mixtures)
         )
 
         def build():
             b = bank(held_out)
             with _bar(n, f"{name} mixtures", quiet) as bar:
-                m = build_mixtures(b, tags, n, seed=mix_seed, channels=channels, progress=lambda: bar.update(1))
+                m = build_mixtures(b, tags, n, seed=mix_seed, progress=lambda: bar.update(1))
             return {"m": m}
 
         return _cached(key, build, log)["m"]
@@ -483,7 +478,7 @@ def _train_detector(vocal, speech, tags: list[str], *, n_train: int, n_val: int,
     ev_rep = evaluate_events(refs, hyps, canonicalize=False)
     log(f"detector held-out mixtures: event F1 {ev_rep.event.f1:.3f}, segment F1 {ev_rep.segment_counts.f1:.3f}")
     return det, {
-        "mixtures": {"train": n_train, "val": n_val, "test": n_test, "channels": channels},
+        "mixtures": {"train": n_train, "val": n_val, "test": n_test},
         "held_out_event_f1": ev_rep.event.f1,
         "held_out_event_precision": ev_rep.event.precision,
         "held_out_event_recall": ev_rep.event.recall,
@@ -493,50 +488,13 @@ def _train_detector(vocal, speech, tags: list[str], *, n_train: int, n_val: int,
     }
 
 
-REJECT = "none"
-
-
-def context_crops(bank, tags: Sequence[str], n: int, *, seed: int, pad: float = 0.1,
-                  progress: Callable[[], None] | None = None) -> tuple[list[np.ndarray], list[str]]:
-    """Audio as :func:`~paravox.vocal_events.model.find_events` hands it to the classifier, cut
-    from ``n`` mixtures: every event with ``pad`` s either side (each edge moved by up to
-    0.1 s more, as a detector's region would be), labelled with its tag; and one stretch of
-    0.3-1.5 s per mixture that overlaps no event (speech, pauses), labelled :data:`REJECT`."""
-    from paravox.training.mixtures import HOP, SR
-
-    rng = np.random.default_rng(seed)
-    crops: list[np.ndarray] = []
-    labels: list[str] = []
-    for _ in range(n):
-        x, lab, ev = draw_mixture(rng, bank, tags)
-        for tag, a, b in ev:
-            lo = max(0, int((a - pad + rng.uniform(-0.1, 0.1)) * SR))
-            hi = min(len(x), int((b + pad + rng.uniform(-0.1, 0.1)) * SR))
-            if hi - lo >= 4 * HOP:
-                crops.append(x[lo:hi])
-                labels.append(tag)
-        busy = lab.max(axis=1) > 0
-        length = int(rng.uniform(0.3, 1.5) * SR) // HOP
-        if length < len(busy):
-            f0 = int(rng.integers(0, len(busy) - length))
-            if not busy[max(0, f0 - 10) : f0 + length + 10].any() and np.abs(x[f0 * HOP : (f0 + length) * HOP]).max() > 0:
-                crops.append(x[f0 * HOP : (f0 + length) * HOP])
-                labels.append(REJECT)
-        if progress:
-            progress()
-    return crops, labels
-
-
 def _train_classifier(vocal, tags: list[str], report: dict[str, Any], *, seed: int, classifier_augment: Sequence[str],
-                      quiet: bool, log: Callable[[str], None], context: int = 0,
-                      speech: Sequence[Any] = (), framing: str = "short") -> VocalizationClassifier:
+                      quiet: bool, log: Callable[[str], None]) -> VocalizationClassifier:
     """The classifier: train on training voices, calibrate on a slice of them, test on held-out
-    voices (``report["classifier"]``). ``context``: also train on the crops of that many
-    mixtures of training voices with ``speech`` (:func:`context_crops`), which adds the reject class.
-    ``framing``: how clips are encoded (:data:`paravox.vocal_events.features.FRAMINGS`)."""
+    voices (``report["classifier"]``)."""
     from paravox.evaluation.classification import evaluate_classification
 
-    X = pooled_for_clips(vocal, CLASSIFIER_LAYERS, quiet=quiet, log=log, framing=framing)
+    X = pooled_for_clips(vocal, CLASSIFIER_LAYERS, quiet=quiet, log=log)
     train_idx = [i for i, c in enumerate(vocal) if not c.held_out]
     test_idx = [i for i, c in enumerate(vocal) if c.held_out]
     speakers = sorted({vocal[i].speaker for i in train_idx})
@@ -544,35 +502,13 @@ def _train_classifier(vocal, tags: list[str], report: dict[str, Any], *, seed: i
     calib_speakers = set(rng.choice(speakers, size=len(speakers) // 8, replace=False).tolist())
     fit_idx = [i for i in train_idx if vocal[i].speaker not in calib_speakers]
     cal_idx = [i for i in train_idx if vocal[i].speaker in calib_speakers]
-    X_aug = [pooled_for_clips(vocal, CLASSIFIER_LAYERS, quiet=quiet, log=log, augment=a, framing=framing)
-             for a in classifier_augment]
-    X_ctx, y_ctx = np.zeros((0, X.shape[1]), np.float32), []
-    if context:
-        from paravox.training import mixtures as mx
-
-        fit_speakers = {vocal[i].speaker for i in fit_idx}
-        key = f"nv-context-{context}-{seed}-" + file_digest([c.path for c in list(vocal) + list(speech)],
-                                                            extra=_recipe_text(mx, draw_mixture, context_crops) + repr(CLASSIFIER_LAYERS)
-                                                            + ("" if framing == "short" else f"|{framing}"))
-
-        def build():
-            b = mx.Bank([c for c in vocal if not c.held_out and c.speaker in fit_speakers],
-                        [c for c in speech if not c.held_out])
-            with _bar(context, "context crops", quiet) as bar:
-                crops, labels = context_crops(b, tags, context, seed=seed + 11, progress=lambda: bar.update(1))
-            return {"X": np.stack([features.pooled_states(c, CLASSIFIER_LAYERS, framing) for c in crops]), "y": labels}
-
-        got = _cached(key, build, log)
-        X_ctx, y_ctx = got["X"], list(got["y"])
-        log(f"context crops: {len(y_ctx)} ({y_ctx.count(REJECT)} {REJECT})")
+    X_aug = [pooled_for_clips(vocal, CLASSIFIER_LAYERS, quiet=quiet, log=log, augment=a) for a in classifier_augment]
     with timed(log, "classifier training"):
         clf = fit_classifier(
-            np.concatenate([X[fit_idx]] + [a[fit_idx] for a in X_aug] + [X_ctx]),
-            [vocal[i].tag for i in fit_idx] * (1 + len(X_aug)) + y_ctx, tags=tags + ([REJECT] if context else []), seed=seed,
-            calibration=(X[cal_idx], [vocal[i].tag for i in cal_idx]), framing=framing,
+            np.concatenate([X[fit_idx]] + [a[fit_idx] for a in X_aug]),
+            [vocal[i].tag for i in fit_idx] * (1 + len(X_aug)), tags=tags, seed=seed,
+            calibration=(X[cal_idx], [vocal[i].tag for i in cal_idx]),
         )
-    if context:
-        clf.config["reject"] = REJECT
     probs = clf.predict_features(X[test_idx])
     pred = [tags[j] for j in probs.argmax(axis=1)]
     ref = [vocal[i].tag for i in test_idx]
@@ -584,8 +520,6 @@ def _train_classifier(vocal, tags: list[str], report: dict[str, Any], *, seed: i
         "held_out_deeply": {"n": len(deeply), "uar": rep_d.uar, "macro_f1": rep_d.macro_f1, "accuracy": rep_d.accuracy},
         "temperature": clf.config["temperature"],
         "augment": list(classifier_augment),
-        **({"framing": framing} if framing != "short" else {}),
-        **({"context": {"mixtures": context, "crops": len(y_ctx), "reject": y_ctx.count(REJECT)}} if context else {}),
     }
     log(f"classifier held-out: UAR {rep.uar:.3f} (Deeply fold-1 test voices: {rep_d.uar:.3f})")
     return clf
@@ -593,7 +527,6 @@ def _train_classifier(vocal, tags: list[str], report: dict[str, Any], *, seed: i
 
 #: how the model card describes a classifier's framing (``short`` needs no note)
 _FRAMING_NOTES = {
-    "padded": "inside a zero-padded 30-s window, about 11-16 times the encoder cost of a short clip",
     "padded_fast": "as at the start of a zero-padded 30-s window, approximated at about 1.4 times the encoder cost "
                    "of a short clip",
 }
@@ -611,9 +544,6 @@ def train_default(
     classifier_augment: Sequence[str] = CLASSIFIER_AUGMENT,
     keep_detector: str | Path | None = None,
     keep_classifier: str | Path | None = None,
-    mixture_channels: bool = False,
-    classifier_context: int = 0,
-    classifier_framing: str = "short",
     quiet: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
@@ -623,8 +553,7 @@ def train_default(
     augmented (e.g. ``("speed90", "speed110")``; default: none). ``keep_detector``: a model directory whose
     detector (and its report section) is reused instead of training one: the classifier alone
     is retrained in minutes; the detector does not depend on it. ``keep_classifier``: the same for
-    the classifier (the detector alone is trained). ``mixture_channels``: the detector's mixtures
-    give every inserted clip a random channel of its own (:func:`~paravox.training.mixtures.make_mixture`).
+    the classifier (the detector alone is trained).
 
     Returns the report written to ``out_dir/report.json`` (the model card's figures).
     """
@@ -658,15 +587,14 @@ def train_default(
         old_card = card.read_text(encoding="utf-8") if card.is_file() else ""
         log(f"classifier kept from {keep_classifier}")
     else:
-        clf = _train_classifier(vocal, tags, report, seed=seed, classifier_augment=classifier_augment, quiet=quiet, log=log,
-                                context=classifier_context, speech=speech, framing=classifier_framing)
+        clf = _train_classifier(vocal, tags, report, seed=seed, classifier_augment=classifier_augment, quiet=quiet, log=log)
 
     if kept is not None:
         det, report["detector"] = kept[0], kept[1]
         log(f"detector kept from {keep_detector}")
     else:
         det, report["detector"] = _train_detector(vocal, speech, tags, n_train=n_train, n_val=n_val, n_test=n_test,
-                                                  seed=seed, epochs=epochs, quiet=quiet, log=log, channels=mixture_channels)
+                                                  seed=seed, epochs=epochs, quiet=quiet, log=log)
 
     out = Path(out_dir)
     save_model(out / "classifier", clf.config, clf.weights)
@@ -676,12 +604,6 @@ def train_default(
     command = f"paravox train events --data {data_root} -o {out_dir} --mixtures {n_train} --epochs {epochs} --seed {seed}"
     if list(classifier_augment) != list(CLASSIFIER_AUGMENT):
         command += " --classifier-augment " + (" ".join(classifier_augment) or "none")
-    if classifier_context:
-        command += f" --classifier-context {classifier_context}"
-    if report["classifier"].get("framing", "short") != "short" and not report["classifier"].get("kept"):
-        command += f" --classifier-framing {report['classifier']['framing']}"
-    if report["detector"].get("mixtures", {}).get("channels"):
-        command += " --mixture-channels"
     (out / "MODEL_CARD.md").write_text(model_card(report, command, carried=_carried_section(old_card)), encoding="utf-8")
     return report
 
@@ -715,7 +637,6 @@ def train_user(
     n_train: int = 1200,
     seed: int = 0,
     epochs: int = 25,
-    classifier_framing: str = "short",
     quiet: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
@@ -723,8 +644,7 @@ def train_user(
 
     Validation: a fifth of the speakers when rows name a ``speaker`` (speaker-independent),
     else a fifth of the clips. The classifier's temperature and the detector's thresholds
-    are fitted there, and the figures reported are measured there. ``classifier_framing``:
-    how the classifier encodes clips (:data:`paravox.vocal_events.features.FRAMINGS`).
+    are fitted there, and the figures reported are measured there.
     """
     from paravox.evaluation.classification import evaluate_classification
     from paravox.evaluation.events import evaluate_events
@@ -743,17 +663,15 @@ def train_user(
     clips = [mx.Clip(str(r.get("id", i)), r["_path"], t, s, s in val_speakers) for i, (r, t, s) in enumerate(zip(rows, labels, speakers))]
     fit = [i for i, c in enumerate(clips) if not c.held_out]
     val = [i for i, c in enumerate(clips) if c.held_out]
-    X = pooled_for_clips(clips, CLASSIFIER_LAYERS, quiet=quiet, log=log, framing=classifier_framing)
-    clf = fit_classifier(X[fit], [labels[i] for i in fit], tags=tags, seed=seed, calibration=(X[val], [labels[i] for i in val]),
-                         framing=classifier_framing)
+    X = pooled_for_clips(clips, CLASSIFIER_LAYERS, quiet=quiet, log=log)
+    clf = fit_classifier(X[fit], [labels[i] for i in fit], tags=tags, seed=seed, calibration=(X[val], [labels[i] for i in val]))
     pred = [tags[j] for j in clf.predict_features(X[val]).argmax(axis=1)]
     rep = evaluate_classification([labels[i] for i in val], pred)
     report: dict[str, Any] = {
         "tags": tags,
         "n_clips": len(rows),
         "validation": "speakers" if any("speaker" in r for r in rows) else "clips",
-        "classifier": {"n_val": len(val), "uar": rep.uar, "macro_f1": rep.macro_f1, "accuracy": rep.accuracy,
-                       **({"framing": classifier_framing} if classifier_framing != "short" else {})},
+        "classifier": {"n_val": len(val), "uar": rep.uar, "macro_f1": rep.macro_f1, "accuracy": rep.accuracy},
     }
     log(f"classifier validation: UAR {rep.uar:.3f} on {len(val)} clips")
     out = Path(out_dir)
@@ -825,20 +743,10 @@ def model_card(report: dict[str, Any], command: str, carried: str = "") -> str:
         f"{', '.join(map(str, CLASSIFIER_LAYERS))} over the clip; one hidden layer (256, ReLU); softmax with a fitted "
         f"temperature ({c['temperature']:.2f})."
         + (f" Trained also on {' and '.join(c['augment'])} copies of its training clips (speed perturbation: "
-           "tempo and pitch move together)." if c.get("augment") else "")
-        + (f" Trained also on {c['context']['crops']} stretches cut from {c['context']['mixtures']} mixtures of "
-           f"training voices as the detector's regions are: events with the speech around them, and "
-           f"{c['context']['reject']} stretches of speech with no event, as a reject class (`{REJECT}`, never a tag; "
-           "a region it gives 0.5 or more is dropped; `--classifier-context`)." if c.get("context") else "")
-        + (f" Clips are encoded with {c['framing']} framing (`--classifier-framing {c['framing']}`: "
-           + _FRAMING_NOTES.get(c["framing"], "see `paravox.vocal_events.features.FRAMINGS`") + ")."
-           if c.get("framing", "short") != "short" else ""),
+           "tempo and pitch move together)." if c.get("augment") else ""),
         f"- `detector/`: a recording -> per-tag probability every 20 ms. Input: layer-{DETECTOR_LAYER} states of "
         f"{CHUNK_SECONDS:g}-s chunks every {HOP_SECONDS:g} s (unpadded); two 1-D convolutions; per-tag thresholds "
-        "chosen on validation mixtures; runs shorter than 0.1 s dropped, gaps under 0.2 s joined."
-        + (" In its training mixtures every inserted clip, vocalization or speech, first passes through a random "
-           "channel of its own (an equaliser, sometimes a room; `--mixture-channels`), so that a microphone is "
-           "no cue." if d.get("mixtures", {}).get("channels") else ""),
+        "chosen on validation mixtures; runs shorter than 0.1 s dropped, gaps under 0.2 s joined.",
         "- How events are named (the shipped setting): the detector's frame scores mark regions of vocal "
         "activity (any tag above 0.3); each region is named by classifier and detector together and kept "
         "only when both pick the same tag. On validation mixtures this ties frame thresholds on event F1 "

@@ -6,8 +6,8 @@ window, and only the blocks up to the deepest layer a model uses are computed.
 
 - The **classifier** (one isolated vocalization) reads mean+std-pooled states of a few
   layers over the whole clip: :func:`pooled_states`. Its config may name another framing
-  (:data:`FRAMINGS`): the clip inside a padded 30-s window, exactly (``padded``) or
-  approximated at about 1.4 times the short cost (``padded_fast``).
+  (:data:`FRAMINGS`): ``padded_fast``, the clip as at the start of a zero-padded 30-s window,
+  approximated at about 1.4 times the short cost.
 - The **detector** (events inside a recording) reads per-frame states (one per 20 ms) of
   one layer over fixed chunks: :func:`chunk_spans` says where the chunks lie, and a model
   trained on chunks of that length is run on chunks of that length (the encoder's states
@@ -23,8 +23,7 @@ import numpy as np
 from paravox.encoder.numpy_encoder import log_mel
 from paravox.encoder.onnx_encoder import OnnxWhisperEncoder, shared_encoder
 
-__all__ = ["FRAME_SECONDS", "FRAMINGS", "encoder", "layer_states", "padded_states", "padded_fast_states", "pooled_states",
-           "chunk_spans"]
+__all__ = ["FRAME_SECONDS", "FRAMINGS", "encoder", "layer_states", "padded_fast_states", "pooled_states", "chunk_spans"]
 
 FRAME_SECONDS = 0.02  #: one encoder state per 20 ms (10-ms mel frames, stride-2 convolution)
 MIN_SAMPLES = 640  #: 40 ms: the shortest input that gives one encoder state
@@ -55,25 +54,11 @@ def layer_states(samples: np.ndarray, layers: Sequence[int]) -> dict[int, np.nda
     return encoder().forward(log_mel(_at_least_one_state(samples)), layers=list(layers))
 
 
-def padded_states(samples: np.ndarray, layers: Sequence[int]) -> dict[int, np.ndarray]:
-    """``{layer: (frames, 512)}`` states of ``samples`` framed as faster-whisper frames a
-    transcription window: each piece of at most 30 s is zero-padded to a full 30-s window,
-    encoded, and only the states of its real frames are kept (pieces joined in time).
-
-    Layers 0-3 take 0.5-0.75 s per piece here, against 0.03-0.05 s for a 3-s clip unpadded
-    (``benchmarks/encoder_speed.py``): the cost of a full window whatever the audio's length.
-    States differ from :func:`layer_states`'s."""
-    pieces = _pieces(samples)
-    mels = np.stack([log_mel(p, pad_to_30s=True) for p in pieces])
-    keep = [(len(p) // 160 - (len(p) // 160) % 2) // 2 for p in pieces]
-    states = encoder().forward(mels, layers=list(layers))
-    return {layer: np.concatenate([states[layer][i, :n] for i, n in enumerate(keep)]) for layer in layers}
-
-
 def padded_fast_states(samples: np.ndarray, layers: Sequence[int]) -> dict[int, np.ndarray]:
-    """``{layer: (frames, 512)}`` states of ``samples`` close to :func:`padded_states`'s, at
-    about 1.4 times the cost of :func:`layer_states`'s for a 3-s clip
-    (``benchmarks/encoder_speed.py``): each piece of at most 30 s is encoded alone, but every
+    """``{layer: (frames, 512)}`` states of ``samples`` close to those of each piece inside a
+    zero-padded 30-s window (as transcription frames it), at about 1.4 times the cost of
+    :func:`layer_states`'s for a 3-s clip (``benchmarks/encoder_speed.py``; the padded window
+    itself costs about 11 times more): each piece of at most 30 s is encoded alone, but every
     block's attention also reads a silent window's keys and values after it
     (``OnnxWhisperEncoder.forward(..., silence_after=True)``), so that it sees what it would
     see at the start of a padded window except the padding's reaction to it."""
@@ -82,12 +67,11 @@ def padded_fast_states(samples: np.ndarray, layers: Sequence[int]) -> dict[int, 
 
 
 #: How :func:`pooled_states` frames its input: ``short`` encodes the clip as it is (the cost
-#: follows its length); ``padded`` as a 30-s transcription window (:func:`padded_states`),
-#: 11-16x the cost for a 3-s clip; ``padded_fast`` approximates ``padded`` at about 1.4 times the
-#: cost of ``short`` (:func:`padded_fast_states`).
-FRAMINGS = ("short", "padded", "padded_fast")
+#: follows its length); ``padded_fast`` as at the start of a zero-padded 30-s window, at about
+#: 1.4 times the cost of ``short`` (:func:`padded_fast_states`).
+FRAMINGS = ("short", "padded_fast")
 
-_STATES = {"short": layer_states, "padded": padded_states, "padded_fast": padded_fast_states}
+_STATES = {"short": layer_states, "padded_fast": padded_fast_states}
 
 
 def pooled_states(samples: np.ndarray, layers: Sequence[int], framing: str = "short") -> np.ndarray:
