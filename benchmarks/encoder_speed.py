@@ -9,9 +9,8 @@ features, batch 1:
 - ``numpy, layers 0-2``: the same stopped after block 2 (``layers=[2]``);
 - ``numpy, layers 0-3``: stopped after block 3 (``layers=[0, 1, 2, 3]``, what the vocal-event
   and emotion heads read);
-- ``ort f32, layers 0-3`` / ``ort int8, layers 0-3``:
-  :class:`paravox.encoder.onnx_encoder.OnnxWhisperEncoder` on the same layers, float32 and
-  int8 (dynamic quantization, per-channel weights);
+- ``ort f32, layers 0-3``: :class:`paravox.encoder.onnx_encoder.OnnxWhisperEncoder` on the
+  same layers (float32, the pass the heads read);
 - ``ort f32 padded_fast, 0-3``: the float32 graph with ``silence_after=True`` (each block also
   attends to a silent 30-s window's keys and values after the input: the classifier's
   ``padded_fast`` framing); a padded window costs what the 3000-frame row's ``ort f32`` costs;
@@ -66,12 +65,11 @@ def main() -> None:
     encoder = WhisperEncoder.load(path)
     ct2 = ctranslate2.models.Whisper(str(path), device="cpu", compute_type="int8", intra_threads=threads)
     ort_f32 = OnnxWhisperEncoder(encoder, threads=threads)
-    ort_int8 = OnnxWhisperEncoder(encoder, threads=threads, quantized=True)
     early = [0, 1, 2, 3]
     builds = []
-    for runtime, silence in ((ort_f32, False), (ort_int8, False), (ort_f32, True)):
+    for silence in (False, True):
         start = time.perf_counter()
-        runtime.session(max(early) + 1, silence_after=silence)
+        ort_f32.session(max(early) + 1, silence_after=silence)
         builds.append(time.perf_counter() - start)
 
     rng = np.random.default_rng(0)
@@ -88,25 +86,22 @@ def main() -> None:
         return statistics.median(times)
 
     print(f"Whisper-base encoder, batch 1, {threads} thread(s), median of {args.repeat} runs (seconds); "
-          f"ORT session build for layers 0-3: float32 {builds[0]:.2f} s, int8 {builds[1]:.2f} s, "
-          f"float32 padded_fast {builds[2]:.2f} s\n")
+          f"ORT session build for layers 0-3: float32 {builds[0]:.2f} s, float32 padded_fast {builds[1]:.2f} s\n")
     print("| frames (audio) | numpy, all layers | numpy, layers 0-2 | numpy, layers 0-3 | ort f32, layers 0-3 "
-          "| ort int8, layers 0-3 | ort f32 padded_fast, 0-3 | ctranslate2 int8 (all) | numpy / ort f32 (0-3) "
-          "| numpy / ort int8 (0-3) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| ort f32 padded_fast, 0-3 | ctranslate2 int8 (all) | numpy / ort f32 (0-3) |")
+    print("|---|---|---|---|---|---|---|---|")
     for frames in args.frames:
         mel = np.ascontiguousarray(mel_all[:, :frames])
         full = median_seconds(lambda: encoder.forward(mel))
         upto2 = median_seconds(lambda: encoder.forward(mel, layers=[2]))
         upto3 = median_seconds(lambda: encoder.forward(mel, layers=early))
         f32 = median_seconds(lambda: ort_f32.forward(mel, layers=early))
-        int8 = median_seconds(lambda: ort_int8.forward(mel, layers=early))
         fast = median_seconds(lambda: ort_f32.forward(mel, layers=early, silence_after=True))
         view = ctranslate2.StorageView.from_array(mel[None])
         ct = median_seconds(lambda: np.array(ct2.encode(view, to_cpu=True)))
         print(
-            f"| {frames} ({frames / 100:g} s) | {full:.3f} | {upto2:.3f} | {upto3:.3f} | {f32:.3f} | {int8:.3f} "
-            f"| {fast:.3f} | {ct:.3f} | {upto3 / f32:.1f}x | {upto3 / int8:.1f}x |",
+            f"| {frames} ({frames / 100:g} s) | {full:.3f} | {upto2:.3f} | {upto3:.3f} | {f32:.3f} "
+            f"| {fast:.3f} | {ct:.3f} | {upto3 / f32:.1f}x |",
             flush=True,
         )
 

@@ -9,17 +9,15 @@ workers gets on a 2-core machine), runs it over the first N RAVDESS clips of
 bytes in use and bytes free but held) and the mean seconds per item since the last line.
 The final markdown table compares the RSS after item 50 with the RSS at the end.
 
-    python benchmarks/memory_growth.py [--clips 600] [--threads 1] [--no-ort-arena] [--malloc-trim] [--tracemalloc]
+    python benchmarks/memory_growth.py [--clips 600] [--threads 1] [--malloc-trim] [--tracemalloc]
     MALLOC_ARENA_MAX=2 python benchmarks/memory_growth.py      # glibc reads it at process start
     MKL_DISABLE_FAST_MM=1 python benchmarks/memory_growth.py   # MKL's buffer cache (CTranslate2 allocates through MKL)
 
-``--no-ort-arena`` turns off ONNX Runtime's CPU memory arena on the encoder's sessions
-(``PARAVOX_ORT_ARENA=0``, see :func:`paravox.encoder.onnx_encoder.ort_arena_enabled`);
 ``--malloc-trim`` calls glibc's ``malloc_trim(0)`` after every item; ``--tracemalloc`` traces
 Python allocations and prints, at each line, the sites that grew most since item 50
 (tracing slows Python and costs memory of its own: compare its RSS only with another traced run).
 
-``--variants baseline no-arena malloc-trim arena-max-2 ...`` runs each variant in a fresh
+``--variants baseline malloc-trim arena-max-2 ...`` runs each variant in a fresh
 process of its own (``--parallel 2``: two at a time, as two batch workers share the machine)
 and prints one table for all of them; the per-item log of each goes to stderr.
 """
@@ -42,13 +40,10 @@ BASE_ITEM = 50  #: growth is measured from the RSS after this item (models loade
 #: variant name -> (extra flags, extra environment)
 VARIANTS = {
     "baseline": ([], {}),
-    "no-arena": (["--no-ort-arena"], {}),
     "malloc-trim": (["--malloc-trim"], {}),
     "arena-max-2": ([], {"MALLOC_ARENA_MAX": "2"}),
     #: CTranslate2's CPU build allocates through MKL (mkl_malloc), whose fast memory manager keeps freed buffers
     "mkl-no-fast-mm": ([], {"MKL_DISABLE_FAST_MM": "1"}),
-    "no-arena+malloc-trim": (["--no-ort-arena", "--malloc-trim"], {}),
-    "no-arena+arena-max-2": (["--no-ort-arena"], {"MALLOC_ARENA_MAX": "2"}),
 }
 
 
@@ -86,8 +81,6 @@ def heap_mb() -> tuple[float, float, float] | None:
 
 def variant_name(args) -> str:
     parts = []
-    if args.no_ort_arena:
-        parts.append("no-arena")
     if args.malloc_trim:
         parts.append("malloc-trim")
     if os.environ.get("MALLOC_ARENA_MAX"):
@@ -109,8 +102,6 @@ def load_clips(n: int) -> list[tuple[str, str]]:
 
 def measure(args) -> dict:
     """One variant in this process; returns its row of the table."""
-    if args.no_ort_arena:
-        os.environ["PARAVOX_ORT_ARENA"] = "0"
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # as local._worker_main sets it
     if args.tracemalloc:
@@ -236,7 +227,7 @@ def run_variants(args) -> list[dict]:
                 out = Path(tmp) / f"{variant}.json"
                 cmd = [sys.executable, __file__, "--clips", str(args.clips), "--every", str(args.every),
                        "--threads", str(args.threads), "--json-out", str(out), *flags]
-                environ = {k: v for k, v in os.environ.items() if k not in ("MALLOC_ARENA_MAX", "PARAVOX_ORT_ARENA", "MKL_DISABLE_FAST_MM")}
+                environ = {k: v for k, v in os.environ.items() if k not in ("MALLOC_ARENA_MAX", "MKL_DISABLE_FAST_MM")}
                 running.append((variant, subprocess.Popen(cmd, env={**environ, **env}), out))
             time.sleep(1)
             for entry in list(running):
@@ -255,7 +246,6 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=50, help="log every this many items (default 50)")
     parser.add_argument("--threads", type=int, default=1,
                         help="model threads, as a batch worker gets them (default 1: 2 workers on 2 cores)")
-    parser.add_argument("--no-ort-arena", action="store_true", help="ONNX Runtime sessions without the CPU arena")
     parser.add_argument("--malloc-trim", action="store_true", help="glibc malloc_trim(0) after every item")
     parser.add_argument("--tracemalloc", action="store_true", help="print the Python allocation sites that grew")
     parser.add_argument("--frames", type=int, default=1, help="traceback frames per tracemalloc site (default 1)")

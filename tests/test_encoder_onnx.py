@@ -128,15 +128,11 @@ def test_graph_has_one_output_per_block_and_final_only_at_full_depth(encoder):
         build_encoder_graph(encoder, 7)
 
 
-def test_standard_op_attention_matches_the_contrib_op(encoder, synthetic_mel):
-    import onnxruntime
-
-    want = encoder.forward(synthetic_mel, layers=[1])[1]
-    model = build_encoder_graph(encoder, 2, attention="onnx")
+def test_the_padded_fast_graph_spells_attention_out_in_standard_ops(encoder):
+    # the contrib Attention node cannot take the silent window's keys; its states are checked below
+    model = build_encoder_graph(encoder, 2, silence=encoder.silence_keys_values(2))
     assert {n.domain for n in model.graph.node if n.op_type != "Gelu"} == {""}
-    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    (got,) = session.run(["state_1"], {"mel": synthetic_mel[None]})
-    assert max_relative_error(got[0], want) < 1e-4
+    assert "Attention" in {n.op_type for n in build_encoder_graph(encoder, 2).graph.node}
 
 
 def test_silence_after_is_exact_on_silence_and_a_full_window(encoder, onnx_encoder, speech_mel):
@@ -172,28 +168,8 @@ def test_silence_needs_every_block_of_the_graph(encoder):
         build_encoder_graph(encoder, 2, silence=encoder.silence_keys_values(1))
 
 
-def test_int8_is_close_but_not_exact(encoder, synthetic_mel):
-    quantized = OnnxWhisperEncoder(encoder, threads=1, quantized=True)
-    want = encoder.forward(synthetic_mel, layers=[0, 1])
-    got = quantized.forward(synthetic_mel, layers=[0, 1])
-    for layer in (0, 1):
-        error = relative_error(got[layer], want[layer])
-        assert 1e-4 < error < 0.1, (layer, error)
-
-
 def test_constructor_checks_its_arguments(encoder):
     with pytest.raises(TypeError, match="must be a WhisperEncoder"):
         OnnxWhisperEncoder(object())
     with pytest.raises(ValueError, match="threads must be an integer >= 0"):
         OnnxWhisperEncoder(encoder, threads=-1)
-
-
-@pytest.mark.parametrize(("value", "arena"), [(None, True), ("1", True), ("0", False), ("off", False)])
-def test_the_cpu_memory_arena_follows_paravox_ort_arena(encoder, synthetic_mel, monkeypatch, value, arena):
-    if value is None:
-        monkeypatch.delenv("PARAVOX_ORT_ARENA", raising=False)
-    else:
-        monkeypatch.setenv("PARAVOX_ORT_ARENA", value)
-    fresh = OnnxWhisperEncoder(encoder, threads=1)
-    assert fresh.session(1).get_session_options().enable_cpu_mem_arena is arena
-    assert fresh.forward(synthetic_mel, layers=[0])[0].shape == (synthetic_mel.shape[1] // 2, 512)

@@ -14,18 +14,13 @@ block (``state_0`` .. ``state_{N-1}``) and, when every block is built, ``final``
 final layer norm).
 
 One graph is built per depth ``N`` (the deepest block requested) and one session is cached
-per ``(depth, threads, quantized)``. Building a session takes a fraction of a second in
-float32 and a few seconds with ``quantized=True`` (``onnxruntime.quantization.quantize_dynamic``
-rewrites the weight matrices to int8 on the way); the first :meth:`OnnxWhisperEncoder.forward`
-call of each depth pays it. Each session holds its own copy of the weights: 12.6 MB per
-block plus 6.7 MB for the convolutions and position table in float32 (57 MB for blocks 0-3),
-about a quarter of the block weights with ``quantized=True``.
+per ``(depth, threads, silence_after)``. Building a session takes a fraction of a second; the
+first :meth:`OnnxWhisperEncoder.forward` call of each depth pays it. Each session holds its
+own copy of the weights: 12.6 MB per block plus 6.7 MB for the convolutions and position
+table in float32 (57 MB for blocks 0-3).
 
 Float32 agrees with the NumPy forward pass to a max relative error (largest difference
 over largest magnitude) of 1e-5 or less per layer on real speech (``tests/test_encoder_onnx.py``).
-int8 (``quantized=True``) is an approximation: ``||a - b|| / ||b||`` of 2-5 % on blocks 0-2
-and 10-20 % on block 3 against float32, cosine of the mean+std pooled features >= 0.998;
-it is off by default, and a head trained on float32 features should be re-checked on it.
 Speeds against NumPy and CTranslate2: ``benchmarks/encoder_speed.py``.
 
 Example:
@@ -40,12 +35,9 @@ Example:
 
 from __future__ import annotations
 
-import logging
 import os
-import tempfile
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -82,7 +74,7 @@ def _conv_weight(im2col: np.ndarray, channels_in: int) -> np.ndarray:
     return np.ascontiguousarray(im2col.reshape(taps, channels_in, -1).transpose(2, 1, 0))
 
 
-def build_encoder_graph(encoder: WhisperEncoder, depth: int, attention: str = "contrib",
+def build_encoder_graph(encoder: WhisperEncoder, depth: int,
                         silence: Sequence[tuple[np.ndarray, np.ndarray]] | None = None):
     """The ONNX ``ModelProto`` of ``encoder``'s stem and its first ``depth`` blocks.
 
@@ -91,25 +83,19 @@ def build_encoder_graph(encoder: WhisperEncoder, depth: int, attention: str = "c
     after each block; when ``depth == encoder.num_layers`` also ``final``, after the final
     layer norm. The weights are copied into the graph as float32 initializers.
 
-    ``attention="contrib"`` (the default) computes each block's q|k|v projection and
-    attention in one ``com.microsoft.Attention`` node, which int8 quantization turns into
-    ``QAttention``; ``"onnx"`` spells it out in standard ops (``MatMul``, ``Softmax``, ...),
-    about as fast in float32 here, for runtimes without the contrib ops. GELU is
-    ``com.microsoft.Gelu`` either way (exact erf form).
+    Each block's q|k|v projection and attention is one ``com.microsoft.Attention`` node; GELU
+    is ``com.microsoft.Gelu`` (exact erf form).
 
     ``silence`` (one ``(keys, values)`` pair per block, each ``(heads, positions, head_dim)``,
     from :meth:`WhisperEncoder.silence_keys_values`) builds the ``padded_fast`` graph: in
     every block the input's positions ``0..S-1`` also attend to the silent window's keys and
     values at positions ``S`` onwards, as they would at the start of a zero-padded 30-s
     window, but the window's own states are not recomputed (they are those of silence alone;
-    the input does not reach them). Attention is then spelled out in standard ops.
+    the input does not reach them). Attention is then spelled out in standard ops
+    (``MatMul``, ``Softmax``, ...), since the contrib node cannot take the extra keys.
     """
-    if attention not in ("contrib", "onnx"):
-        raise ValueError(f"attention must be 'contrib' or 'onnx'; got {attention!r}")
-    if silence is not None:
-        if len(silence) < depth:
-            raise ValueError(f"silence holds {len(silence)} blocks' keys and values; the graph has {depth}")
-        attention = "onnx"
+    if silence is not None and len(silence) < depth:
+        raise ValueError(f"silence holds {len(silence)} blocks' keys and values; the graph has {depth}")
     onnx = _onnx()
     from onnx import TensorProto, helper, numpy_helper
 
@@ -169,7 +155,7 @@ def build_encoder_graph(encoder: WhisperEncoder, depth: int, attention: str = "c
         name = f"layer_{index}"
         h = layer_norm(x, f"{name}.attn_norm", *block.attn_norm)
         qkv_bias = block.qkv.bias if block.qkv.bias is not None else np.zeros(3 * width, np.float32)
-        if attention == "contrib":
+        if silence is None:
             h = node(
                 "Attention",
                 [h, const(f"{name}.qkv.weight", block.qkv.weight), const(f"{name}.qkv.bias", qkv_bias)],
@@ -231,80 +217,29 @@ def build_encoder_graph(encoder: WhisperEncoder, depth: int, attention: str = "c
     return model
 
 
-def _quantize(model, per_channel: bool) -> bytes:
-    """int8 dynamic quantization of the graph's weight matrices (MatMul and Attention)."""
-    from onnx import TensorProto
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    # quantize_dynamic calls logging.warning() to suggest its pre-processing step (which cannot
-    # see through com.microsoft ops); that call would also run logging.basicConfig() on the
-    # application's root logger. A NullHandler prevents that, a filter drops the message.
-    root = logging.getLogger()
-    quiet = logging.NullHandler()
-    advice = _DropMessage("Please consider to run pre-processing")
-    root.addHandler(quiet)
-    root.addFilter(advice)
-    try:
-        with tempfile.TemporaryDirectory(prefix="paravox-encoder-") as folder:
-            path = Path(folder) / "encoder.int8.onnx"
-            quantize_dynamic(
-                model,
-                path,
-                op_types_to_quantize=["MatMul", "Attention"],
-                per_channel=per_channel,
-                weight_type=QuantType.QInt8,  # s8 weights: VNNI's u8 x s8 path; QUInt8 ran 2x slower
-                # Shape inference cannot see through com.microsoft ops; every tensor here is float32.
-                extra_options={"DefaultTensorType": TensorProto.FLOAT},
-            )
-            return path.read_bytes()
-    finally:
-        root.removeFilter(advice)
-        root.removeHandler(quiet)
-
-
-class _DropMessage(logging.Filter):
-    def __init__(self, prefix: str):
-        super().__init__()
-        self.prefix = prefix
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(self.prefix)
-
-
 class OnnxWhisperEncoder:
     """The Whisper encoder's blocks through ONNX Runtime, same contract as ``WhisperEncoder.forward``.
 
     Build it from a :class:`~paravox.encoder.numpy_encoder.WhisperEncoder` (its weights are
     shared, not copied, until a graph is built) or with :meth:`load`. ``threads`` is ONNX
     Runtime's ``intra_op_num_threads`` (0: its default, one per physical core).
-    ``quantized=True`` runs the matrix products in int8 (weights quantized once, activations
-    per call); ``per_channel`` gives each weight column its own scale.
     """
 
-    def __init__(
-        self,
-        encoder: WhisperEncoder,
-        *,
-        threads: int = 0,
-        quantized: bool = False,
-        per_channel: bool = True,
-    ):
+    def __init__(self, encoder: WhisperEncoder, *, threads: int = 0):
         if not isinstance(encoder, WhisperEncoder):
             raise TypeError(f"encoder must be a WhisperEncoder, not {type(encoder).__name__}")
         if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
             raise ValueError(f"threads must be an integer >= 0 (0: onnxruntime's default); got {threads!r}")
         self.encoder = encoder
         self.threads = int(threads)
-        self.quantized = bool(quantized)
-        self.per_channel = bool(per_channel)
-        self._sessions: dict[tuple[int, int, bool, bool], object] = {}
+        self._sessions: dict[tuple[int, int, bool], object] = {}
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, **options) -> OnnxWhisperEncoder:
         """Load the weights like :meth:`WhisperEncoder.load` (default: the offline Whisper-base model).
 
-        ``options`` are those of the constructor (``threads``, ``quantized``, ``per_channel``).
+        ``options`` are those of the constructor (``threads``).
         """
         return cls(WhisperEncoder.load(path), **options)
 
@@ -320,14 +255,14 @@ class OnnxWhisperEncoder:
     def session(self, depth: int, silence_after: bool = False):
         """The ``onnxruntime.InferenceSession`` computing blocks ``0..depth-1`` (built on first use);
         ``silence_after``: the ``padded_fast`` graph (see :meth:`forward`)."""
-        key = (int(depth), self.threads, self.quantized, bool(silence_after))
+        key = (int(depth), self.threads, bool(silence_after))
         with self._lock:
             if key not in self._sessions:
                 ort = _onnxruntime()
                 silence = self.encoder.silence_keys_values(depth) if silence_after else None
                 model = build_encoder_graph(self.encoder, depth, silence=silence)
                 del silence
-                data = _quantize(model, self.per_channel) if self.quantized else model.SerializeToString()
+                data = model.SerializeToString()
                 del model
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = self.threads
@@ -337,7 +272,6 @@ class OnnxWhisperEncoder:
                 # Idle threads sleep instead of spinning: the encoder runs between CTranslate2's
                 # decodes in the same process, and spinning threads would take their cores.
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                options.enable_cpu_mem_arena = ort_arena_enabled()
                 self._sessions[key] = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
             return self._sessions[key]
 
@@ -376,16 +310,6 @@ class OnnxWhisperEncoder:
         return {layer: out if batched else out[0] for layer, out in zip(wanted, results)}
 
     __call__ = forward
-
-
-def ort_arena_enabled() -> bool:
-    """Whether the encoder's sessions use ONNX Runtime's CPU memory arena (``enable_cpu_mem_arena``).
-
-    On (ONNX Runtime's default) unless the environment sets ``PARAVOX_ORT_ARENA=0`` (or
-    ``false``/``off``/``no``), read when a session is built. Memory measurement:
-    ``benchmarks/memory_growth.py --no-ort-arena``.
-    """
-    return os.environ.get("PARAVOX_ORT_ARENA", "").strip().lower() not in ("0", "false", "off", "no")
 
 
 _CONFIGURED_THREADS = 0
