@@ -76,8 +76,9 @@ def test_user_model_tells_its_labels_apart_on_an_unseen_speaker(user_model):
     angry = [str(DATA / "emotion/casia" / r["audio"]) for r in _casia("zhaoquanyin", "angry", 4)]
     sad = [str(DATA / "emotion/casia" / r["audio"]) for r in _casia("zhaoquanyin", "sad", 4)]
     res = paravox.emotion(angry + sad, model=str(user_model))
-    assert [r["labels"] for r in res] == [["loud", "quiet"]] * 8
-    top = [r["labels"][int(np.argmax(r["scores"]))] for r in res]
+    assert [r.id for r in res] == angry + sad  # the path as given, as every entry point names it
+    assert all(set(r.emotion.scores) == {"loud", "quiet"} for r in res)
+    top = [r.emotion.label for r in res]
     assert sum(t == "loud" for t in top[:4]) + sum(t == "quiet" for t in top[4:]) >= 6
 
 
@@ -85,13 +86,20 @@ def test_utterance_result_has_the_emotion2vec_shape(shipped):
     import paravox
 
     path = DATA / "emotion/ravdess" / manifest("emotion/ravdess")[0]["audio"]
-    (res,) = paravox.emotion(str(path), extract_embedding=True)
-    assert res["key"] == path.stem
+    (res,) = paravox.emotion(str(path), extract_embedding=True, format="emotion2vec")
+    assert res["key"] == str(path)
     assert res["labels"] == list(EMOTION2VEC_LABELS)
     assert len(res["scores"]) == 9 and abs(sum(res["scores"]) - 1) < 1e-4
     assert res["feats"].ndim == 1 and res["feats"].shape[0] > 500
-    (no_feats,) = paravox.emotion(str(path))
+    (no_feats,) = paravox.emotion(str(path), format="emotion2vec")
     assert no_feats["feats"] is None and no_feats["scores"] == pytest.approx(res["scores"], abs=1e-6)
+    # the same clip as a result: the file-level emotion is the emotion2vec scores' argmax
+    result = paravox.emotion(str(path), extract_embedding=True)
+    assert result.id == str(path) and result.spans == []
+    assert result.emotion.label == res["labels"][int(np.argmax(res["scores"]))]
+    assert [result.emotion.scores[k] for k in res["labels"]] == pytest.approx(res["scores"], abs=1e-6)
+    assert result.embedding == pytest.approx(res["feats"], abs=1e-6)
+    assert result.to_dict()["emotion"]["speech"] > 0
 
 
 def test_shipped_model_hears_anger_more_than_in_sad_speech(shipped):
@@ -100,9 +108,8 @@ def test_shipped_model_hears_anger_more_than_in_sad_speech(shipped):
     rows = [r for r in manifest("emotion/ravdess") if r["speaker"] == "Actor_01" and r["intensity"] == "strong"]
     angry = [str(DATA / "emotion/ravdess" / r["audio"]) for r in rows if r["label"] == "angry"]
     sad = [str(DATA / "emotion/ravdess" / r["audio"]) for r in rows if r["label"] == "sad"]
-    i = EMOTION2VEC_LABELS.index("angry")
-    p_angry = np.mean([r["scores"][i] for r in paravox.emotion(angry)])
-    p_sad = np.mean([r["scores"][i] for r in paravox.emotion(sad)])
+    p_angry = np.mean([r.emotion.scores["angry"] for r in paravox.emotion(angry)])
+    p_sad = np.mean([r.emotion.scores["angry"] for r in paravox.emotion(sad)])
     assert p_angry > 0.4 and p_angry > 3 * p_sad
 
 
@@ -121,14 +128,18 @@ def test_segment_granularity_gives_emotion_over_time(user_model):
     a = load_audio(DATA / "emotion/casia" / _casia("zhaoquanyin", "angry", 1)[0]["audio"]).samples
     s = load_audio(DATA / "emotion/casia" / _casia("zhaoquanyin", "sad", 1)[0]["audio"]).samples
     call = _call([a, s, a])
-    (res,) = paravox.emotion((call, SR), granularity="segment", model=str(user_model))
-    segs = res["segments"]
-    assert len(segs) == 3 and len(res["scores"]) == 3
+    res = paravox.emotion((call, SR), granularity="segment", model=str(user_model))
+    segs = res.spans
+    assert len(segs) == 3
     first_end = (1.5 * SR + len(a)) / SR
-    assert abs(segs[0]["start"] - 1.5) < 0.4 and abs(segs[0]["end"] - first_end) < 0.4
-    assert all(x["start"] < x["end"] <= len(call) / SR + 1e-6 for x in segs)
-    top = [res["labels"][int(np.argmax(p))] for p in res["scores"]]
-    assert top[0] == "loud" and top[2] == "loud"
+    assert abs(segs[0].start - 1.5) < 0.4 and abs(segs[0].end - first_end) < 0.4
+    assert all(x.start < x.end <= len(call) / SR + 1e-6 for x in segs)
+    assert segs[0].label == "loud" and segs[2].label == "loud"
+    # the file-level emotion is the speech-weighted mean of those segments, as analyze gives it
+    w = np.array([x.end - x.start for x in segs])
+    mean = {k: float(np.dot(w, [x.scores[k] for x in segs]) / w.sum()) for k in ("loud", "quiet")}
+    assert res.emotion.scores == pytest.approx(mean, abs=1e-4)
+    assert res.emotion.speech == pytest.approx(w.sum(), abs=1e-3)
 
 
 def test_frame_granularity_scores_at_a_fixed_hop(user_model):
@@ -138,11 +149,14 @@ def test_frame_granularity_scores_at_a_fixed_hop(user_model):
     from paravox.audio import load_audio
 
     duration = load_audio(path).duration
-    (res,) = paravox.emotion(str(path), granularity="frame", model=str(user_model), extract_embedding=True)
-    assert len(res["scores"]) == int(np.ceil(duration / 0.5))
-    assert res["feats"].shape[0] == len(res["scores"])
-    assert [s["start"] for s in res["segments"][:3]] == [0.0, 0.0, 0.0]  # 2-s spans centred on 0, 0.5, 1.0
-    assert all(abs(sum(p) - 1) < 1e-4 for p in res["scores"])
+    res = paravox.emotion(str(path), granularity="frame", model=str(user_model), extract_embedding=True)
+    assert len(res.spans) == int(np.ceil(duration / 0.5))
+    assert res.span_embeddings.shape[0] == len(res.spans)
+    assert [s.start for s in res.spans[:3]] == [0.0, 0.0, 0.0]  # 2-s spans centred on 0, 0.5, 1.0
+    assert all(abs(sum(s.scores.values()) - 1) < 1e-4 for s in res.spans)
+    (e2v,) = paravox.emotion(str(path), granularity="frame", model=str(user_model), format="emotion2vec")
+    assert len(e2v["scores"]) == len(res.spans)
+    assert e2v["segments"][1] == {"start": 0.0, "end": round(res.spans[1].end, 3)}  # centred on 0.5, clipped
 
 
 def test_bad_and_empty_input_raise_audio_errors(user_model, tmp_path):
@@ -209,5 +223,11 @@ def test_backend_fills_segment_and_overall_emotion(user_model):
     assert [p.label for p in per] == ["loud", "quiet"]
     assert per[1].start == pytest.approx(cut) and per[1].end == pytest.approx(len(x) / SR)
     assert overall.start == 0.0 and abs(sum(overall.scores.values()) - 1) < 1e-4
-    # No speech segments in the window (silence, music, a lone vocalization): no emotion.
-    assert backend.score(a, SR, []) == (None, [])
+    # The file-level emotion does not depend on the recogniser's segments: it is the one
+    # paravox.emotion gives for the same audio.
+    assert backend.score(x, SR, [])[0].scores == pytest.approx(overall.scores)
+    import paravox
+
+    assert paravox.emotion((x, SR), model=str(user_model)).emotion.scores == pytest.approx(overall.scores, abs=1e-6)
+    # No speech at all (silence): no emotion, rather than a label read off the silence.
+    assert backend.score(np.zeros(3 * SR, np.float32), SR, []) == (None, [])

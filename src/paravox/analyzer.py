@@ -109,7 +109,7 @@ class Analyzer:
         topts = opts.transcribe
         segments: list[Segment] = []
         events: list[Event] = []
-        emotions: list[tuple[float, EmotionScore]] = []
+        emotions: list[tuple[EmotionScore, float]] = []
         language, language_prob = topts.language, None
         offset = 0.0
         started = time.perf_counter()
@@ -145,13 +145,13 @@ class Analyzer:
                 for seg, emo in zip(piece_segments, per_segment):
                     seg.emotion = None if emo is None else _shift_emotion(emo, offset)
                 if overall is not None:
-                    speech = sum(max(0.0, seg.end - seg.start) for seg in piece_segments)
-                    emotions.append((speech or seconds, overall))
+                    emotions.append((_shift_emotion(overall, offset), seconds))
             offset += seconds
             if progress is not None:
                 progress(offset)
 
         return Analysis(
+            id=label,
             source=label,
             duration=offset,
             language=language if segments else topts.language,
@@ -232,17 +232,21 @@ def _shift_emotion(e: EmotionScore, dt: float) -> EmotionScore:
     )
 
 
-def _merge_emotions(parts: list[tuple[float, EmotionScore]], total: float) -> EmotionScore | None:
-    """One whole-input score from per-window scores, weighted by each window's speech time."""
+def _merge_emotions(parts: list[tuple[EmotionScore, float]], total: float) -> EmotionScore | None:
+    """One whole-input score from the windows' file-level scores, weighted by the speech each
+    was read from (the window's length for a backend that does not say), so that a long input
+    gets what one file-level score over all its speech would give."""
     if not parts:
         return None
     if len(parts) == 1:
-        return replace(parts[0][1], start=0.0, end=total)
-    weight = sum(w for w, _ in parts) or 1.0
-    labels = {k for _, e in parts for k in e.scores}
-    scores = {k: sum(w * e.scores.get(k, 0.0) for w, e in parts) / weight for k in labels}
+        return replace(parts[0][0], start=0.0, end=total)
+    weights = [e.speech if e.speech is not None else seconds for e, seconds in parts]
+    weight = sum(weights) or 1.0
+    labels = list(dict.fromkeys(k for e, _ in parts for k in e.scores))
+    scores = {k: sum(w * e.scores.get(k, 0.0) for w, (e, _) in zip(weights, parts)) / weight for k in labels}
     best = max(scores, key=scores.get)
-    return EmotionScore(best, scores[best], scores, 0.0, total)
+    speech = sum(e.speech for e, _ in parts) if all(e.speech is not None for e, _ in parts) else None
+    return EmotionScore(best, scores[best], scores, 0.0, total, speech)
 
 
 _DEFAULT: Analyzer | None = None

@@ -49,14 +49,16 @@ def timestamp(seconds: float, *, sep: str = ",") -> str:
 
 
 def analysis_record(analysis: Analysis, *, key: str | None = None) -> dict[str, Any]:
-    """The full result as a dict, with ``id`` first when a key is given."""
+    """The full result as a dict, ``id`` first (``key``, when given, overrides the analysis's id)."""
     d = analysis.to_dict()
-    return {"id": key, **d} if key is not None else d
+    if key is not None:
+        d["id"] = key
+    return d
 
 
 def transcript_record(analysis: Analysis, *, key: str | None = None, style: str = "bracket") -> dict[str, Any]:
     """What ``paravox transcribe`` writes per input: ``{"id", "text", "language"}``."""
-    return {"id": key if key is not None else analysis.source, "text": analysis.tagged_text(style), "language": analysis.language}
+    return {"id": key if key is not None else analysis.id, "text": analysis.tagged_text(style), "language": analysis.language}
 
 
 def error_record(key: str, exc: BaseException) -> dict[str, Any]:

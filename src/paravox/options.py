@@ -1,4 +1,7 @@
-"""Options objects: flat keyword arguments become one dataclass that can be saved and reloaded.
+"""Options: every option is parsed and validated here, once, whoever passes it (the CLI, a
+saved config, the service's query, batch, a library call). Flat keyword arguments become one
+dataclass that can be saved and reloaded. A value that cannot be used raises
+:class:`~paravox.errors.OptionError` before any input is touched.
 
 >>> opts = AnalyzeOptions.from_kwargs(language="zh", beam_size=3)
 >>> opts.transcribe.language, opts.transcribe.beam_size
@@ -8,14 +11,131 @@ True
 >>> AnalyzeOptions.from_kwargs(beam=3)
 Traceback (most recent call last):
 ...
-TypeError: unknown option 'beam'; known options: asr, beam_size, ...word_timestamps
+paravox.options.OptionTypeError: unknown option 'beam'; known options: asr, beam_size, ...word_timestamps
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Mapping, Sequence
+
+from paravox.errors import OptionError
+
+#: Words that turn a backend off (``--events none``, ``?emotion=off``), wherever they are given.
+OFF_WORDS = frozenset({"", "none", "off", "no", "false", "0"})
+
+#: The languages Whisper knows (faster-whisper's list; a test keeps the two equal). Kept
+#: here so that validating ``--language`` does not import the recogniser.
+WHISPER_LANGUAGES = tuple("""
+af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw
+he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my
+ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt
+uk ur uz vi yi yo zh yue
+""".split())
+
+
+class OptionTypeError(OptionError, TypeError):
+    """An option name that no component knows (a TypeError, as for a wrong keyword argument)."""
+
+
+def backend_name(value: str | None) -> str | None:
+    """A backend name as given, or None when the value turns the backend off.
+
+    >>> backend_name("paravox-events"), backend_name(" None "), backend_name("off")
+    ('paravox-events', None, None)
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    return None if text.lower() in OFF_WORDS else text
+
+
+def parse_language(value: str | None) -> str | None:
+    """An ISO code Whisper knows (``"zh"``, ``"en"`` ...), or None to detect the language.
+
+    >>> parse_language(" EN "), parse_language(None), parse_language("auto")
+    ('en', None, None)
+    >>> parse_language("xx")
+    Traceback (most recent call last):
+    ...
+    paravox.errors.OptionError: language 'xx' is not one Whisper knows; give an ISO code such as zh, en, de, ja (or leave it out to detect)
+    """
+    if value is None:
+        return None
+    code = str(value).strip().lower()
+    if code in ("", "auto", "detect"):
+        return None
+    if code not in WHISPER_LANGUAGES:
+        raise OptionError(
+            f"language {value!r} is not one Whisper knows; give an ISO code such as zh, en, de, ja (or leave it out to detect)"
+        )
+    return code
+
+
+def parse_threshold(value: "str | float | Mapping[str, float] | None", what: str = "threshold") -> float | dict[str, float] | None:
+    """An event threshold: one number for every tag, or ``{tag: number}`` for some tags.
+
+    Either way it is compared with the event's ``score`` (what every output prints): an
+    event is kept when its score, rounded as printed (4 decimals), is at least the threshold.
+    ``what`` names the option in error messages.
+
+    >>> parse_threshold("laugh=0.4, cough=0.7")
+    {'laugh': 0.4, 'cough': 0.7}
+    >>> parse_threshold("0.6"), parse_threshold(0.6), parse_threshold(None)
+    (0.6, 0.6, None)
+    >>> parse_threshold("1.5")
+    Traceback (most recent call last):
+    ...
+    paravox.errors.OptionError: threshold '1.5': values must lie between 0 and 1
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, Mapping):
+        try:
+            parsed: float | dict[str, float] = {str(k).strip(): float(v) for k, v in value.items()}
+        except (TypeError, ValueError):
+            raise OptionError(f"{what} {dict(value)!r}: every value must be a number") from None
+        values = list(parsed.values())
+        text = ",".join(f"{k}={v}" for k, v in parsed.items())
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        parsed, values, text = float(value), [float(value)], str(value)
+    else:
+        text = str(value).strip()
+        try:
+            parsed = float(text)
+            values = [parsed]
+        except ValueError:
+            parsed = {}
+            for part in text.split(","):
+                tag, sep, num = part.partition("=")
+                if not sep or not tag.strip():
+                    raise OptionError(
+                        f"{what} {text!r}: write one number (0.6) or tag=value pairs (laugh=0.4,cough=0.7)"
+                    ) from None
+                try:
+                    parsed[tag.strip()] = float(num)
+                except ValueError:
+                    raise OptionError(f"{what} {part.strip()!r}: {num.strip()!r} is not a number") from None
+            values = list(parsed.values())
+    if not values or not all(0.0 <= v <= 1.0 for v in values):
+        raise OptionError(f"{what} {text!r}: values must lie between 0 and 1")
+    return parsed
+
+
+def parse_tags(value: "str | Sequence[str] | None") -> tuple[str, ...] | None:
+    """``"laugh, cough"`` or ``["laugh", "cough"]`` -> ``("laugh", "cough")``; None keeps every tag.
+
+    >>> parse_tags("laugh, cough"), parse_tags(None)
+    (('laugh', 'cough'), None)
+    """
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value)
+    tags = tuple(str(t).strip() for t in items if str(t).strip())
+    if not tags:
+        raise OptionError("tags: give one or more tag names, comma-separated (laugh,cough)")
+    return tags
 
 
 @dataclass(frozen=True)
@@ -41,17 +161,16 @@ class TranscribeOptions:
 
     def __post_init__(self) -> None:
         if self.beam_size < 1:
-            raise ValueError(f"beam_size must be >= 1, got {self.beam_size}")
+            raise OptionError(f"beam_size must be >= 1, got {self.beam_size}")
         temps = self.temperature
         if isinstance(temps, (int, float)):
             temps = (float(temps),)
         object.__setattr__(self, "temperature", tuple(float(t) for t in temps))
         if not self.temperature or any(t < 0 for t in self.temperature):
-            raise ValueError(f"temperature must be one or more values >= 0, got {self.temperature}")
+            raise OptionError(f"temperature must be one or more values >= 0, got {self.temperature}")
         if self.chinese_script not in ("simplified", "keep"):
-            raise ValueError(f"chinese_script must be 'simplified' or 'keep', got {self.chinese_script!r}")
-        if self.language is not None:
-            object.__setattr__(self, "language", self.language.strip().lower() or None)
+            raise OptionError(f"chinese_script must be 'simplified' or 'keep', got {self.chinese_script!r}")
+        object.__setattr__(self, "language", parse_language(self.language))
 
 
 @dataclass(frozen=True)
@@ -78,17 +197,19 @@ class AnalyzeOptions:
 
     def __post_init__(self) -> None:
         for name in ("events", "emotion"):
-            if isinstance(getattr(self, name), str) and getattr(self, name).strip().lower() in ("", "none", "off"):
-                object.__setattr__(self, name, None)
-        if self.events_tags is not None:
-            tags = self.events_tags.split(",") if isinstance(self.events_tags, str) else self.events_tags
-            object.__setattr__(self, "events_tags", tuple(t.strip() for t in tags if t.strip()))
-        if isinstance(self.events_threshold, dict):
-            object.__setattr__(self, "events_threshold", {str(k): float(v) for k, v in self.events_threshold.items()})
+            object.__setattr__(self, name, backend_name(getattr(self, name)))
+        if not backend_name(self.asr):
+            raise OptionError("asr: a recogniser is needed; see 'paravox models' for the names")
+        object.__setattr__(self, "events_tags", parse_tags(self.events_tags))
+        object.__setattr__(self, "events_threshold", parse_threshold(self.events_threshold, "events_threshold"))
+        if self.events_min_duration is not None and self.events_min_duration < 0:
+            raise OptionError(f"events_min_duration must be >= 0 seconds, got {self.events_min_duration}")
         if self.window_seconds < 30:
-            raise ValueError(f"window_seconds must be at least 30, got {self.window_seconds}")
+            raise OptionError(f"window_seconds must be at least 30, got {self.window_seconds}")
         if self.threads < 0:
-            raise ValueError(f"threads must be >= 0, got {self.threads}")
+            raise OptionError(f"threads must be >= 0, got {self.threads}")
+        if self.max_duration is not None and self.max_duration <= 0:
+            raise OptionError(f"max_duration must be a positive number of seconds, got {self.max_duration}")
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> "AnalyzeOptions":
@@ -101,7 +222,7 @@ class AnalyzeOptions:
         unknown = sorted(k for k in kwargs if k not in top | sub)
         if unknown:
             known = ", ".join(sorted(top | sub))
-            raise TypeError(f"unknown option {unknown[0]!r}; known options: {known}")
+            raise OptionTypeError(f"unknown option {unknown[0]!r}; known options: {known}")
         t_kwargs = {k: v for k, v in kwargs.items() if k in sub}
         a_kwargs = {k: v for k, v in kwargs.items() if k in top}
         return cls(transcribe=replace(base, **t_kwargs), **a_kwargs)

@@ -1,9 +1,16 @@
 """The result model: the dataclasses every stage produces and every output serialises.
 
 ``Word`` and ``Segment`` come from transcription, ``Event`` from a vocal-event model,
-``EmotionScore`` from an emotion model; ``Analysis`` holds them for one input. Times are
-seconds from the start of the input. ``to_dict()``/``from_dict()`` round-trip through
-plain JSON types; the JSON schema is ``paravox/data/analysis.schema.json``.
+``EmotionScore`` from an emotion model. Each entry point returns one record per input, and
+every record carries the input's ``id`` (the path as given, or the id a list gave it):
+
+- :class:`Analysis` (``paravox.analyze``): everything heard in one input;
+- :class:`EventsResult` (``paravox.events``): the timed vocal events of one input;
+- :class:`Classification` (``paravox.classify``): one isolated vocalization named;
+- :class:`EmotionResult` (``paravox.emotion``): the file's emotion and its emotion over time.
+
+Times are seconds from the start of the input. ``to_dict()``/``from_dict()`` round-trip
+through plain JSON types; the JSON schema of an Analysis is ``paravox/data/analysis.schema.json``.
 
 >>> a = Analysis(source="a.wav", duration=2.0, language="en",
 ...              segments=[Segment(0.0, 1.5, "hello there", words=[Word(0.0, 0.5, "hello", 0.9),
@@ -71,22 +78,29 @@ class Event:
 
 @dataclass
 class EmotionScore:
-    """Emotion of a stretch of audio: the top label, its probability, and all class probabilities."""
+    """Emotion of a stretch of audio: the top label, its probability, and all class probabilities.
+
+    ``speech`` (file-level emotion only) is how many seconds of speech the score was read from.
+    """
 
     label: str
     score: float
     scores: dict[str, float] = field(default_factory=dict)
     start: float | None = None
     end: float | None = None
+    speech: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "label": self.label,
             "score": _r(self.score, 4),
             "scores": {k: _r(v, 4) for k, v in self.scores.items()},
             "start": _r(self.start),
             "end": _r(self.end),
         }
+        if self.speech is not None:
+            d["speech"] = _r(self.speech)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "EmotionScore":
@@ -96,6 +110,7 @@ class EmotionScore:
             {str(k): float(v) for k, v in (d.get("scores") or {}).items()},
             None if d.get("start") is None else float(d["start"]),
             None if d.get("end") is None else float(d["end"]),
+            None if d.get("speech") is None else float(d["speech"]),
         )
 
 
@@ -149,7 +164,8 @@ class Cue:
 
 @dataclass
 class Analysis:
-    """Everything paravox heard in one input."""
+    """Everything paravox heard in one input. ``id`` is the input's id (by default its
+    ``source`` label: the path as given)."""
 
     source: str
     duration: float
@@ -160,6 +176,11 @@ class Analysis:
     language_probability: float | None = None
     models: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.id is None:
+            self.id = self.source
 
     # ---- text views -------------------------------------------------------------------
     @property
@@ -210,6 +231,7 @@ class Analysis:
     # ---- serialisation ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
+            "id": self.id,
             "schema_version": SCHEMA_VERSION,
             "source": self.source,
             "duration": _r(self.duration),
@@ -244,6 +266,7 @@ class Analysis:
             else float(d["language_probability"]),
             models=dict(d.get("models") or {}),
             options=dict(d.get("options") or {}),
+            id=None if d.get("id") is None else str(d["id"]),
         )
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -252,6 +275,86 @@ class Analysis:
     @classmethod
     def from_json(cls, text: str) -> "Analysis":
         return cls.from_dict(json.loads(text))
+
+
+@dataclass
+class EventsResult:
+    """The timed vocal events of one input (``paravox.events``), by start time."""
+
+    id: str
+    duration: float
+    events: list[Event] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "duration": _r(self.duration), "events": [e.to_dict() for e in self.events]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EventsResult":
+        return cls(str(d["id"]), float(d["duration"]), [Event.from_dict(e) for e in d.get("events") or []])
+
+
+@dataclass
+class Classification:
+    """One isolated vocalization named (``paravox.classify``): the top tag, its probability,
+    and every tag's probability, most probable first.
+
+    >>> Classification("a.wav", "laugh", 0.9, {"laugh": 0.9, "cough": 0.1}).to_dict()["label"]
+    'laugh'
+    """
+
+    id: str
+    label: str
+    score: float
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "label": self.label, "score": _r(self.score, 4),
+                "scores": {k: _r(v, 4) for k, v in self.scores.items()}}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Classification":
+        return cls(str(d["id"]), str(d["label"]), float(d["score"]), {str(k): float(v) for k, v in (d.get("scores") or {}).items()})
+
+
+@dataclass
+class EmotionResult:
+    """The emotion of one input (``paravox.emotion``).
+
+    ``emotion`` is the file-level emotion, defined once for every entry point
+    (:func:`paravox.speech_emotion.recognizer.EmotionRecognizer.file_emotion`): None when the
+    input holds no speech. ``spans`` is the emotion over time at the asked ``granularity``:
+    one per speech segment (``segment``), one every hop (``frame``), none for ``utterance``.
+    ``embedding`` (with ``extract_embedding``) is the file's feature vector and
+    ``span_embeddings`` one per span; they are not part of ``to_dict()``.
+    """
+
+    id: str
+    duration: float
+    emotion: EmotionScore | None
+    granularity: str = "utterance"
+    spans: list[EmotionScore] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    embedding: Any = field(default=None, repr=False, compare=False)
+    span_embeddings: Any = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "duration": _r(self.duration),
+            "granularity": self.granularity,
+            "emotion": None if self.emotion is None else self.emotion.to_dict(),
+            "spans": [s.to_dict() for s in self.spans],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EmotionResult":
+        return cls(
+            str(d["id"]),
+            float(d["duration"]),
+            None if d.get("emotion") is None else EmotionScore.from_dict(d["emotion"]),
+            str(d.get("granularity", "utterance")),
+            [EmotionScore.from_dict(s) for s in d.get("spans") or []],
+        )
 
 
 # ---- helpers --------------------------------------------------------------------------

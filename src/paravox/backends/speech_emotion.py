@@ -1,10 +1,10 @@
 """The ``paravox-emotion`` backend: emotion for ``paravox analyze`` (``--emotion paravox-emotion``).
 
-Scores every ASR segment on its own (the framing the model was trained on) and the whole
-input as the duration-weighted mean of its segments. With no segments (no speech found:
-silence, music, a vocalization on its own) there is no emotion to report, so the window
-gets none rather than a label read off whatever sound it holds. ``paravox emotion`` (the
-emotion2vec-style API) still scores a whole input when asked to.
+Scores every ASR segment on its own (the framing the model was trained on), and the whole
+input with :meth:`~paravox.speech_emotion.recognizer.EmotionRecognizer.file_emotion`, the
+file-level emotion ``paravox emotion`` gives too. With no speech (silence, music, a
+vocalization on its own) there is no file-level emotion, rather than a label read off
+whatever sound the input holds.
 """
 
 from __future__ import annotations
@@ -15,11 +15,7 @@ import numpy as np
 
 from paravox.backends import registry
 from paravox.result import EmotionScore, Segment
-
-
-def _score(labels: Sequence[str], probs: np.ndarray, start: float, end: float) -> EmotionScore:
-    i = int(np.argmax(probs))
-    return EmotionScore(labels[i], float(probs[i]), {l: float(p) for l, p in zip(labels, probs)}, start, end)
+from paravox.speech_emotion.recognizer import emotion_score
 
 
 @registry.register("emotion", "paravox-emotion", description="nine-label speech emotion (Whisper-base states + prosody, NumPy head)")
@@ -44,10 +40,12 @@ class ParavoxEmotion:
             return None, [None for _ in segments]
         labels = self.recognizer.labels
         spans = [(max(0.0, s.start), min(duration, s.end)) for s in segments]
-        if not spans:
-            return None, []
-        scored = self.recognizer.spans(samples, spans)
-        per = [_score(labels, p, s.start, s.end) for p, s in zip(scored.probs, segments)]
-        w = np.array([max(e - s, 1e-3) for s, e in spans])[:, None]
-        overall = (scored.probs * w).sum(0) / w.sum()
-        return _score(labels, overall, 0.0, duration), per
+        per: list[EmotionScore | None] = []
+        if spans:
+            scored = self.recognizer.spans(samples, spans)
+            per = [emotion_score(labels, p, s.start, s.end) for p, s in zip(scored.probs, segments)]
+        found = self.recognizer.file_emotion(samples)
+        if found is None:
+            return None, per
+        whole, speech = found
+        return emotion_score(labels, whole.probs[0], 0.0, duration, speech), per

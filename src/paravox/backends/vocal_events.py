@@ -13,7 +13,7 @@ import numpy as np
 
 from paravox.backends import registry
 from paravox.result import Event, Segment
-from paravox.vocal_events.api import _check_tags, _classifier_for, _model_path
+from paravox.vocal_events.api import check_tags, region_classifier, model_part
 from paravox.vocal_events.model import find_events, load_detector
 
 
@@ -33,11 +33,11 @@ class ParavoxEvents:
         tags: Sequence[str] | None = None,
         min_duration: float | None = None,
     ) -> None:
-        self.detector = load_detector(_model_path(model, "detector"))
-        self.classifier = _classifier_for(model, self.detector)
-        self.tags = _check_tags(tags, self.detector.tags, "event detector")
+        self.detector = load_detector(model_part(model, "detector"))
+        self.classifier = region_classifier(model, self.detector)
+        self.tags = check_tags(tags, self.detector.tags, "event detector")
         if isinstance(threshold, Mapping):
-            _check_tags(list(threshold), self.detector.tags, "event detector")
+            check_tags(list(threshold), self.detector.tags, "event detector")
         self.threshold = threshold
         self.min_duration = min_duration
 

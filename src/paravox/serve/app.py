@@ -28,7 +28,7 @@ from paravox import __version__
 from paravox.audio import AudioError
 from paravox.backends import registry
 from paravox.backends.registry import BackendNotFoundError
-from paravox.options import AnalyzeOptions
+from paravox.options import AnalyzeOptions, backend_name
 from paravox.result import Analysis
 from paravox.serve.errors import ERROR_SCHEMA, ApiError, error_response, http_type
 from paravox.serve.pool import AnalysisPool, DeadlineExceeded, InvalidOptions, QueueFull
@@ -168,7 +168,7 @@ def create_app(
             "language": language,
             "events": events,
             "emotion": emotion,
-            "events_threshold": _threshold(events_threshold),
+            "events_threshold": events_threshold,
             "events_tags": events_tags,
             "events_min_duration": events_min_duration,
             "laugh_words": laugh_words,
@@ -220,9 +220,8 @@ def request_options(base: AnalyzeOptions, flat: dict[str, Any]) -> AnalyzeOption
     given = {k: v for k, v in flat.items() if v is not None}
     for kind in ("events", "emotion"):
         if kind in given:
-            value = str(given[kind]).strip()
-            if value.lower() in ("", "none", "off", "false", "0"):
-                given[kind] = None
+            value = given[kind] = backend_name(given[kind])
+            if value is None:
                 continue
             have = registry.available(kind)
             if value not in have:
@@ -231,19 +230,8 @@ def request_options(base: AnalyzeOptions, flat: dict[str, Any]) -> AnalyzeOption
             given[kind] = value
     try:
         return base.with_overrides(**given)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError) as exc:  # OptionError, and a type the query could not carry
         raise ApiError(422, "invalid_request", str(exc)) from None
-
-
-def _threshold(text: str | None) -> float | dict[str, float] | None:
-    if text is None:
-        return None
-    from paravox.vocal_events.api import parse_threshold
-
-    try:
-        return parse_threshold(text)
-    except ValueError as exc:
-        raise ApiError(422, "invalid_request", f"events_threshold: {exc}") from None
 
 
 def _timeout(seconds: float, when: str) -> ApiError:

@@ -1,53 +1,61 @@
-"""``paravox.emotion``: emotion2vec-shaped results from the paravox emotion model.
+"""``paravox.emotion``: the emotion of each input, as an :class:`~paravox.result.EmotionResult`.
 
 >>> import paravox
->>> res = paravox.emotion("a.wav")                                    # doctest: +SKIP
->>> res[0]["labels"][int(np.argmax(res[0]["scores"]))]               # doctest: +SKIP
-'angry'
+>>> res = paravox.emotion("a.wav", granularity="segment")                # doctest: +SKIP
+>>> res.emotion.label, [(s.start, s.end, s.label) for s in res.spans]    # doctest: +SKIP
+('angry', [(0.3, 2.1, 'angry'), (2.6, 4.0, 'neutral')])
 
-Each input gives one dict, as emotion2vec's ``model.generate`` does:
+``res.emotion`` is the file-level emotion, the same one ``paravox analyze`` and the service
+report (None when the input holds no speech). ``res.spans`` is the emotion over time:
 
 ``utterance``
-    ``{"key", "labels": [L], "scores": [L floats], "feats": (D,) array | None}``
+    none: the file-level emotion is the answer;
 ``segment``
-    one row per speech segment (Silero VAD): ``"scores"`` is ``[[L floats], ...]``,
-    ``"feats"`` ``(S, D)``, and ``"segments"`` ``[{"start", "end"}, ...]`` (seconds).
+    one per speech segment (Silero VAD);
 ``frame``
-    scores every ``frame_hop`` seconds (a ``frame_window`` span centred there):
-    ``"scores"`` ``[[L floats], ...]``, ``"feats"`` ``(F, D)``, ``"segments"`` their spans.
+    one every ``frame_hop`` seconds (a ``frame_window`` span centred there).
 
-``feats`` (with ``extract_embedding=True``) is the pooled feature vector the classifier
-reads: mean+std of the chosen Whisper-encoder blocks, then prosody statistics.
+``format="emotion2vec"`` gives emotion2vec's shape instead, one dict per input as its
+``model.generate`` does: ``{"key", "labels": [L], "scores": [L floats] (utterance) or
+[[L floats], ...], "feats": array | None, "segments": [{"start", "end"}, ...]}``; there an
+input with no speech is still scored as a whole (emotion2vec answers for any input).
+``feats``/``embedding`` (with ``extract_embedding=True``) is the pooled feature vector the
+classifier reads: mean+std of the chosen Whisper-encoder blocks, then prosody statistics.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["emotion", "GRANULARITIES"]
+from paravox.errors import OptionError
+from paravox.result import EmotionResult
+
+__all__ = ["emotion", "emotion_result", "GRANULARITIES", "FORMATS"]
 
 GRANULARITIES = ("utterance", "segment", "frame")
+FORMATS = ("result", "emotion2vec")
 
 
-def _inputs(source: Any) -> list[tuple[str, Any]]:
-    """``[(key, source)]``: one input, a list of inputs, or a Kaldi ``wav.scp`` path."""
+def check_granularity(granularity: str) -> str:
+    if granularity not in GRANULARITIES:
+        raise OptionError(f"granularity {granularity!r}; use one of {', '.join(GRANULARITIES)}")
+    return granularity
+
+
+def _inputs(source: Any, name: str | None) -> tuple[list[tuple[str, Any]], bool]:
+    """``([(id, source)], many)``: one input, a list of inputs, or a Kaldi ``wav.scp`` path."""
+    from paravox.audio import source_name
+
     if isinstance(source, (str, os.PathLike)) and str(source).endswith(".scp"):
         from paravox.inputs import from_scp
 
-        return [(i.key, i.source) for i in from_scp(str(source))]
+        return [(i.key, i.source) for i in from_scp(str(source))], True
     if isinstance(source, list):
-        return [(_key(s, i), s) for i, s in enumerate(source)]
-    return [(_key(source, 0), source)]
-
-
-def _key(source: Any, i: int) -> str:
-    if isinstance(source, (str, os.PathLike)) and str(source) != "-":
-        return Path(str(source)).stem or f"input{i}"
-    return f"input{i}"
+        return [(source_name(s), s) for s in source], True
+    return [(name or source_name(source), source)], False
 
 
 def emotion(
@@ -58,34 +66,87 @@ def emotion(
     *,
     frame_hop: float = 0.5,
     frame_window: float = 2.0,
-) -> list[dict[str, Any]]:
+    format: str = "result",
+    name: str | None = None,
+) -> "EmotionResult | list[EmotionResult] | list[dict[str, Any]]":
     """Emotion of ``source``: a path, bytes, file object, ``(array, rate)``, a list of
-    those, or a ``wav.scp`` path. ``model`` is a model directory (``paravox train emotion``
-    output) or ``None`` for the shipped nine-label model.
+    those, or a ``wav.scp`` path. One input gives an :class:`EmotionResult`, a list or a
+    ``wav.scp`` a list of them; ``format="emotion2vec"`` always gives a list of dicts.
+    ``model`` is a model directory (``paravox train emotion`` output) or ``None`` for the
+    shipped nine-label model; ``name`` sets the id of a single input.
 
-    Raises :class:`paravox.audio.AudioError` for input that is not usable audio (also for
-    an input with no samples) and :class:`paravox.speech_emotion.model.ModelError` for a bad model
-    directory.
+    Raises :class:`paravox.AudioError` for input that is not usable audio (also for an input
+    with no samples), :class:`paravox.errors.ModelError` for a bad model directory and
+    :class:`paravox.errors.OptionError` for a bad option.
     """
-    if granularity not in GRANULARITIES:
-        raise ValueError(f"granularity {granularity!r}; use one of {', '.join(GRANULARITIES)}")
-    from paravox.audio import AudioError, load_audio
+    check_granularity(granularity)
+    if format not in FORMATS:
+        raise OptionError(f"format {format!r}; use one of {', '.join(FORMATS)}")
     from paravox.speech_emotion.recognizer import EmotionRecognizer
 
     rec = EmotionRecognizer(model)
-    out = []
-    for key, src in _inputs(source):
-        audio = load_audio(src)
-        if len(audio.samples) == 0:
-            raise AudioError(audio.source, "empty", "it decodes to 0 samples")
-        if granularity == "utterance":
-            scored = rec.utterance(audio.samples)
-        elif granularity == "segment":
-            scored = rec.segments(audio.samples)
-        else:
-            scored = rec.frames(audio.samples, hop=frame_hop, window=frame_window)
-        out.append(_record(key, rec.labels, scored, granularity, extract_embedding))
-    return out
+    items, many = _inputs(source, name)
+    if format == "emotion2vec":
+        return [_emotion2vec(rec, key, src, granularity, extract_embedding, frame_hop, frame_window) for key, src in items]
+    results = [
+        emotion_result(rec, src, key, granularity=granularity, extract_embedding=extract_embedding,
+                       frame_hop=frame_hop, frame_window=frame_window)
+        for key, src in items
+    ]
+    return results if many else results[0]
+
+
+def _samples(source: Any, key: str) -> np.ndarray:
+    from paravox.audio import AudioError, load_audio
+
+    audio = load_audio(source, name=key)
+    if len(audio.samples) == 0:
+        raise AudioError(audio.source, "empty", "it decodes to 0 samples")
+    return audio.samples
+
+
+def emotion_result(
+    recognizer: Any,
+    source: Any,
+    id: str,
+    *,
+    granularity: str = "utterance",
+    extract_embedding: bool = False,
+    frame_hop: float = 0.5,
+    frame_window: float = 2.0,
+) -> EmotionResult:
+    """One input's :class:`EmotionResult` with an already loaded
+    :class:`~paravox.speech_emotion.recognizer.EmotionRecognizer` (what the CLI calls per input)."""
+    from paravox.speech_emotion.recognizer import SAMPLE_RATE, emotion_score
+
+    samples = _samples(source, id)
+    duration = len(samples) / SAMPLE_RATE
+    labels = list(recognizer.labels)
+    found = recognizer.file_emotion(samples)
+    file_score, embedding = None, None
+    if found is not None:
+        whole, speech = found
+        file_score = emotion_score(labels, whole.probs[0], 0.0, duration, speech)
+        embedding = whole.feats[0] if extract_embedding else None
+    spans, span_feats = [], None
+    if granularity != "utterance":
+        scored = (recognizer.segments(samples) if granularity == "segment"
+                  else recognizer.frames(samples, hop=frame_hop, window=frame_window))
+        spans = [emotion_score(labels, p, s, e) for p, (s, e) in zip(scored.probs, scored.spans)]
+        span_feats = scored.feats if extract_embedding else None
+    return EmotionResult(id, duration, file_score, granularity, spans, labels, embedding, span_feats)
+
+
+def _emotion2vec(rec: Any, key: str, source: Any, granularity: str, extract_embedding: bool,
+                 frame_hop: float, frame_window: float) -> dict[str, Any]:
+    samples = _samples(source, key)
+    if granularity == "utterance":
+        scored = rec.utterance(samples)
+    elif granularity == "segment":
+        scored = rec.segments(samples)
+    else:
+        scored = rec.frames(samples, hop=frame_hop, window=frame_window)
+    return _record(key, rec.labels, scored, granularity, extract_embedding)
 
 
 def _record(key: str, labels: Sequence[str], scored, granularity: str, extract_embedding: bool) -> dict[str, Any]:

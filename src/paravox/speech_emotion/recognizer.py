@@ -4,9 +4,13 @@
 and a NumPy :class:`~paravox.speech_emotion.model.EmotionModel`. The model was trained on 1-5 s
 clips, each encoded on its own, so inference keeps that framing:
 
-* ``utterance``: input up to ``window_seconds`` (5 s) is one clip; longer input is scored
-  per speech stretch (Silero VAD, cut into pieces of at most 5 s) and the probabilities
-  are averaged weighted by duration (all of it, in 5-s pieces, if the VAD finds no speech).
+* ``file_emotion``: the file-level emotion, the one definition every entry point uses
+  (``paravox emotion``, ``paravox analyze``, batch, the service). Input with no speech (the
+  Silero VAD finds none) has none. Otherwise input up to ``window_seconds`` (5 s) is one
+  clip; longer input is scored per speech stretch (cut into pieces of at most 5 s) and the
+  probabilities are averaged weighted by duration.
+* ``utterance``: the same, except that input with no speech is scored as a whole (all of
+  it, in 5-s pieces): emotion2vec's ``utterance`` answers for any input.
 * ``segments``: each given span (VAD or ASR segment) is scored the same way.
 * ``frames``: the input is encoded once (5-s windows) and the states are pooled over a
   sliding ``frame_window`` (2 s) every ``frame_hop`` (0.5 s).
@@ -22,6 +26,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from paravox.result import EmotionScore
 from paravox.speech_emotion.features import _MIN_SAMPLES, SAMPLE_RATE, FeatureExtractor, windows
 from paravox.speech_emotion.model import load_model
 
@@ -35,6 +40,13 @@ class Scored:
     probs: np.ndarray
     feats: np.ndarray
     spans: list[tuple[float, float]]
+
+
+def emotion_score(labels: Sequence[str], probs: np.ndarray, start: float | None, end: float | None,
+                  speech: float | None = None) -> EmotionScore:
+    """An :class:`EmotionScore` from one row of probabilities over ``labels``."""
+    i = int(np.argmax(probs))
+    return EmotionScore(labels[i], float(probs[i]), {l: float(p) for l, p in zip(labels, probs)}, start, end, speech)
 
 
 class EmotionRecognizer:
@@ -89,14 +101,28 @@ class EmotionRecognizer:
         return Scored(np.array(probs, dtype=np.float32).reshape(-1, L), np.array(feats, dtype=np.float32).reshape(-1, D),
                       [(float(s), float(e)) for s, e in spans])
 
-    def utterance(self, samples: np.ndarray) -> Scored:
-        """One score for the whole input (see the module docstring for long input)."""
+    def file_emotion(self, samples: np.ndarray) -> tuple[Scored, float] | None:
+        """The file-level emotion and the seconds of speech it was read from; None when the
+        input holds no speech. See the module docstring: this is the one definition."""
         samples = _as_samples(samples)
+        speech = speech_spans(samples)
+        if not speech:
+            return None
+        return self._whole(samples, speech), float(sum(e - s for s, e in speech))
+
+    def utterance(self, samples: np.ndarray) -> Scored:
+        """One score for the whole input: :meth:`file_emotion`, or with no speech found, the
+        whole input scored as it is."""
+        samples = _as_samples(samples)
+        long = len(samples) / SAMPLE_RATE > self.window_seconds  # short input is one clip anyway
+        return self._whole(samples, speech_spans(samples) if long else [])
+
+    def _whole(self, samples: np.ndarray, speech: list[tuple[float, float]]) -> Scored:
         duration = len(samples) / SAMPLE_RATE
         if duration <= self.window_seconds:
             parts = [(0.0, duration)]
         else:
-            parts = speech_spans(samples) or [(0.0, duration)]
+            parts = speech or [(0.0, duration)]
         scored = self.spans(samples, parts)
         w = np.array([max(e - s, 1e-3) for s, e in parts])[:, None]
         probs = (scored.probs * w).sum(0, keepdims=True) / w.sum()

@@ -1,18 +1,21 @@
-"""The public face of the vocal-event models: :func:`classify` and :func:`events`."""
+"""The public face of the vocal-event models: :func:`classify` (-> :class:`~paravox.result.Classification`)
+and :func:`events` (-> :class:`~paravox.result.EventsResult`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from paravox.audio import load_audio, source_name
-from paravox.result import Event
+from paravox.audio import SAMPLE_RATE, load_audio, source_name
+from paravox.errors import OptionError
+from paravox.options import parse_tags, parse_threshold
+from paravox.result import Classification, EventsResult
 from paravox.vocal_events.model import ModelError, default_model_dir, find_events, load_classifier, load_detector
 
-__all__ = ["classify", "classify_tags", "events", "model_tags", "parse_threshold"]
+__all__ = ["classify", "classify_tags", "events", "model_tags"]
 
 
-def _model_path(model: str | Path | None, part: str) -> str | None:
+def model_part(model: str | Path | None, part: str) -> str | None:
     """A model directory holds ``classifier/`` and ``detector/``; either may also be given directly."""
     if model is None:
         return None
@@ -27,7 +30,7 @@ def _model_path(model: str | Path | None, part: str) -> str | None:
     )
 
 
-def _isolated_path(model: str | Path | None) -> str:
+def isolated_classifier_path(model: str | Path | None) -> str:
     """The classifier :func:`classify` uses: an events model's ``isolated/`` (trained on isolated
     clips alone, ``paravox train isolated``), else its ``classifier/`` (the one that names the
     detector's regions), else ``model`` itself when it is a classifier directory."""
@@ -35,30 +38,33 @@ def _isolated_path(model: str | Path | None) -> str:
     for part in ("isolated", "classifier"):
         if (base / part / "config.json").is_file():
             return str(base / part)
-    return _model_path(base, "classifier")
+    return model_part(base, "classifier")
 
 
-def _check_tags(tags: Sequence[str] | None, known: Sequence[str], what: str) -> list[str] | None:
+def check_tags(tags: Sequence[str] | str | None, known: Sequence[str], what: str) -> list[str] | None:
+    """``tags`` as a list, or :class:`~paravox.errors.OptionError` naming those the model does not know."""
+    tags = parse_tags(tags)
     if tags is None:
         return None
     unknown = [t for t in tags if t not in known]
     if unknown:
-        raise ValueError(f"the {what} does not know {', '.join(unknown)}; it knows {', '.join(known)}")
+        raise OptionError(f"the {what} does not know {', '.join(unknown)}; it knows {', '.join(known)}")
     return list(tags)
 
 
-def classify(source: Any, *, model: str | Path | None = None, tags: Sequence[str] | None = None, name: str | None = None) -> dict[str, Any]:
-    """Name one isolated vocalization: ``{"key", "label", "score", "scores": {tag: p}}``.
+def classify(source: Any, *, model: str | Path | None = None, tags: Sequence[str] | None = None, name: str | None = None) -> Classification:
+    """Name one isolated vocalization: a :class:`~paravox.result.Classification` (``id``,
+    ``label``, ``score``, ``scores``: every tag's probability, most probable first).
 
     ``model``: an events model directory (its ``isolated/`` classifier is used, else its
     ``classifier/``) or a classifier directory; default: the shipped ``isolated/``.
     ``tags`` restricts the answer to some tags (probabilities renormalised over them).
 
-    >>> paravox.classify("burst.wav")["label"]      # doctest: +SKIP
+    >>> paravox.classify("burst.wav").label      # doctest: +SKIP
     'laugh'
     """
-    clf = load_classifier(_isolated_path(model))
-    wanted = _check_tags(tags, clf.tags, "classifier")
+    clf = load_classifier(isolated_classifier_path(model))
+    wanted = check_tags(tags, clf.tags, "classifier")
     audio = load_audio(source, name=name)
     scores = clf.predict(audio.samples)
     if wanted:
@@ -66,7 +72,7 @@ def classify(source: Any, *, model: str | Path | None = None, tags: Sequence[str
         scores = {t: scores[t] / total for t in wanted}
     scores = dict(sorted(scores.items(), key=lambda kv: -kv[1]))
     label = next(iter(scores))
-    return {"key": name or source_name(source), "label": label, "score": scores[label], "scores": scores}
+    return Classification(name or source_name(source), label, float(scores[label]), {k: float(v) for k, v in scores.items()})
 
 
 def events(
@@ -77,27 +83,30 @@ def events(
     tags: Sequence[str] | None = None,
     min_duration: float | None = None,
     name: str | None = None,
-) -> list[Event]:
-    """Timed vocal events in a recording, by start time.
+) -> EventsResult:
+    """The timed vocal events of a recording (an :class:`~paravox.result.EventsResult`, events
+    by start time).
 
-    ``threshold``: one number, how sure the detector must be that a vocalization is there
-    (default 0.3 for the shipped model), or ``{tag: value}``, the lowest event score kept
-    for those tags (see :func:`paravox.vocal_events.model.find_events`); ``tags`` keeps only
+    ``threshold``: the lowest event score kept, one number for every tag or ``{tag: value}``
+    (also as text: ``"0.6"``, ``"laugh=0.4,cough=0.7"``); it is compared with the ``score``
+    each event prints (:func:`paravox.vocal_events.model.keep_event`). ``tags`` keeps only
     those tags; ``min_duration`` drops shorter events (seconds).
 
-    >>> [(e.tag, e.start, e.end) for e in paravox.events("talk.wav")]   # doctest: +SKIP
+    >>> [(e.tag, e.start, e.end) for e in paravox.events("talk.wav").events]   # doctest: +SKIP
     [('laugh', 3.12, 5.7)]
     """
-    det = load_detector(_model_path(model, "detector"))
-    wanted = _check_tags(tags, det.tags, "event detector")
+    threshold = parse_threshold(threshold)
+    det = load_detector(model_part(model, "detector"))
+    wanted = check_tags(tags, det.tags, "event detector")
     if isinstance(threshold, Mapping):
-        _check_tags(list(threshold), det.tags, "event detector")
-    clf = _classifier_for(model, det)
+        check_tags(list(threshold), det.tags, "event detector")
+    clf = region_classifier(model, det)
     audio = load_audio(source, name=name)
-    return find_events(audio.samples, det, clf, threshold=threshold, tags=wanted, min_duration=min_duration)
+    found = find_events(audio.samples, det, clf, threshold=threshold, tags=wanted, min_duration=min_duration)
+    return EventsResult(name or audio.source, len(audio.samples) / SAMPLE_RATE, found)
 
 
-def _classifier_for(model: str | Path | None, detector) -> Any:
+def region_classifier(model: str | Path | None, detector) -> Any:
     """The classifier that names the detector's regions, when its config asks for one."""
     if not detector.config.get("label_with_classifier", False):
         return None
@@ -109,7 +118,7 @@ def _classifier_for(model: str | Path | None, detector) -> Any:
 
 def classify_tags(model: str | Path | None = None) -> list[str]:
     """The tags :func:`classify` can answer with this ``model``."""
-    return load_classifier(_isolated_path(model)).tags
+    return load_classifier(isolated_classifier_path(model)).tags
 
 
 def model_tags(model: str | Path | None = None) -> dict[str, list[str]]:
@@ -117,36 +126,6 @@ def model_tags(model: str | Path | None = None) -> dict[str, list[str]]:
     answers), ``classifier`` (names the detector's regions) and ``detector``."""
     return {
         "classify": classify_tags(model),
-        "classifier": load_classifier(_model_path(model, "classifier")).tags,
-        "detector": load_detector(_model_path(model, "detector")).tags,
+        "classifier": load_classifier(model_part(model, "classifier")).tags,
+        "detector": load_detector(model_part(model, "detector")).tags,
     }
-
-
-def parse_threshold(text: str | None) -> float | dict[str, float] | None:
-    """``"0.6"`` -> 0.6; ``"laugh=0.4,cough=0.7"`` -> a per-tag map.
-
-    >>> parse_threshold("laugh=0.4, cough=0.7")
-    {'laugh': 0.4, 'cough': 0.7}
-    >>> parse_threshold("0.6")
-    0.6
-    """
-    if text is None or not str(text).strip():
-        return None
-    text = str(text).strip()
-    try:
-        value: float | dict[str, float] = float(text)
-        values = [value]
-    except ValueError:
-        value = {}
-        for part in text.split(","):
-            tag, sep, num = part.partition("=")
-            if not sep:
-                raise ValueError(f"threshold {text!r}: write one number (0.6) or tag=value pairs (laugh=0.4,cough=0.7)")
-            try:
-                value[tag.strip()] = float(num)
-            except ValueError:
-                raise ValueError(f"threshold {part.strip()!r}: {num.strip()!r} is not a number") from None
-        values = list(value.values())
-    if not all(0.0 < v < 1.0 for v in values):
-        raise ValueError(f"threshold {text!r}: values must lie between 0 and 1")
-    return value

@@ -262,8 +262,8 @@ class EventDetector:
     ) -> list[Event]:
         """Timed events from frame scores: smooth, threshold per tag, join short gaps, drop short runs.
 
-        ``threshold`` overrides the calibrated per-tag thresholds (one number for all tags,
-        or a mapping for some); ``tags`` restricts the output.
+        Runs are found with the calibrated per-tag frame thresholds; ``threshold`` then keeps
+        the events whose score reaches it (see :func:`keep_event`); ``tags`` restricts the output.
         """
         cfg = self.config
         smooth = int(cfg.get("median_frames", 5))
@@ -274,21 +274,31 @@ class EventDetector:
         for j, tag in enumerate(self.tags):
             if tag not in wanted:
                 continue
-            if isinstance(threshold, Mapping):
-                thr = float(threshold.get(tag, self.thresholds.get(tag, 0.5)))
-            elif threshold is not None:
-                thr = float(threshold)
-            else:
-                thr = self.thresholds.get(tag, 0.5)
             s = _moving_average(scores[:, j], smooth)
-            on = s >= thr
+            on = s >= self.thresholds.get(tag, 0.5)
             for a, b in _runs(on, gap):
                 if (b - a) * features.FRAME_SECONDS < min_dur:
                     continue
-                events.append(
-                    Event(tag, round(a * features.FRAME_SECONDS, 2), round(b * features.FRAME_SECONDS, 2), float(s[a:b].max()))
-                )
+                event = Event(tag, round(a * features.FRAME_SECONDS, 2), round(b * features.FRAME_SECONDS, 2), float(s[a:b].max()))
+                if keep_event(event, threshold):
+                    events.append(event)
         return _resolve_overlaps(sorted(events, key=lambda e: (e.start, -e.score)))
+
+
+def keep_event(event: Event, threshold: float | Mapping[str, float] | None) -> bool:
+    """The one meaning of an event threshold: keep the event when its score, rounded as every
+    output prints it (4 decimals), is at least the threshold (one number for every tag, or
+    ``{tag: number}`` for the tags named; other tags are kept).
+
+    >>> keep_event(Event("laugh", 0.0, 1.0, 0.30804), 0.3), keep_event(Event("laugh", 0.0, 1.0, 0.29), {"laugh": 0.3})
+    (True, False)
+    >>> keep_event(Event("cough", 0.0, 1.0, 0.1), {"laugh": 0.3})
+    True
+    """
+    if threshold is None:
+        return True
+    limit = threshold.get(event.tag) if isinstance(threshold, Mapping) else threshold
+    return limit is None or round(float(event.score), 4) >= float(limit)
 
 
 def _moving_average(x: np.ndarray, k: int) -> np.ndarray:
@@ -350,8 +360,8 @@ def find_events(
     """Events in ``samples``: where the detector hears a vocalization, what the two models agree it is.
 
     1. The detector's frame scores locate vocal activity (any tag): the per-frame maximum,
-       smoothed, against ``activity_threshold`` from its config (or ``threshold`` when one
-       number is given); runs closer than the merge gap are joined, short ones dropped.
+       smoothed, against ``activity_threshold`` from its config; runs closer than the merge
+       gap are joined, short ones dropped.
     2. Each region is named by a weighted mean of the classifier's probabilities (on the
        region's audio, 0.1 s either side) and the detector's mean frame probabilities there
        (``classifier_weight`` in the config, default 0.5). With ``require_agreement`` both
@@ -359,8 +369,10 @@ def find_events(
        mean probability for its own tag reaches it (the detector's call then stands);
        ``min_label_probability`` drops regions whose winning tag is less probable than that.
        A classifier with a reject class drops the regions it gives that class 0.5 or more.
-    3. The event's score is that probability times the region's peak activity; a per-tag
-       ``threshold`` mapping drops events scoring below it.
+    3. The event's score is that probability times the region's peak activity. ``threshold``
+       (one number, or ``{tag: number}``) drops the events scoring below it
+       (:func:`keep_event`): it is compared with the score every output prints, never
+       with the detector's activity.
 
     Without a classifier (or with ``label_with_classifier`` off in the detector's config)
     this is :meth:`EventDetector.events`.
@@ -376,10 +388,9 @@ def find_events(
     if not cols:
         return []
     activity = _moving_average(scores[:, cols].max(axis=1), int(cfg.get("median_frames", 5)))
-    act_thr = float(threshold) if isinstance(threshold, (int, float)) else float(cfg.get("activity_threshold", 0.5))
+    act_thr = float(cfg.get("activity_threshold", 0.5))
     gap = int(round(float(cfg.get("merge_gap_seconds", 0.2)) / fs))
     min_dur = float(cfg.get("min_duration_seconds", 0.1) if min_duration is None else min_duration)
-    per_tag = dict(threshold) if isinstance(threshold, Mapping) else {}
     clf_weight = float(cfg.get("classifier_weight", 0.5))
     min_label_p = float(cfg.get("min_label_probability", 0.0))
     override = cfg.get("detector_override")
@@ -408,8 +419,7 @@ def find_events(
             p = det_p  # the detector alone is sure enough: its tag, its probability
         if p[k] < min_label_p:
             continue
-        score = float(p[k] * activity[a:b].max())
-        if score < per_tag.get(wanted[k], 0.0):
-            continue
-        events.append(Event(wanted[k], round(a * fs, 2), round(b * fs, 2), score))
+        event = Event(wanted[k], round(a * fs, 2), round(b * fs, 2), float(p[k] * activity[a:b].max()))
+        if keep_event(event, threshold):
+            events.append(event)
     return events
