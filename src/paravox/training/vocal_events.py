@@ -752,7 +752,7 @@ def model_card(report: dict[str, Any], command: str, carried: str = "") -> str:
         "only when both pick the same tag. On validation mixtures this ties frame thresholds on event F1 "
         "with far higher precision (`python benchmarks/events_mixtures.py` prints both).",
         "- Both choices were made on validation mixtures (training voices): the encoder layer "
-        "(`python benchmarks/events_detector_layers.py`: deeper layers scored lower) and the labelling "
+        "(`python benchmarks/experiments/events_detector_layers.py`: deeper layers scored lower) and the labelling "
         "(`python benchmarks/events_mixtures.py --sweep --sets val`: a weighted vote, or the classifier alone, "
         "scored lower).",
         "",

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Which Whisper encoder layer should the event detector read?
+"""Which encoder layer should the event detector read? Layer 1 (shipped): val event F1 44.6; layers 2, 3, 5: 43.0, 43.0, 41.0.
 
 Builds one set of training mixtures and one of validation mixtures (training voices only,
 the seeds of `paravox train events`: 1 and 2), computes the states of several encoder
@@ -7,8 +7,8 @@ layers for each mixture in one pass, trains the shipped detector head on each la
 the same seed, calibrates its per-tag thresholds on the validation mixtures and prints
 their event F1 there. The held-out test voices are not used: this is a model choice.
 
-    python benchmarks/events_detector_layers.py                  # 600 mixtures, 10 epochs (~25 min here)
-    python benchmarks/events_detector_layers.py --mixtures 1200 --epochs 25 --layers 1 3
+    python benchmarks/experiments/events_detector_layers.py                  # 600 mixtures, 10 epochs (~25 min here)
+    python benchmarks/experiments/events_detector_layers.py --mixtures 1200 --epochs 25 --layers 1 3
 
 Smaller than the shipped training (1,200 mixtures, 25 epochs) so that it runs in minutes;
 compare the rows with each other, not with the model card.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def main() -> int:
