@@ -171,8 +171,8 @@ def test_train_isolated_chooses_fits_calibrates_and_paravox_classify_uses_it(fak
 
     monkeypatch.setattr(features, "pooled_states", pooled_states)
     tone = np.sin(np.arange(16000) / 5).astype(np.float32)
-    assert paravox.classify((0.5 * tone, 16000), model=out)["label"] == "cough"
-    assert paravox.classify((0.05 * tone, 16000), model=out)["label"] == "laugh"
+    assert paravox.classify((0.5 * tone, 16000), model=out).label == "cough"
+    assert paravox.classify((0.05 * tone, 16000), model=out).label == "laugh"
     assert framed == ["padded_fast", "padded_fast"]
     # a benchmark of another recipe is refused, naming what differs
     with pytest.raises(ValueError, match="bench.json: that benchmark measured another recipe .*framing padded_fast, not short"):

@@ -21,7 +21,7 @@ import json
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -349,10 +349,8 @@ def calibrate_thresholds(
     for tag in detector.tags:
         f1s = []
         for thr in grid:
-            hyps = {
-                str(i): [(e.tag, e.start, e.end) for e in detector.events(s, threshold={tag: thr}, tags=[tag])]
-                for i, s in enumerate(scores)
-            }
+            trial = replace(detector, thresholds={tag: thr})  # this frame threshold for the tag
+            hyps = {str(i): [(e.tag, e.start, e.end) for e in trial.events(s, tags=[tag])] for i, s in enumerate(scores)}
             r = {k: [e for e in v if e[0] == tag] for k, v in refs.items()}
             report = evaluate_events(r, hyps, canonicalize=False)
             f1s.append(report.event.f1)
