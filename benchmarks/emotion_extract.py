@@ -13,7 +13,8 @@ import json
 import time
 from pathlib import Path
 
-from paravox.speech_emotion.features import FeatureConfig, extract_files
+from paravox.speech_emotion.features import FeatureConfig
+from paravox.training.feature_cache import extract_files
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "emotion"
 

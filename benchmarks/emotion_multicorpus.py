@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from paravox.bench.speech_emotion import LABEL_MAPS, load_corpus
-from paravox.speech_emotion.features import FeatureConfig, extract_files
+from paravox.speech_emotion.features import FeatureConfig
 from paravox.speech_emotion.model import EMOTION2VEC_LABELS, default_model_dir
+from paravox.training.feature_cache import extract_files
 from paravox.training.speech_emotion import HeadOptions, expected_calibration_error, train_model
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -220,7 +220,7 @@ def test_training_with_a_single_speaker_still_selects_and_validates():
 
 
 def test_speed_perturbation_moves_tempo_and_pitch_together():
-    from paravox.speech_emotion.features import augment_samples
+    from paravox.training.augment import augment_samples
 
     t = np.arange(SR) / SR
     tone = (0.5 * np.sin(2 * np.pi * 150 * t)).astype(np.float32)

@@ -23,7 +23,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from paravox.errors import ParavoxError
-from paravox.speech_emotion.features import FeatureConfig, extract_files
+from paravox.speech_emotion.features import FeatureConfig
+from paravox.training.feature_cache import extract_files
 
 #: Each corpus label -> emotion2vec's nine labels (see docs/emotion.md and the model card).
 LABEL_MAPS: dict[str, dict[str, str]] = {

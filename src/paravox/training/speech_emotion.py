@@ -21,8 +21,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from paravox.errors import ParavoxError
-from paravox.speech_emotion.features import FeatureConfig, extract_files
+from paravox.speech_emotion.features import FeatureConfig
 from paravox.speech_emotion.model import EmotionModel, softmax
+from paravox.training.feature_cache import extract_files
 
 
 def _sklearn():

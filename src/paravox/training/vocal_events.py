@@ -413,11 +413,11 @@ def _bar(total: int, desc: str, quiet: bool):
 def pooled_for_clips(clips, layers: Sequence[int], *, quiet: bool = True, log=print, augment: str = "clean",
                      framing: str = "short") -> np.ndarray:
     """Pooled classifier features of ``clips``, cached. ``augment`` (``speed90``, ``speed110``,
-    ``noise``, ``gain``: :func:`paravox.speech_emotion.features.augment_samples`) features a copy of
+    ``noise``, ``gain``: :func:`paravox.training.augment.augment_samples`) features a copy of
     each clip so changed, with a per-clip deterministic seed. ``framing``: see
     :data:`paravox.vocal_events.features.FRAMINGS`."""
     from paravox.audio import load_audio
-    from paravox.speech_emotion.features import augment_keyed
+    from paravox.training.augment import augment_keyed
 
     key = "nv-pooled-" + file_digest([c.path for c in clips], extra=repr(tuple(layers)) + ("" if augment == "clean" else augment)
                                      + ("" if framing == "short" else f"|{framing}"))
