@@ -19,8 +19,13 @@ __all__ = [
     "Analyzer",
     "AnalyzeOptions",
     "AudioError",
+    "Classification",
+    "EmotionResult",
     "EmotionScore",
     "Event",
+    "EventsResult",
+    "OptionError",
+    "ParavoxError",
     "Segment",
     "TranscribeOptions",
     "Word",
@@ -34,6 +39,11 @@ __all__ = [
 
 _LAZY = {
     "Analysis": "paravox.result",
+    "Classification": "paravox.result",
+    "EmotionResult": "paravox.result",
+    "EventsResult": "paravox.result",
+    "ParavoxError": "paravox.errors",
+    "OptionError": "paravox.errors",
     "EmotionScore": "paravox.result",
     "Event": "paravox.result",
     "Segment": "paravox.result",
@@ -44,16 +54,17 @@ _LAZY = {
     "analyze": "paravox.analyzer",
     "AudioError": "paravox.audio",
     "load_audio": "paravox.audio",
-    "emotion": "paravox.speech_emotion.api",  # emotion2vec-shaped results: paravox.emotion("a.wav")
-    "events": "paravox.vocal_events.api",  # timed vocal events in a recording
-    "classify": "paravox.vocal_events.api",  # one isolated vocalization -> class + scores
+    "emotion": "paravox.speech_emotion.api",  # file-level emotion and emotion over time -> EmotionResult
+    "events": "paravox.vocal_events.api",  # timed vocal events in a recording -> EventsResult
+    "classify": "paravox.vocal_events.api",  # one isolated vocalization -> Classification
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from paravox.analyzer import Analyzer, analyze
     from paravox.audio import AudioError, load_audio
     from paravox.options import AnalyzeOptions, TranscribeOptions
-    from paravox.result import Analysis, EmotionScore, Event, Segment, Word
+    from paravox.errors import OptionError, ParavoxError
+    from paravox.result import Analysis, Classification, EmotionResult, EmotionScore, Event, EventsResult, Segment, Word
 
 
 def __getattr__(name: str) -> Any:
