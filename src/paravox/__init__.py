@@ -62,8 +62,8 @@ _LAZY = {
 if TYPE_CHECKING:  # pragma: no cover
     from paravox.analyzer import Analyzer, analyze
     from paravox.audio import AudioError, load_audio
-    from paravox.options import AnalyzeOptions, TranscribeOptions
     from paravox.errors import OptionError, ParavoxError
+    from paravox.options import AnalyzeOptions, TranscribeOptions
     from paravox.result import Analysis, Classification, EmotionResult, EmotionScore, Event, EventsResult, Segment, Word
 
 

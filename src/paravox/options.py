@@ -140,7 +140,7 @@ def parse_tags(value: "str | Sequence[str] | None") -> tuple[str, ...] | None:
 
 @dataclass(frozen=True)
 class TranscribeOptions:
-    """How the speech recogniser decodes. Defaults were chosen by measurement (see README)."""
+    """How the speech recogniser decodes. Defaults were chosen by measurement (docs/benchmarks.md, "Transcription")."""
 
     language: str | None = None  #: ISO code ("zh", "en", ...) or None to detect it
     beam_size: int = 5

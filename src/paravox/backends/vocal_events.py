@@ -13,7 +13,7 @@ import numpy as np
 
 from paravox.backends import registry
 from paravox.result import Event, Segment
-from paravox.vocal_events.api import check_tags, region_classifier, model_part
+from paravox.vocal_events.api import check_tags, model_part, region_classifier
 from paravox.vocal_events.model import find_events, load_detector
 
 

@@ -117,7 +117,8 @@ def emotion_result(
 ) -> EmotionResult:
     """One input's :class:`EmotionResult` with an already loaded
     :class:`~paravox.speech_emotion.recognizer.EmotionRecognizer` (what the CLI calls per input)."""
-    from paravox.speech_emotion.recognizer import SAMPLE_RATE, emotion_score
+    from paravox.encoder.framing import SAMPLE_RATE
+    from paravox.speech_emotion.recognizer import emotion_score
 
     samples = _samples(source, id)
     duration = len(samples) / SAMPLE_RATE

@@ -26,9 +26,7 @@ from typing import Any
 
 import numpy as np
 
-SAMPLE_RATE = 16000
-_STATE_HOP = 0.02  # seconds per encoder state (10 ms mel hop, stride-2 conv)
-_MIN_SAMPLES = 640  # 40 ms: two encoder states, the least that pools to a mean and std
+from paravox.encoder.framing import MIN_SAMPLES, SAMPLE_RATE, STATE_SECONDS, windows
 
 
 @dataclass(frozen=True)
@@ -142,17 +140,6 @@ def prosody_features(samples: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- encoder
 
 
-def windows(samples: np.ndarray, window_seconds: float) -> list[np.ndarray]:
-    """Cut ``samples`` into near-equal pieces of at most ``window_seconds``."""
-    n = len(samples)
-    size = int(window_seconds * SAMPLE_RATE)
-    if n <= size:
-        return [samples]
-    k = int(np.ceil(n / size))
-    edges = np.linspace(0, n, k + 1).astype(int)
-    return [samples[a:b] for a, b in zip(edges[:-1], edges[1:])]
-
-
 class FeatureExtractor:
     """Turns 16-kHz samples into encoder frame states and pooled feature vectors.
 
@@ -174,8 +161,8 @@ class FeatureExtractor:
         from paravox.encoder.numpy_encoder import log_mel
 
         samples = np.asarray(samples, dtype=np.float32)
-        if len(samples) < _MIN_SAMPLES:
-            samples = np.pad(samples, (0, _MIN_SAMPLES - len(samples)))
+        if len(samples) < MIN_SAMPLES:
+            samples = np.pad(samples, (0, MIN_SAMPLES - len(samples)))
         parts: dict[int, list[np.ndarray]] = {layer: [] for layer in self.config.layers}
         pieces = windows(samples, self.config.window_seconds)
         mels = [log_mel(p) for p in pieces]
@@ -200,9 +187,9 @@ class FeatureExtractor:
                 s = states[layer][max(0, t0 - 1) : t0 + 1]
             vec.append(np.concatenate([s.mean(0), s.std(0)]))
         if self.config.prosody:
-            a = int(t0 * _STATE_HOP * SAMPLE_RATE)
-            b = None if t1 is None else int(t1 * _STATE_HOP * SAMPLE_RATE)
-            vec.append(prosody_features(samples[a:b] if samples is not None else np.zeros(_MIN_SAMPLES)))
+            a = int(t0 * STATE_SECONDS * SAMPLE_RATE)
+            b = None if t1 is None else int(t1 * STATE_SECONDS * SAMPLE_RATE)
+            vec.append(prosody_features(samples[a:b] if samples is not None else np.zeros(MIN_SAMPLES)))
         return np.concatenate(vec).astype(np.float32)
 
     def __call__(self, samples: np.ndarray) -> np.ndarray:

@@ -26,11 +26,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from paravox.encoder.framing import MIN_SAMPLES, SAMPLE_RATE, STATES_PER_SECOND, windows
 from paravox.result import EmotionScore
-from paravox.speech_emotion.features import _MIN_SAMPLES, SAMPLE_RATE, FeatureExtractor, windows
+from paravox.speech_emotion.features import FeatureExtractor
 from paravox.speech_emotion.model import load_model
-
-_STATES_PER_SECOND = 50
 
 
 @dataclass
@@ -78,9 +77,9 @@ class EmotionRecognizer:
         a = max(0, int(round(start * SAMPLE_RATE)))
         b = min(len(samples), int(round(end * SAMPLE_RATE)))
         piece = samples[a:b]
-        if len(piece) < _MIN_SAMPLES:  # too short to carry emotion: widen it around its centre
+        if len(piece) < MIN_SAMPLES:  # too short to carry emotion: widen it around its centre
             mid = (a + b) // 2
-            a, b = max(0, mid - _MIN_SAMPLES // 2), min(len(samples), mid + _MIN_SAMPLES // 2)
+            a, b = max(0, mid - MIN_SAMPLES // 2), min(len(samples), mid + MIN_SAMPLES // 2)
             piece = samples[a:b]
         clips = windows(piece, self.window_seconds)
         feats = np.stack([self._clip_features(c) for c in clips])
@@ -147,8 +146,8 @@ class EmotionRecognizer:
         feats, spans = [], []
         for c in centres:
             s, e = max(0.0, c - window / 2), min(duration, c + window / 2)
-            t0 = min(int(s * _STATES_PER_SECOND), n_states - 1)
-            t1 = max(t0 + 2, int(np.ceil(e * _STATES_PER_SECOND)))
+            t0 = min(int(s * STATES_PER_SECOND), n_states - 1)
+            t1 = max(t0 + 2, int(np.ceil(e * STATES_PER_SECOND)))
             feats.append(self.extractor.pool(states, samples, t0, min(t1, n_states)))
             spans.append((float(s), float(e)))
         feats = np.stack(feats)

@@ -13,7 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
-from paravox.speech_emotion.features import _MIN_SAMPLES, FeatureConfig, FeatureExtractor, prosody_features
+from paravox.encoder.framing import MIN_SAMPLES
+from paravox.speech_emotion.features import FeatureConfig, FeatureExtractor, prosody_features
 from paravox.training.augment import augment_keyed
 
 _CACHE_VERSION = 1
@@ -83,7 +84,7 @@ def compute_parts(samples: np.ndarray, config: FeatureConfig, extractor: "Featur
     samples = np.asarray(samples, dtype=np.float32)
     states = ex.frame_states(samples)
     parts = {f"L{x}": np.concatenate([s.mean(0), s.std(0)]) for x, s in states.items()}
-    parts["prosody"] = prosody_features(samples if len(samples) >= _MIN_SAMPLES else np.pad(samples, (0, _MIN_SAMPLES - len(samples))))
+    parts["prosody"] = prosody_features(samples if len(samples) >= MIN_SAMPLES else np.pad(samples, (0, MIN_SAMPLES - len(samples))))
     return parts
 
 

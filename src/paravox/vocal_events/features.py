@@ -20,13 +20,14 @@ from typing import Sequence
 
 import numpy as np
 
+from paravox.encoder.framing import MIN_SAMPLES, STATE_SECONDS, windows
 from paravox.encoder.numpy_encoder import log_mel
 from paravox.encoder.onnx_encoder import OnnxWhisperEncoder, shared_encoder
 
 __all__ = ["FRAME_SECONDS", "FRAMINGS", "encoder", "layer_states", "padded_fast_states", "pooled_states", "chunk_spans"]
 
-FRAME_SECONDS = 0.02  #: one encoder state per 20 ms (10-ms mel frames, stride-2 convolution)
-MIN_SAMPLES = 640  #: 40 ms: the shortest input that gives one encoder state
+#: one encoder state per 20 ms (:mod:`paravox.encoder.framing`)
+FRAME_SECONDS = STATE_SECONDS
 
 
 def encoder() -> OnnxWhisperEncoder:
@@ -44,8 +45,6 @@ def _at_least_one_state(samples: np.ndarray) -> np.ndarray:
 
 def _pieces(samples: np.ndarray) -> list[np.ndarray]:
     """``samples`` in near-equal pieces of at most 30 s (one window each)."""
-    from paravox.speech_emotion.features import windows
-
     return windows(_at_least_one_state(samples), 30.0)
 
 
