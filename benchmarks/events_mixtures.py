@@ -75,7 +75,7 @@ def main() -> int:
 
     from paravox.evaluation.events import evaluate_events
     from paravox.training import mixtures as mx
-    from paravox.training.vocal_events import draw_mixture
+    from paravox.training.detector import draw_mixture
     from paravox.vocal_events.api import model_part
     from paravox.vocal_events.model import find_events, load_classifier, load_detector
 

@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from paravox.bench import vocal_events as bench  # noqa: E402
-from paravox.training import vocal_events as train
+from paravox.training import classifier, vocal_cache
 from paravox.vocal_events import features
 from paravox.vocal_events.model import default_model_dir, load_classifier  # noqa: E402
 
@@ -29,14 +29,14 @@ def test_members_are_separately_seeded_mlps_whose_logits_are_averaged():
     X = rng.normal(size=(60, 8)).astype(np.float32)
     y = [("cough", "laugh", "sigh")[i % 3] for i in range(60)]
     X[:, 0] += np.array([i % 3 for i in range(60)])
-    one = [train.fit_classifier(X, y, hidden=16, epochs=3, seed=s) for s in (4, 5)]
-    both = train.fit_classifier(X, y, hidden=16, epochs=3, seed=4, members=2)
+    one = [classifier.fit_classifier(X, y, hidden=16, epochs=3, seed=s) for s in (4, 5)]
+    both = classifier.fit_classifier(X, y, hidden=16, epochs=3, seed=4, members=2)
     assert both.config["hidden"] == 32 and both.config["members"] == 2 and "members" not in one[0].config
     np.testing.assert_allclose(_logits(both, X), (_logits(one[0], X) + _logits(one[1], X)) / 2, atol=1e-5)
     # and inference needs nothing new: the wide MLP is an ordinary classifier
     np.testing.assert_allclose(both.predict_features(X).sum(axis=1), 1.0, atol=1e-6)
     with pytest.raises(ValueError, match="members must be 1 or more"):
-        train.fit_classifier(X, y, hidden=16, epochs=1, members=0)
+        classifier.fit_classifier(X, y, hidden=16, epochs=1, members=0)
 
 
 def _clip_set(tmp_path: Path, speakers: int = 4, per: int = 6, noise: float = 0.5):
@@ -67,7 +67,7 @@ def test_bench_classify_trains_on_augmented_copies_and_tests_on_recorded_clips(t
         return X
 
     seen = {"fit": [], "scored": [], "framing": set(), "config": []}
-    real_fit = train.fit_classifier
+    real_fit = classifier.fit_classifier
 
     def fit(X, labels, **kw):
         seen["fit"].append((len(X), int((X[:, 0] == 1000.0).sum())))
@@ -82,8 +82,8 @@ def test_bench_classify_trains_on_augmented_copies_and_tests_on_recorded_clips(t
         clf.predict_features = predict
         return clf
 
-    monkeypatch.setattr(train, "pooled_for_clips", pooled)
-    monkeypatch.setattr(train, "fit_classifier", fit)
+    monkeypatch.setattr(vocal_cache, "pooled_for_clips", pooled)
+    monkeypatch.setattr(classifier, "fit_classifier", fit)
     res = bench.bench_classify(tmp_path, augment=["speed90", "speed110"])
     assert res["augment"] == ["speed90", "speed110"] and "speed90 + speed110 copies" in res["markdown"]
     assert seen["fit"] == [(24, 16)] * 3  # 8 training clips, each with two copies
@@ -110,14 +110,14 @@ def fake_features(tmp_path, monkeypatch):
     def pooled(clips, layers, *, augment="clean", framing="short", **_):
         return X + (0.0 if augment == "clean" else 0.01)
 
-    real_fit = train.fit_classifier
+    real_fit = classifier.fit_classifier
 
     def fit(Xtr, labels, **kw):
         seen["fits"].append((len(Xtr), kw.get("members", 1)))
         return real_fit(Xtr, labels, **{**kw, "hidden": 16, "epochs": 60})
 
-    monkeypatch.setattr(train, "pooled_for_clips", pooled)
-    monkeypatch.setattr(train, "fit_classifier", fit)
+    monkeypatch.setattr(vocal_cache, "pooled_for_clips", pooled)
+    monkeypatch.setattr(classifier, "fit_classifier", fit)
     return tmp_path, seen
 
 

@@ -358,7 +358,8 @@ def test_train_events_round_trip_through_the_cli(tmp_path):
 def test_a_classifier_trained_with_padded_fast_framing_runs_with_it(tmp_path):
     pytest.importorskip("torch")
     from paravox.audio import load_audio
-    from paravox.training.vocal_events import CLASSIFIER_LAYERS, fit_classifier, save_model
+    from paravox.training.classifier import CLASSIFIER_LAYERS, fit_classifier
+    from paravox.training.model_files import save_model
 
     deeply = DATA / "nonverbal/deeply"
     _, picked = _deeply_manifest(tmp_path, {"cough": 5, "laugh": 5})
@@ -519,7 +520,7 @@ def test_padded_fast_framing_keeps_the_clips_own_frames_and_comes_close_to_a_pad
 
 def test_model_card_rewritten_from_its_report_keeps_the_hand_maintained_section():
     pytest.importorskip("torch")
-    from paravox.training.vocal_events import CARRIED_SECTION, _carried_section, model_card
+    from paravox.training.model_card import CARRIED_SECTION, carried_section, model_card
 
     directory = default_model_dir()
     if not (directory / "report.json").is_file():
@@ -527,7 +528,7 @@ def test_model_card_rewritten_from_its_report_keeps_the_hand_maintained_section(
     card = (directory / "MODEL_CARD.md").read_text(encoding="utf-8")
     report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
     command = card.split("## Reproduce", 1)[1].split("```")[1].strip()
-    carried = _carried_section(card)
+    carried = carried_section(card)
     assert carried.startswith(CARRIED_SECTION) and "| val | shipped" in carried
     assert model_card(report, command, carried=carried) == card  # retraining loses no section
     assert CARRIED_SECTION not in model_card(report, command)

@@ -37,7 +37,7 @@ def main() -> int:
 
     from paravox.evaluation.events import evaluate_events
     from paravox.training import mixtures as mx
-    from paravox.training.vocal_events import (
+    from paravox.training.detector import (
         MixtureSet,
         calibrate_thresholds,
         draw_mixture,

@@ -37,24 +37,24 @@ def bench_classify(
 ) -> dict[str, Any]:
     """``augment``: augmentations (e.g. ``speed90``) whose copies of each training clip join
     that fold's training part (default: the shipped classifier's,
-    :data:`paravox.training.vocal_events.CLASSIFIER_AUGMENT`); test clips stay as recorded. ``select_augment`` instead
+    :data:`paravox.training.classifier.CLASSIFIER_AUGMENT`); test clips stay as recorded. ``select_augment`` instead
     chooses, per fold, one of :data:`paravox.training.isolated.AUGMENT_CANDIDATES` (or of the
     augmentation sets given) by speaker-grouped 3-fold cross-validation inside the fold's training
     part (UAR on recorded clips). ``members``: how many MLPs the classifier averages
-    (:func:`paravox.training.vocal_events.fit_classifier`); more than one number -> chosen per fold by
+    (:func:`paravox.training.classifier.fit_classifier`); more than one number -> chosen per fold by
     the same inner cross-validation, jointly with the augmentation. ``framing``: how every clip
     is encoded (:data:`paravox.vocal_events.features.FRAMINGS`). ``jobs``: folds trained side by
     side in that many processes (each fit is single-threaded; results do not change)."""
     from paravox.evaluation.classification import evaluate_classification
     from paravox.training import isolated
-    from paravox.training import vocal_events as train
+    from paravox.training.classifier import CLASSIFIER_AUGMENT
 
     data = Path(data)
     folds_path = Path(folds) if folds else data / "folds.json"
     if not folds_path.is_file():
         raise ValueError(f"{folds_path}: no folds file; pass --folds")
     fold_map = json.loads(folds_path.read_text())
-    augment = [a for a in (train.CLASSIFIER_AUGMENT if augment is None else augment) if a not in ("clean", "none")]
+    augment = [a for a in (CLASSIFIER_AUGMENT if augment is None else augment) if a not in ("clean", "none")]
     candidates = isolated.recipes(isolated.augment_sets(select_augment, augment), members)
     members = sorted({c.members for c in candidates})
     cs = isolated.load_clip_set(data, framing=framing, kinds=[a for c in candidates for a in c.augment], extra=extra,

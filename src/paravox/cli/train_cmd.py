@@ -124,6 +124,7 @@ def _recipe_args(args: argparse.Namespace) -> tuple[bool | list[list[str]], list
 def cmd_train_events(args: argparse.Namespace) -> int:
     try:
         from paravox.training import vocal_events as train
+        from paravox.training.classifier import CLASSIFIER_AUGMENT
     except ImportError as exc:
         raise UsageError(f"{exc}") from None
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
@@ -137,7 +138,7 @@ def cmd_train_events(args: argparse.Namespace) -> int:
         if args.keep_classifier and args.classifier_augment:
             raise UsageError("--classifier-augment shapes the classifier, which --keep-classifier keeps as it is; "
                              "drop one or the other")
-        aug = train.CLASSIFIER_AUGMENT if args.classifier_augment is None else [a for a in args.classifier_augment if a != "none"]
+        aug = CLASSIFIER_AUGMENT if args.classifier_augment is None else [a for a in args.classifier_augment if a != "none"]
         report = train.train_default(args.data, args.output, n_train=args.mixtures, seed=args.seed, epochs=args.epochs,
                                      classifier_augment=aug, keep_detector=args.keep_detector,
                                      keep_classifier=args.keep_classifier, quiet=args.quiet, log=log)

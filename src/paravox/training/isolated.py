@@ -2,7 +2,7 @@
 
 ``paravox classify`` names one vocalization that was recorded on its own. The events model's
 ``classifier/`` names the detector's regions inside speech, and is trained for that: with
-EmoGator bursts and crops of speech around events. On isolated clips both cost it accuracy
+EmoGator bursts as well. On isolated clips that costs it accuracy
 (see the README), so the shipped events model also holds ``isolated/``: a classifier trained
 on isolated clips alone, whose recipe (augmented copies, how many MLPs it averages) is chosen
 by speaker-grouped cross-validation on the training speakers only.
@@ -25,11 +25,19 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from paravox.training import vocal_events as train
+from paravox.training import classifier, vocal_cache
 from paravox.training.clips import clip_label, extra_label, manifest_rows
 from paravox.training.mixtures import Clip
+from paravox.training.model_files import save_model
+from paravox.training.progress import bar
 
 __all__ = ["Recipe", "augment_sets", "recipes", "ClipSet", "load_clip_set", "train_isolated", "AUGMENT_CANDIDATES"]
+
+#: how the model card describes a classifier's framing (``short`` needs no note)
+FRAMING_NOTES = {
+    "padded_fast": "as at the start of a zero-padded 30-s window, approximated at about 1.4 times the encoder cost "
+                   "of a short clip",
+}
 
 #: Augmentation sets compared by inner cross-validation when none are named.
 AUGMENT_CANDIDATES: tuple[tuple[str, ...], ...] = ((), ("speed90", "speed110"), ("speed90", "speed110", "noise"))
@@ -93,7 +101,7 @@ class ClipSet:
         if self.Xe is not None:
             Xtr = np.concatenate([Xtr, self.Xe])
             ytr = ytr + [c.tag for c in self.extra]
-        return train.fit_classifier(Xtr, ytr, tags=self.tags, seed=self.seed, framing=self.framing,
+        return classifier.fit_classifier(Xtr, ytr, tags=self.tags, seed=self.seed, framing=self.framing,
                                     members=recipe.members, calibration=calibration)
 
     def probabilities(self, clf, rows: Sequence[int], known: Sequence[str]) -> np.ndarray:
@@ -168,7 +176,7 @@ def load_clip_set(data: str | Path, *, framing: str, kinds: Sequence[str] = (), 
                 extra_clips.append(Clip(r["id"], path.parent / r["audio"], label, str(r.get("speaker", "")), False))
 
     def pooled(items: list[Clip], augment: str = "clean") -> np.ndarray:
-        return train.pooled_for_clips(items, train.CLASSIFIER_LAYERS, quiet=quiet, log=lambda m: None, augment=augment,
+        return vocal_cache.pooled_for_clips(items, classifier.CLASSIFIER_LAYERS, quiet=quiet, log=lambda m: None, augment=augment,
                                       framing=framing)
 
     return ClipSet(clips, pooled(clips), framing, seed, aug={a: pooled(clips, a) for a in sorted(set(kinds))},
@@ -212,15 +220,15 @@ def train_isolated(
                          "is chosen on speakers held out)")
     log(f"choosing among {', '.join(c.name() for c in candidates)} by speaker-grouped 3-fold CV "
         f"({len(cs.clips)} clips, {n_speakers} speakers)")
-    with train._bar(3 * len(candidates), "recipe choice: fits", quiet) as bar:
-        chosen, inner, oof = cs.select(rows, candidates, tags, always=True, progress=lambda: bar.update(1))
+    with bar(3 * len(candidates), "recipe choice: fits", quiet) as fits:
+        chosen, inner, oof = cs.select(rows, candidates, tags, always=True, progress=lambda: fits.update(1))
     pred, rep = cs.score(oof, rows, tags)
-    temperature = train._fit_temperature(np.log(np.maximum(oof, 1e-12)), np.array([tags.index(t) for t in cs.labels(rows)]))
+    temperature = classifier.fit_temperature(np.log(np.maximum(oof, 1e-12)), np.array([tags.index(t) for t in cs.labels(rows)]))
     log(f"chose {chosen.name()} (CV UAR {inner[chosen]:.3f}); temperature {temperature:.2f}; fitting on all clips")
     clf = cs.fit(rows, chosen)
     clf.config["temperature"] = temperature
     out = Path(out_dir)
-    train.save_model(out, clf.config, clf.weights)
+    save_model(out, clf.config, clf.weights)
     report = {
         "data": str(data),
         "n": len(cs.clips),
@@ -307,9 +315,9 @@ def isolated_card(report: dict[str, Any]) -> str:
         "What `paravox classify` uses: one vocalization recorded on its own -> one of "
         f"{len(report['tags'])} tags ({', '.join(report['tags'])}).",
         "",
-        f"- Input: mean+std of Whisper-base encoder layers {', '.join(map(str, train.CLASSIFIER_LAYERS))} over the clip, "
+        f"- Input: mean+std of Whisper-base encoder layers {', '.join(map(str, classifier.CLASSIFIER_LAYERS))} over the clip, "
         f"{report['framing']} framing"
-        + (f" ({train._FRAMING_NOTES[report['framing']]})" if report["framing"] in train._FRAMING_NOTES else "") + ".",
+        + (f" ({FRAMING_NOTES[report['framing']]})" if report["framing"] in FRAMING_NOTES else "") + ".",
         f"- Head: {recipe.members} one-hidden-layer MLP{'s' if recipe.members > 1 else ''} (256 ReLU units each"
         + (", seeds averaged at the logits: stored as one MLP of "
            f"{256 * recipe.members} units" if recipe.members > 1 else "")

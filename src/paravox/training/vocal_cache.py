@@ -1,0 +1,86 @@
+"""The vocal-event training's on-disk cache: pooled classifier features of clips, and built sets.
+
+Encoding thousands of clips takes most of a training run, so what is computed once is kept
+under :func:`features_cache_dir`, keyed by the files it came from (:func:`file_digest`) and,
+for drawn sets such as mixtures, by the code that draws them (:func:`recipe_text`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import pickle
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from paravox.training.progress import bar
+from paravox.vocal_events import features
+
+__all__ = ["features_cache_dir", "file_digest", "recipe_text", "cached", "pooled_for_clips"]
+
+
+def features_cache_dir() -> Path:
+    """``features/`` under ``$PARAVOX_CACHE`` (default ``~/.cache/paravox``), created if missing."""
+    base = os.environ.get("PARAVOX_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "paravox")
+    path = Path(base) / "features"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def file_digest(paths: Sequence[str | Path], extra: str = "") -> str:
+    """A short key for ``paths`` as they are now (name, size, modification time) and ``extra``."""
+    h = hashlib.sha1(extra.encode())
+    for p in paths:
+        st = Path(p).stat()
+        h.update(f"{p}:{st.st_size}:{int(st.st_mtime)}".encode())
+    return h.hexdigest()[:16]
+
+
+def recipe_text(module, *functions: Callable[..., Any]) -> str:
+    """The code a cached set of mixtures comes from (a module's text and the source
+    of the functions that draw from it), so that editing any of it rebuilds the cache."""
+    return Path(module.__file__).read_text() + "".join(inspect.getsource(f) for f in functions)
+
+
+def cached(name: str, build: Callable[[], dict[str, Any]], log: Callable[[str], None]) -> dict[str, Any]:
+    """Load ``name`` from the feature cache, or build and store it (atomically)."""
+    path = features_cache_dir() / f"{name}.pkl"
+    if path.is_file():
+        with open(path, "rb") as f:
+            log(f"cached: {path}")
+            return pickle.load(f)
+    value = build()
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump(value, f, protocol=4)
+    os.replace(tmp, path)
+    return value
+
+
+def pooled_for_clips(clips, layers: Sequence[int], *, quiet: bool = True, log=print, augment: str = "clean",
+                     framing: str = "short") -> np.ndarray:
+    """Pooled classifier features of ``clips``, cached. ``augment`` (``speed90``, ``speed110``,
+    ``noise``, ``gain``: :func:`paravox.training.augment.augment_samples`) features a copy of
+    each clip so changed, with a per-clip deterministic seed. ``framing``: see
+    :data:`paravox.vocal_events.features.FRAMINGS`."""
+    from paravox.audio import load_audio
+    from paravox.training.augment import augment_keyed
+
+    key = "nv-pooled-" + file_digest([c.path for c in clips], extra=repr(tuple(layers)) + ("" if augment == "clean" else augment)
+                                     + ("" if framing == "short" else f"|{framing}"))
+
+    def build():
+        out = []
+        with bar(len(clips), "pooled features" + ("" if augment == "clean" else f" ({augment})"), quiet) as progress:
+            for c in clips:
+                x = load_audio(c.path).samples
+                if augment != "clean":
+                    x = augment_keyed(x, augment, f"{c.id}|{augment}")
+                out.append(features.pooled_states(x, layers, framing))
+                progress.update(1)
+        return {"X": np.stack(out)}
+
+    return cached(key, build, log)["X"]
