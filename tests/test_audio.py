@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import paravox.audio.decode
+import paravox.audio.errors
 import paravox.testing.signals
 from paravox.audio import SAMPLE_RATE, Audio, AudioError, load_audio, source_name, stream_audio
 from paravox.testing import FORMATS, encode, noise, silence, tone, truncate, wav_bytes
@@ -253,7 +254,7 @@ def test_corrupt_header_is_not_audio(fmt):
 
 
 # How each format behaves when only the first part of the file survives
-# (see the module docstring of paravox.audio.decode for why).
+# (see the module docstring of paravox.audio.containers for why).
 @pytest.mark.parametrize(
     ("fmt", "fraction", "reason", "seconds"),
     [
@@ -424,7 +425,7 @@ def test_real_recordings_match_manifest(folder):
     assert np.abs(audio.samples).max() > 0.01  # not silence
 
 
-@pytest.mark.parametrize("module", [paravox.audio.decode, paravox.testing.signals])
+@pytest.mark.parametrize("module", [paravox.audio.decode, paravox.audio.errors, paravox.testing.signals])
 def test_docstring_examples(module):
     result = doctest.testmod(module)
     assert result.failed == 0 and result.attempted > 0
