@@ -295,7 +295,7 @@ def test_shipped_isolated_classifier_answers_as_when_it_was_trained():
 def test_shipped_detector_on_real_tagged_speech(clip, tag, where):
     import paravox
 
-    events = paravox.events(DATA / "nvasr/dev" / clip)
+    events = paravox.events(DATA / "nvasr/dev" / clip).events
     hits = [e for e in events if e.tag == tag and where[0] <= e.start <= where[1]]
     assert hits, f"no {tag} starting in {where}; events: {events}"
     assert len(events) <= 2  # and not a tag on every word
