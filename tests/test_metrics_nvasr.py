@@ -1,3 +1,4 @@
+import itertools
 import json
 import random
 from pathlib import Path
@@ -6,6 +7,17 @@ import pytest
 
 from paravox.evaluation.io import IdMismatchError
 from paravox.evaluation.nvasr import EditCounts, edit_counts, evaluate_nvasr, tag_scores
+from paravox.evaluation.nvvspeech import (
+    TagEvent,
+    boundary_map,
+    count_position_matches,
+    evaluate_nvvspeech,
+    lexical_units,
+    normalize_language,
+    parse_transcript,
+    track1_score,
+    utterance_ntd,
+)
 from paravox.evaluation.text import analyze_text, tokenize
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -240,3 +252,218 @@ def test_mnv17_perfect_and_tagless_predictions():
     r = evaluate_nvasr(refs, _mnv17("test_no_oral.jsonl"), source="mnv17")
     assert r.joint == EditCounts(0, 300, 0, 5675, 5375)
     assert r.text_cer == 0.0 and r.nv_exact_match == 0.0 and r.tag.recall == 0.0
+
+
+# ------------------------------------------------------------------ NVVSpeech Track 1 (position-aware)
+
+
+def _t1(ref, hyp, language):
+    return evaluate_nvvspeech({"u": ref}, {"u": hyp}, languages=language)
+
+
+def test_lexical_units_follow_the_challenge():
+    assert lexical_units("I’m OK, well-known 3.5!", "en") == ["i'm", "ok", "well", "known", "3", "5"]
+    # Chinese: one unit per character, Latin letters and digits included, punctuation dropped
+    assert lexical_units("你好，OK 2个！", "zh") == ["你", "好", "o", "k", "2", "个"]
+    p = parse_transcript("That was [Laughter] surprising.", "en")
+    assert p.lexical == ("that", "was", "surprising")
+    assert p.tagged == ("that", "was", "[laugh]", "surprising")
+    assert p.events == (TagEvent("laugh", 2, 0),)
+    # the challenge's tag names map onto canonical tags
+    assert [e.tag for e in parse_transcript("a [throat clearing] b [lipsmack]", "en").events] == ["ahem", "smack"]
+
+
+def test_languages_from_codes_or_reference_text():
+    assert normalize_language("en-US") == "en" and normalize_language("zh") == "zh"
+    assert normalize_language("cmn") == "zh" and normalize_language(None, "你好 OK") == "zh"
+    assert normalize_language(None, "hello there") == "en" and normalize_language("de", "Hallo") == "en"
+
+
+def test_tag_at_the_right_place_scores_100():
+    r = _t1("That was [laugh] funny.", "that was [laugh] funny", "en")
+    assert (r.pooled.counts.tp, r.f1_micro, r.mntd, r.err) == (1, 1.0, 0.0, 0.0)
+    assert r.track1_score == 100.0
+
+
+def test_english_tag_two_words_off_counts_three_words_off_does_not():
+    ref = "a b [laugh] c d e f"  # 6 words, tag at position 2; 7 tagged tokens
+    # 2 words off (position 4): a true positive; NTD = 2/6; tagged WER = 2 edits / 7
+    r = _t1(ref, "a b c d [laugh] e f", "en")
+    assert r.f1_micro == 1.0
+    assert r.mntd == pytest.approx(2 / 6)
+    assert r.err == pytest.approx(2 / 7)
+    assert r.track1_score == pytest.approx(100 * (0.7 + 0.2 * (1 - 1 / 3) + 0.1 * (1 - 2 / 7)))  # 90.476
+    # 3 words off (position 5): no true positive, P = R = F1 = 0; NTD = 3/6
+    r = _t1(ref, "a b c d e [laugh] f", "en")
+    assert r.pooled.counts.tp == 0 and r.f1_micro == 0.0
+    assert r.mntd == pytest.approx(0.5)
+    assert r.track1_score == pytest.approx(100 * (0.2 * 0.5 + 0.1 * (1 - 2 / 7)))  # 17.143
+    # the bag-of-tags F1 of the same pair is perfect: only the position metric sees the shift
+    assert evaluate_nvasr({"u": ref}, {"u": "a b c d e [laugh] f"}).tag.f1 == 1.0
+
+
+def test_wrong_tag_and_missing_tag():
+    # wrong tag: FP 1, FN 1, NTD 1 (a different tag is a maximal error); WER 1 sub / 3 tokens
+    r = _t1("a [laugh] b", "a [cough] b", "en")
+    c = r.pooled.counts
+    assert (c.tp, c.n_hyp - c.tp, c.n_ref - c.tp) == (0, 1, 1)
+    assert r.mntd == 1.0 and r.err == pytest.approx(1 / 3)
+    assert r.track1_score == pytest.approx(100 * 0.1 * (2 / 3))  # 6.667
+    # missing tag: FN 1, no hypothesis events; NTD 1; WER 1 deletion / 3 tokens
+    r = _t1("a [laugh] b", "a b", "en")
+    assert (r.pooled.counts.tp, r.pooled.counts.n_hyp, r.pooled.counts.n_ref) == (0, 0, 1)
+    assert r.mntd == 1.0 and r.err == pytest.approx(1 / 3)
+    assert r.track1_score == pytest.approx(20 / 3)
+
+
+def test_extra_tag_halves_precision_and_ntd():
+    r = _t1("a [laugh] b", "a [laugh] b [cough]", "en")
+    assert r.pooled.counts.precision == 0.5 and r.pooled.counts.recall == 1.0
+    assert r.f1_micro == pytest.approx(2 / 3)
+    assert r.mntd == pytest.approx(0.5)  # (0 + 1 for the extra event) / max(1, 2)
+
+
+def test_chinese_collar_is_five_characters():
+    ref = "我听到这个消息[sigh]简直不敢相信"  # 13 characters, tag at 7; 14 tagged tokens
+    r = _t1(ref, "我听到这个消息简直不敢[sigh]相信", "zh")  # at 11: 4 characters off
+    assert r.languages["zh"].collar == 5
+    assert r.f1_micro == 1.0
+    assert r.mntd == pytest.approx(4 / 13)
+    assert r.err == pytest.approx(2 / 14)
+    assert r.track1_score == pytest.approx(100 * (0.7 + 0.2 * (9 / 13) + 0.1 * (6 / 7)))  # 92.418
+    r = _t1(ref, "我听到这个消息简直不敢相信[sigh]", "zh")  # at 13: 6 characters off
+    assert r.f1_micro == 0.0 and r.mntd == pytest.approx(6 / 13)
+    # the same 4-unit shift in English words is outside the 2-word collar
+    r = _t1("a [sigh] b c d e f", "a b c d e [sigh] f", "en")
+    assert r.f1_micro == 0.0
+
+
+def test_positions_are_projected_through_the_word_alignment():
+    # a reference word the hypothesis lacks does not move a tag written before it
+    assert boundary_map(["a", "b", "c"], ["a", "c"]) == [0, 1, 3]
+    r = _t1("a [cough] b c", "a [cough] c", "en")
+    assert r.utterances[0].hyp_positions == (("cough", 1),)
+    # inserted and substituted words shift nothing either
+    r = _t1("a [laugh] b", "x y a [laugh] b", "en")
+    assert r.utterances[0].hyp_positions == (("laugh", 1),) and r.f1_micro == 1.0
+    r = _t1("我们[laugh]走吧", "我门[laugh]走吧", "zh")
+    assert r.utterances[0].hyp_positions == (("laugh", 2),) and r.mntd == 0.0
+
+
+def test_swapped_order_is_seen_by_mntd_not_by_f1():
+    # laugh@1, cough@3 (4 words) against cough@1, laugh@3: each same-tag pair is 2 words
+    # apart, inside the English collar, so F1 = 1; the monotone NTD alignment pairs
+    # laugh-cough and cough-laugh (cost 1 + 1) rather than insert + move + delete
+    # (1 + 2/4 + 1): NTD = 2 / 2 = 1.
+    r = _t1("a [laugh] b c [cough] d", "a [cough] b c [laugh] d", "en")
+    assert r.f1_micro == 1.0 and r.mntd == 1.0
+
+
+def test_corpus_pooling_languages_and_untagged_references():
+    refs = {"e1": "a [laugh] b", "e2": "no tags here", "z1": "你好[cough]", "z2": "走吧"}
+    hyps = {"e1": "a [laugh] b", "e2": "no [sigh] tags here", "z1": "你好", "z2": "走吧"}
+    r = evaluate_nvvspeech(refs, hyps)  # languages from the text
+    en, zh = r.languages["en"], r.languages["zh"]
+    # en: TP 1, FP 1 (the sigh on an untagged reference), FN 0 -> F1 2/3; mNTD only over e1 = 0
+    assert (en.counts.tp, en.counts.n_hyp, en.counts.n_ref) == (1, 2, 1)
+    assert en.f1_micro == pytest.approx(2 / 3) and en.mntd == 0.0 and len(en.ntds) == 1
+    # en tagged WER: e1 0 / 3, e2 1 insertion / 3 -> 1/6
+    assert en.err == pytest.approx(1 / 6)
+    # zh: FN 1 -> F1 0; mNTD 1 (z1 only); CER 1 / (3 + 2)
+    assert zh.f1_micro == 0.0 and zh.mntd == 1.0 and zh.err == pytest.approx(0.2)
+    s_en = 100 * (0.7 * 2 / 3 + 0.2 + 0.1 * 5 / 6)
+    s_zh = 100 * (0.1 * 0.8)
+    assert en.track1_score == pytest.approx(s_en) and zh.track1_score == pytest.approx(s_zh)
+    assert r.track1_score == pytest.approx((s_en + s_zh) / 2)
+    # pooled over languages: TP 1 of 2 hypothesis and 2 reference events
+    assert r.f1_micro == pytest.approx(0.5)
+    assert r.mntd == pytest.approx(0.5)
+
+
+def _brute_matches(refs, hyps, collar):
+    best = 0
+    for k in range(min(len(refs), len(hyps)), 0, -1):
+        for rs in itertools.combinations(range(len(refs)), k):
+            for hs in itertools.permutations(range(len(hyps)), k):
+                if all(abs(refs[a] - hyps[b]) <= collar for a, b in zip(rs, hs)):
+                    return k
+    return best
+
+
+def test_position_matching_is_a_maximum_one_to_one_matching():
+    rng = random.Random(1)
+    for _ in range(200):
+        refs = [rng.randint(0, 12) for _ in range(rng.randint(0, 4))]
+        hyps = [rng.randint(0, 12) for _ in range(rng.randint(0, 4))]
+        got = count_position_matches(
+            [TagEvent("x", p, i) for i, p in enumerate(refs)],
+            [TagEvent("x", p, i) for i, p in enumerate(hyps)],
+            2,
+        ).get("x", 0)
+        assert got == _brute_matches(refs, hyps, 2)
+
+
+def test_ntd_bounds_and_score_bounds():
+    ev = [TagEvent("laugh", 0, 0)]
+    assert utterance_ntd(ev, ev, 5) == 0.0
+    assert utterance_ntd(ev, [], 5) == 1.0
+    assert utterance_ntd(ev, [TagEvent("laugh", 50, 0)], 5) == 1.0  # capped at 1
+    assert track1_score(1.0, 0.0, 0.0) == 100.0
+    assert track1_score(0.0, 1.0, 3.0) == 0.0  # Err capped at 1
+    assert track1_score(0.5, 0.5, None) is None
+
+
+def test_nvasr_report_carries_track1_scores():
+    d = evaluate_nvasr(DOC_REFS, DOC_HYPS).to_dict(per_utterance=True)
+    for key in ("position_f1", "mntd", "track1_score", "nvvspeech"):
+        assert key in d
+    assert set(d["nvvspeech"]["languages"]) == {"zh"}
+    # u1 我[laugh]听到了 vs 我听到[laugh]了: 2 characters off, a true positive
+    assert d["utterances"][0]["nvvspeech"]["tp"] == 1
+    json.dumps(d, allow_nan=False)
+    assert "NVVSpeech Track 1" in evaluate_nvasr(DOC_REFS, DOC_HYPS).format_table()
+    assert "nvvspeech" not in evaluate_nvasr(DOC_REFS, DOC_HYPS, position_aware=False).to_dict()
+
+
+def _cli(argv, capsys):
+    import argparse
+
+    from paravox.cli import eval_cmd
+
+    parser = argparse.ArgumentParser(prog="paravox")
+    eval_cmd.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        code = args.handler(args)
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_eval_nvasr_cli_reads_languages_and_prints_track1(tmp_path, capsys):
+    ref = tmp_path / "ref.jsonl"
+    hyp = tmp_path / "hyp.jsonl"
+    ref.write_text(
+        json.dumps({"id": "a", "language": "en", "text": "a b [laugh] c d e f"}) + "\n"
+        + json.dumps({"id": "b", "language": "zh", "text": "你好[cough]"}, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    hyp.write_text(
+        json.dumps({"id": "a", "text": "a b c d e [laugh] f"}) + "\n"
+        + json.dumps({"id": "b", "text": "你好[cough]"}, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    code, out, _ = _cli(["eval", "nvasr", "--ref", str(ref), "--hyp", str(hyp), "--json"], capsys)
+    assert code == 0
+    d = json.loads(out)
+    langs = d["nvvspeech"]["languages"]
+    assert langs["en"]["f1_micro"] == 0.0 and langs["zh"]["f1_micro"] == 1.0
+    assert d["track1_score"] == pytest.approx((langs["en"]["track1_score"] + 100.0) / 2)
+    # forcing Chinese units: "a b c ..." become characters and the 3-unit shift is inside 5
+    code, out, _ = _cli(["eval", "nvasr", "--ref", str(ref), "--hyp", str(hyp), "--json", "--language", "zh"], capsys)
+    assert json.loads(out)["nvvspeech"]["languages"]["zh"]["f1_micro"] == 1.0
+    code, out, _ = _cli(["eval", "nvasr", "--ref", str(ref), "--hyp", str(hyp)], capsys)
+    assert code == 0 and "Track1Score" in out and "F1_micro" in out
+    code, _, err = _cli(["eval", "nvasr", "--ref", str(ref), "--hyp", str(hyp), "--language-field", "lng"], capsys)
+    assert code == 2 and "lng" in err

@@ -78,13 +78,25 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "nvasr",
-        help="Joint CER, Text CER, NV exact match, tag P/R/F1",
-        description="Score NV-tagged transcripts (MNV-17 metrics). Reads MNV-17's test.jsonl "
-        "and its inference script's output without options.",
+        help="Joint CER, Text CER, NV exact match, tag P/R/F1, position-aware F1, Track1Score",
+        description="Score NV-tagged transcripts (MNV-17 metrics, and the NVVSpeech Challenge "
+        "Track 1 position-aware scores: F1_micro, mNTD, tag-aware WER/CER, Track1Score). Reads "
+        "MNV-17's test.jsonl and its inference script's output without options.",
     )
     _common(p)
     p.add_argument("--source", help="alias table for tag labels in the reference (e.g. mnv17, nvspeech)")
     p.add_argument("--hyp-source", help="alias table for the hypothesis (default: --source)")
+    p.add_argument(
+        "--language", choices=("auto", "en", "zh"), default="auto",
+        help="units of the position-aware scores (NVVSpeech Track 1): en = words (tag within 2), "
+        "zh = characters (within 5); auto (default) reads --language-field, else decides from "
+        "each reference (Chinese when it holds a Han character)",
+    )
+    p.add_argument(
+        "--language-field", metavar="F",
+        help="reference field holding each utterance's language (default: language or lang when "
+        "every reference row has it)",
+    )
     p.add_argument("--per-utterance", action="store_true", help="include per-utterance scores in the JSON")
     p.set_defaults(handler=run_nvasr, func=run_nvasr)
 
@@ -161,14 +173,18 @@ def _emit(args: argparse.Namespace, report: dict[str, Any], table: str) -> None:
 
 def run_nvasr(args: argparse.Namespace) -> int:
     try:
-        from paravox.evaluation.io import load_text_pairs
+        from paravox.evaluation.io import load_text_pairs_with_languages
         from paravox.evaluation.nvasr import evaluate_nvasr
 
-        refs, hyps = load_text_pairs(
+        refs, hyps, languages = load_text_pairs_with_languages(
             args.ref, args.hyp, id_field=args.id_field, ref_field=args.ref_field,
-            hyp_field=args.hyp_field,
+            hyp_field=args.hyp_field, language_field=args.language_field,
         )
-        report = evaluate_nvasr(refs, hyps, source=args.source, hyp_source=args.hyp_source)
+        if args.language != "auto":
+            languages = args.language
+        report = evaluate_nvasr(
+            refs, hyps, source=args.source, hyp_source=args.hyp_source, languages=languages
+        )
     except (ValueError, OSError) as exc:
         _fail("nvasr", exc)
     _emit(args, report.to_dict(per_utterance=args.per_utterance), report.format_table())

@@ -1,4 +1,5 @@
-"""The field's evaluation metrics: NV-ASR (Joint CER, NV exact match, tag F1),
+"""The field's evaluation metrics: NV-ASR (Joint CER, NV exact match, tag F1, and the
+NVVSpeech Challenge Track 1 position-aware scores),
 classification (WA, UA/UAR, macro-F1, weighted F1, CCC; label maps that translate a
 corpus' labels to the model's) and event detection
 (event-based and segment-based F1). Definitions: ``docs/metrics.md``."""
@@ -19,11 +20,14 @@ from paravox.evaluation.label_maps import (
     load_label_map,
 )
 from paravox.evaluation.nvasr import NVASRReport, edit_counts, evaluate_nvasr
+from paravox.evaluation.nvvspeech import NVVSpeechReport, evaluate_nvvspeech
 from paravox.evaluation.text import tokenize
 
 __all__ = [
     "NVASRReport",
     "evaluate_nvasr",
+    "NVVSpeechReport",
+    "evaluate_nvvspeech",
     "edit_counts",
     "tokenize",
     "ClassificationReport",

@@ -44,6 +44,7 @@ __all__ = [
     "check_ids",
     "load_pairs",
     "load_text_pairs",
+    "load_text_pairs_with_languages",
     "load_label_pairs",
     "load_event_pairs",
 ]
@@ -54,6 +55,7 @@ HYP_TEXT_FIELDS = ("prediction", "text", "hyp", "hypothesis", "pred", "transcrip
 REF_LABEL_FIELDS = ("label", "emotion", "class", "category", "tag")
 HYP_LABEL_FIELDS = ("prediction", "pred", "label", "emotion", "class", "category", "tag")
 EVENT_FIELDS = ("events",)
+LANGUAGE_FIELDS = ("language", "lang")
 _MAX_LISTED = 10
 
 
@@ -260,6 +262,43 @@ def load_text_pairs(
     return (
         _string_values(ref, rf, ref_path, allow_empty=True),
         _string_values(hyp, hf, hyp_path, allow_empty=True),
+    )
+
+
+def load_text_pairs_with_languages(
+    ref_path: str | Path,
+    hyp_path: str | Path,
+    *,
+    id_field: str | None = None,
+    ref_field: str | None = None,
+    hyp_field: str | None = None,
+    language_field: str | None = None,
+) -> tuple[dict[str, str], dict[str, str], dict[str, str | None] | None]:
+    """``(refs, hyps, languages)``: :func:`load_text_pairs` plus each reference's language.
+
+    ``language_field`` names the reference field; by default the first of
+    :data:`LANGUAGE_FIELDS` present in every reference row is used, and ``languages`` is
+    ``None`` when there is none (a named field that is absent is an error).
+    """
+    ref, hyp, rf, hf = load_pairs(
+        ref_path, hyp_path, ref_candidates=REF_TEXT_FIELDS, hyp_candidates=HYP_TEXT_FIELDS,
+        id_field=id_field, ref_field=ref_field, hyp_field=hyp_field,
+    )
+    records = list(ref.values())
+    if language_field is None:
+        language_field = next((f for f in LANGUAGE_FIELDS if _has_field(records, f)), None)
+    elif not any(language_field in r.data for r in records):
+        raise EvaluationInputError(f"{_name(ref_path)}: no {language_field!r} (language) field")
+    languages = None
+    if language_field is not None:
+        languages = {
+            key: (None if r.data.get(language_field) is None else str(r.data[language_field]))
+            for key, r in ref.items()
+        }
+    return (
+        _string_values(ref, rf, ref_path, allow_empty=True),
+        _string_values(hyp, hf, hyp_path, allow_empty=True),
+        languages,
     )
 
 

@@ -17,6 +17,10 @@ Definitions (docs/metrics.md has worked examples):
   applaud -> clap, sniffle -> sniff). A ratio whose denominator is 0 is reported as 0.0.
 * A rate whose reference token count is 0 (the whole corpus has no reference tokens) is
   undefined and reported as ``None``.
+* **Position-aware tag scores** (NVVSpeech Challenge Track 1): F1_micro counting a tag
+  only at the right place (2 words in English, 5 characters in Chinese), mNTD, tag-aware
+  WER/CER and Track1Score, per language; see :mod:`paravox.evaluation.nvvspeech`. They sit
+  under the report's ``nvvspeech`` key.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any, Hashable
 import numpy as np
 
 from paravox.evaluation.io import check_ids
+from paravox.evaluation.nvvspeech import NVVSpeechReport, evaluate_nvvspeech
 from paravox.evaluation.text import analyze_text
 from paravox.taxonomy import Taxonomy, load_taxonomy
 
@@ -230,6 +235,7 @@ class NVASRReport:
     parent_per_class: dict[str, TagScore]
     unknown_tags: dict[str, dict[str, int]] = field(default_factory=dict)
     utterances: tuple[UtteranceScore, ...] = ()
+    nvvspeech: NVVSpeechReport | None = None
 
     @property
     def joint_cer(self) -> float | None:
@@ -265,8 +271,16 @@ class NVASRReport:
             "parent_per_class": {c: s.to_dict() for c, s in self.parent_per_class.items()},
             "unknown_tags": {k: dict(v) for k, v in self.unknown_tags.items()},
         }
+        if self.nvvspeech is not None:
+            out["position_f1"] = self.nvvspeech.f1_micro
+            out["mntd"] = self.nvvspeech.mntd
+            out["track1_score"] = self.nvvspeech.track1_score
+            out["nvvspeech"] = self.nvvspeech.to_dict()
         if per_utterance:
             out["utterances"] = [u.to_dict() for u in self.utterances]
+            if self.nvvspeech is not None:
+                for row, pos in zip(out["utterances"], self.nvvspeech.utterances):
+                    row["nvvspeech"] = {k: v for k, v in pos.to_dict().items() if k != "id"}
         return out
 
     def format_table(self) -> str:
@@ -284,6 +298,8 @@ class NVASRReport:
             f"  Parent P/R/F1   {_pct(self.parent_tag.precision)} / "
             f"{_pct(self.parent_tag.recall)} / {_pct(self.parent_tag.f1)}",
         ]
+        if self.nvvspeech is not None:
+            lines += ["", *self.nvvspeech.format_lines()]
         if self.per_class:
             lines += ["", f"  {'tag':<14}{'support':>8}{'hyp':>6}{'precision':>11}{'recall':>9}{'f1':>9}"]
             for c, s in self.per_class.items():
@@ -312,11 +328,16 @@ def evaluate_nvasr(
     source: str | None = None,
     hyp_source: str | None = None,
     taxonomy: Taxonomy | None = None,
+    languages: Mapping[str, str | None] | str | None = None,
+    position_aware: bool = True,
 ) -> NVASRReport:
     """Score NV-tagged transcripts: ``refs`` and ``hyps`` map the same ids to texts.
 
     Tags may be written in any style :mod:`paravox.taxonomy` reads; ``source`` names the
     alias table for the references (and, unless ``hyp_source`` is given, the hypotheses).
+    ``languages`` (one code, or a code per id; default: decided from each reference text)
+    chooses words or characters for the position-aware scores (``nvvspeech``), which
+    ``position_aware=False`` leaves out.
     Raises :class:`~paravox.evaluation.io.IdMismatchError` when the ids differ and
     ``ValueError`` when there is nothing to score.
     """
@@ -363,4 +384,7 @@ def evaluate_nvasr(
             k: {"ref": v["ref"], "hyp": v["hyp"]} for k, v in sorted(unknown.items())
         },
         utterances=tuple(utterances),
+        nvvspeech=evaluate_nvvspeech(
+            refs, hyps, languages=languages, source=source, hyp_source=hyp_source, taxonomy=tax
+        ) if position_aware else None,
     )
