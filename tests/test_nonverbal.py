@@ -446,22 +446,21 @@ def test_regions_are_kept_when_classifier_and_detector_agree():
     assert find_events(audio, det, _StubClassifier(["cough", "laugh"], "laugh"), scores=s, tags=["cough"]) == []
 
 
-def test_a_sure_detector_overrides_a_disagreeing_classifier_only_when_configured():
+def test_models_that_disagree_on_a_region_drop_it_when_agreement_is_required():
     from paravox.vocal_events.model import find_events
 
     s = np.zeros((250, 2), np.float32)
     s[100:150, 1] = 0.9  # the detector: laugh, 0.9 / (0.9 + 0.1) = 0.9 of its mass
     s[100:150, 0] = 0.1
     audio = np.zeros(16000 * 5, np.float32)
-    says_cough = _StubClassifier(["cough", "laugh"], "cough")
 
-    def found(**config):
-        det = _detector(label_with_classifier=True, require_agreement=True, activity_threshold=0.3, **config)
-        return [(e.tag, e.start, e.end, round(e.score, 4)) for e in find_events(audio, det, says_cough, scores=s)]
+    def found(says: str, **config):
+        det = _detector(label_with_classifier=True, activity_threshold=0.3, **config)
+        clf = _StubClassifier(["cough", "laugh"], says)
+        return [(e.tag, e.start, e.end) for e in find_events(audio, det, clf, scores=s)]
 
-    assert found() == []  # they disagree, no override: dropped
-    assert found(detector_override=0.95) == []  # the detector is not sure enough
-    assert found(detector_override=0.85) == [("laugh", 2.0, 3.0, round(0.9 * 0.9, 4))]  # its tag, its probability
+    assert found("cough", require_agreement=True) == []  # they disagree: dropped
+    assert found("laugh", require_agreement=True) == [("laugh", 2.0, 3.0)]
 
 
 def test_vote_weight_and_minimum_probability_name_regions():

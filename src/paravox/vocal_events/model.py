@@ -365,9 +365,7 @@ def find_events(
     2. Each region is named by a weighted mean of the classifier's probabilities (on the
        region's audio, 0.1 s either side) and the detector's mean frame probabilities there
        (``classifier_weight`` in the config, default 0.5). With ``require_agreement`` both
-       models must pick the tag, unless ``detector_override`` is set and the detector's
-       mean probability for its own tag reaches it (the detector's call then stands);
-       ``min_label_probability`` drops regions whose winning tag is less probable than that.
+       models must pick the tag; ``min_label_probability`` drops regions whose winning tag is less probable than that.
        A classifier with a reject class drops the regions it gives that class 0.5 or more.
     3. The event's score is that probability times the region's peak activity. ``threshold``
        (one number, or ``{tag: number}``) drops the events scoring below it
@@ -393,8 +391,6 @@ def find_events(
     min_dur = float(cfg.get("min_duration_seconds", 0.1) if min_duration is None else min_duration)
     clf_weight = float(cfg.get("classifier_weight", 0.5))
     min_label_p = float(cfg.get("min_label_probability", 0.0))
-    override = cfg.get("detector_override")
-    override = None if override is None else float(override)
     clf_cols = [classifier.tags.index(t) if t in classifier.tags else None for t in wanted]
     reject = getattr(classifier, "reject_probability", None)  # duck-typed classifiers may lack it
     events: list[Event] = []
@@ -413,10 +409,7 @@ def find_events(
         p = clf_weight * clf_p + (1.0 - clf_weight) * det_p
         k = int(p.argmax())
         if cfg.get("require_agreement", False) and (int(clf_p.argmax()) != k or int(det_p.argmax()) != k):
-            k = int(det_p.argmax())
-            if override is None or det_p[k] < override:
-                continue
-            p = det_p  # the detector alone is sure enough: its tag, its probability
+            continue
         if p[k] < min_label_p:
             continue
         event = Event(wanted[k], round(a * fs, 2), round(b * fs, 2), float(p[k] * activity[a:b].max()))
