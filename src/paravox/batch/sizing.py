@@ -5,7 +5,7 @@ from __future__ import annotations
 from paravox.machine import available_cores, available_memory
 
 #: Peak memory of one batch worker with Whisper base and both heads, rounded up from the
-#: 685-764 MB that ``benchmarks/batch_throughput.py`` measured (README, "Batch").
+#: 685-764 MB that ``benchmarks/batch_throughput.py`` measured (docs/benchmarks.md, "Batch").
 WORKER_MEMORY_BYTES = 900 * 2**20
 
 

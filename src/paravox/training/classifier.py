@@ -20,7 +20,7 @@ __all__ = ["CLASSIFIER_LAYERS", "CLASSIFIER_AUGMENT", "fit_classifier", "fit_tem
 CLASSIFIER_LAYERS = (0, 1, 2, 3)
 #: Augmented copies the shipped classifier also trains on: none. Speed copies (``speed90``,
 #: ``speed110``) score higher on isolated Deeply clips and on mixtures, but the classifier so
-#: trained named fewer events right on real tagged speech (see the README), so it is not shipped.
+#: trained named fewer events right on real tagged speech (docs/history.md), so it is not shipped.
 CLASSIFIER_AUGMENT: tuple[str, ...] = ()
 
 
@@ -77,7 +77,7 @@ def fit_classifier(
     ``members``: train that many MLPs (seeds ``seed``, ``seed + 1``, ...) and average their
     logits. The average is itself one MLP, ``members`` times as wide (hidden units side by
     side, output weights divided by ``members``), so inference is unchanged. At the Deeply
-    sample's size one MLP's UAR moves by about a point with its seed (the README's seed runs).
+    sample's size one MLP's UAR moves by about a point with its seed (the seed runs in docs/benchmarks.md).
     """
     if members < 1:
         raise ValueError(f"members must be 1 or more, not {members}")

@@ -3,7 +3,7 @@
 ``paravox classify`` names one vocalization that was recorded on its own. The events model's
 ``classifier/`` names the detector's regions inside speech, and is trained for that: with
 EmoGator bursts as well. On isolated clips that costs it accuracy
-(see the README), so the shipped events model also holds ``isolated/``: a classifier trained
+(docs/benchmarks.md), so the shipped events model also holds ``isolated/``: a classifier trained
 on isolated clips alone, whose recipe (augmented copies, how many MLPs it averages) is chosen
 by speaker-grouped cross-validation on the training speakers only.
 

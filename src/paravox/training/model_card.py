@@ -115,7 +115,7 @@ def model_card(report: dict[str, Any], command: str, carried: str = "") -> str:
     lines += [
         "",
         "Speaker-independent 5-fold figures of the classifier (voc2vec protocol) and the tagged-transcript",
-        "figures on real speech are in the README (`paravox bench classify`, `paravox bench nvasr`).",
+        "figures on real speech are in docs/benchmarks.md (`paravox bench classify`, `paravox bench nvasr`).",
         "",
         "## Reproduce",
         "",
