@@ -140,3 +140,25 @@ def test_options_overrides_merge_and_round_trip():
     assert AnalyzeOptions.from_dict(merged.to_dict()) == merged
     with pytest.raises(TypeError, match="unknown option 'beams'"):
         base.with_overrides(beams=2)
+
+
+def test_tags_never_land_inside_a_chinese_word():
+    # 结果 and 误会 are words: a sigh timed between their characters goes to a word boundary
+    chars = "他说结果误会了"
+    words = [Word(0.3 * i, 0.3 * i + 0.2, ch) for i, ch in enumerate(chars)]
+    seg = Segment(0.0, 2.1, chars, words=words, language="zh")
+    a = Analysis(source="x", duration=2.5, segments=[seg], events=[Event("sigh", 0.81, 0.9), Event("laugh", 1.41, 1.5)])
+    tagged = a.tagged_text()
+    assert "结 [sigh] 果" not in tagged and "误 [laugh] 会" not in tagged
+    assert tagged.replace(" [sigh] ", "").replace(" [laugh] ", "").replace("[sigh] ", "").replace("[laugh] ", "") == chars
+    assert a.text == chars
+
+
+def test_text_and_tagged_text_share_one_spacing_rule():
+    words = [Word(0.0, 0.2, "我们"), Word(0.2, 0.4, "用"), Word(0.4, 0.8, "iPhone"), Word(0.9, 1.0, "and"),
+             Word(1.0, 1.2, "Android"), Word(1.3, 1.5, "吧")]
+    a = Analysis(source="x", duration=2.0, segments=[Segment(0.0, 1.5, "我们用 iPhone and Android吧", words=words)])
+    assert a.text == "我们用 iPhone and Android 吧"
+    assert a.tagged_text() == a.text  # no events: the same string
+    a.events = [Event("laugh", 0.85, 0.9)]
+    assert a.tagged_text() == "我们用 iPhone [laugh] and Android 吧"

@@ -185,8 +185,10 @@ class Analysis:
     # ---- text views -------------------------------------------------------------------
     @property
     def text(self) -> str:
-        """The plain transcript (no tags)."""
-        return join_words(s.text for s in self.segments)
+        """The plain transcript: :meth:`tagged_text` without the tags (the same words, joined
+        by the same spacing rule)."""
+        words = [w for s in self.segments for w in (s.words or [_segment_as_word(s)])]
+        return _insert_events(words, [], "bracket")
 
     def tagged_text(self, style: str = "bracket") -> str:
         """The transcript with each event written inline at the nearest word boundary.
@@ -369,6 +371,12 @@ def _interval_gap(a0: float, a1: float, b0: float, b1: float) -> float:
     return max(0.0, b0 - a1, a0 - b1)
 
 
+def _inner_boundaries(texts: list[str]) -> set[int]:
+    from paravox.wordseg import inner_boundaries
+
+    return inner_boundaries(texts)
+
+
 def _render(tag: str, style: str) -> str:
     from paravox.taxonomy import render_tag
 
@@ -413,13 +421,21 @@ def _insert_events(words: list[Word], events: list[Event], style: str) -> str:
     Boundary k sits before word k (k = 0 .. len(words)); it spans the silent gap between
     word k-1's end and word k's start. An event goes to the boundary whose gap is nearest
     its start (0 when the start falls inside the gap); ties go to the earlier boundary.
+    Boundaries inside a Chinese word (:func:`paravox.wordseg.inner_boundaries`) take no tag.
+
+    >>> ws = [Word(0.0, 0.2, "结"), Word(0.5, 0.7, "果"), Word(0.8, 1.0, "很好")]
+    >>> _insert_events(ws, [Event("sigh", 0.45, 0.6)], "bracket")
+    '结果 [sigh] 很好'
     """
     if not words:
         return " ".join(_render(e.tag, style) for e in events)
     slots: list[list[str]] = [[] for _ in range(len(words) + 1)]
+    inside = _inner_boundaries([w.text.strip() for w in words]) if events else set()
     for ev in events:
         best_k, best_d = 0, None
         for k in range(len(words) + 1):
+            if k in inside:  # the gap between two pieces of one Chinese word
+                continue
             lo = words[k - 1].end if k > 0 else float("-inf")
             hi = words[k].start if k < len(words) else float("inf")
             if lo > hi:  # overlapping word times: the boundary is a point

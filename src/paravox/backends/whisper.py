@@ -133,6 +133,40 @@ def collapse_repeats(words: list[Word], max_run: int = MAX_REPEAT) -> list[Word]
     return out
 
 
+def _latin(ch: str) -> bool:
+    return ch.isascii() and (ch.isalnum() or ch in "'-")
+
+
+def merge_subwords(words: list[Word], raw: list[str]) -> list[Word]:
+    """Join the pieces of one Latin word that Whisper hands over separately.
+
+    Under ``zh`` (and the other languages written without spaces) faster-whisper splits the
+    decoded text wherever a token ends a character, so English inside Chinese arrives as
+    ``" bron"``, ``"ch"``, ``"itis"``. A piece whose raw text starts with a Latin letter or
+    digit, with no space before it, continues the Latin word before it. ``raw`` are the
+    pieces as decoded (leading spaces kept), ``words`` the same pieces as Words.
+
+    >>> w = [Word(0.0, 0.2, "bron", 0.9), Word(0.2, 0.3, "ch", 0.7), Word(0.3, 0.6, "itis", 0.8), Word(0.7, 0.9, "好", 1.0)]
+    >>> [(x.text, x.start, x.end) for x in merge_subwords(w, [" bron", "ch", "itis", "好"])]
+    [('bronchitis', 0.0, 0.6), ('好', 0.7, 0.9)]
+    >>> v = [Word(0.0, 0.2, "用"), Word(0.2, 0.3, "i"), Word(0.3, 0.6, "Phone"), Word(0.7, 0.9, "and")]
+    >>> [x.text for x in merge_subwords(v, ["用", "i", "Phone", " and"])]  # a space starts a new word
+    ['用', 'iPhone', 'and']
+    """
+    out: list[Word] = []
+    pieces: list[int] = []
+    for word, text in zip(words, raw):
+        prev = out[-1] if out else None
+        if prev is not None and text[:1] and _latin(text[0]) and prev.text and _latin(prev.text[-1]):
+            n = pieces[-1]
+            out[-1] = Word(prev.start, word.end, prev.text + word.text, (prev.prob * n + word.prob) / (n + 1))
+            pieces[-1] += 1
+        else:
+            out.append(word)
+            pieces.append(1)
+    return out
+
+
 #: Frame hop of the loudness guard in speech_chunks, in samples (20 ms).
 _GUARD_HOP = 320
 #: A stretch counts as loud when its RMS is within this many dB of the speech level: the 90th
@@ -251,6 +285,7 @@ class WhisperBaseASR:
         fold = opts.chinese_script == "simplified" and language in _CHINESE
         segments: list[Segment] = []
         for s in segments_iter:
+            raw = [w for w in (s.words or []) if w.word.strip()]
             words = [
                 Word(
                     start=offset + float(w.start),
@@ -258,9 +293,9 @@ class WhisperBaseASR:
                     text=to_simplified(w.word.strip()) if fold else w.word.strip(),
                     prob=float(w.probability),
                 )
-                for w in (s.words or [])
-                if w.word.strip()
+                for w in raw
             ]
+            words = merge_subwords(words, [w.word for w in raw])
             text = s.text.strip()
             threshold = opts.compression_ratio_threshold
             if threshold is not None and s.compression_ratio > threshold and words:
