@@ -187,7 +187,8 @@ def test_cli_records_a_bad_input_and_carries_on(user_model, tmp_path, capsys):
     assert code == 1
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert [x["id"] for x in lines] == ["utt_good", "utt_bad"]
-    assert lines[0]["label"] in ("loud", "quiet") and set(lines[0]["scores"]) == {"loud", "quiet"}
+    assert lines[0]["label"] in ("loud", "quiet") and set(lines[0]["emotion"]["scores"]) == {"loud", "quiet"}
+    assert lines[0]["label"] == lines[0]["emotion"]["label"]  # the file-level label, on top for 'paravox eval emotion'
     assert lines[1]["error"]["type"] == "AudioError"
     emb = np.load(tmp_path / "emb" / "utt_good.npy")
     assert emb.ndim == 1 and not (tmp_path / "emb" / "utt_bad.npy").exists()

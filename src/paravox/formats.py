@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from paravox.result import Analysis
+from paravox.result import Analysis, EmotionResult
 
 FORMATS = ("json", "jsonl", "txt", "srt", "vtt")
 _EXTENSIONS = {"json": ".json", "jsonl": ".jsonl", "txt": ".txt", "srt": ".srt", "vtt": ".vtt"}
@@ -59,6 +59,40 @@ def analysis_record(analysis: Analysis, *, key: str | None = None) -> dict[str, 
 def transcript_record(analysis: Analysis, *, key: str | None = None, style: str = "bracket") -> dict[str, Any]:
     """What ``paravox transcribe`` writes per input: ``{"id", "text", "language"}``."""
     return {"id": key if key is not None else analysis.id, "text": analysis.tagged_text(style), "language": analysis.language}
+
+
+def emotion_record(result: EmotionResult, *, key: str | None = None) -> dict[str, Any]:
+    """What ``paravox emotion`` writes per input: ``EmotionResult.to_dict()`` with the file-level
+    ``label`` and ``score`` also at the top (``null`` without speech), where ``paravox eval
+    emotion`` and a quick ``jq .label`` look for them.
+
+    >>> from paravox.result import EmotionScore
+    >>> r = EmotionResult("a.wav", 2.0, EmotionScore("sad", 0.8, {"sad": 0.8, "happy": 0.2}))
+    >>> list(emotion_record(r))
+    ['id', 'label', 'score', 'duration', 'granularity', 'emotion', 'spans']
+    """
+    d = result.to_dict()
+    emotion = d.get("emotion") or {}
+    return {"id": key if key is not None else d["id"], "label": emotion.get("label"), "score": emotion.get("score"),
+            **{k: v for k, v in d.items() if k != "id"}}
+
+
+def record(result: Any, *, key: str | None = None) -> dict[str, Any]:
+    """The JSON record of any result (an Analysis, EventsResult, Classification or
+    EmotionResult): its ``to_dict()``, ``id`` first (``key``, when given, overrides it)."""
+    if isinstance(result, Analysis):
+        return analysis_record(result, key=key)
+    if isinstance(result, EmotionResult):
+        return emotion_record(result, key=key)
+    d = result.to_dict()
+    if key is not None:
+        d = {"id": key, **{k: v for k, v in d.items() if k != "id"}}
+    return d
+
+
+def json_line(record: dict[str, Any]) -> str:
+    """One record as one JSONL line, newline included."""
+    return json.dumps(record, ensure_ascii=False) + "\n"
 
 
 def error_record(key: str, exc: BaseException) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Inputs, one convention for every entry point: files, ``-`` (stdin), a Kaldi ``wav.scp``, a
-JSONL manifest, or a folder of audio.
+JSONL manifest, or a folder of audio; and :class:`each`, the one loop that runs a function over
+them, recording a bad input's error and going on.
 
 Each input becomes an :class:`InputItem` with a key (the id written to every output) and a
 source the audio module accepts. Lists are read in one pass and problems are reported with
@@ -22,9 +23,9 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-from paravox.errors import InputListError
+from paravox.errors import InputListError, ModelError, OptionError
 
 
 @dataclass(frozen=True)
@@ -188,3 +189,81 @@ def _looks_like_json(path: Path) -> bool:
     except OSError:
         return False
     return False
+
+
+# ---- running over inputs --------------------------------------------------------------------
+
+#: Errors no input can get past (a bad option, a model that cannot be loaded): :func:`each`
+#: raises them instead of recording them against one input. Callers add the fatal errors of
+#: the layers above this one (an unknown backend name, missing model files).
+FATAL_ERRORS: tuple[type[BaseException], ...] = (OptionError, ModelError)
+
+
+class Outcome(NamedTuple):
+    """What became of one input: its result, or the error it raised (never both)."""
+
+    item: InputItem
+    result: Any
+    error: Exception | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def attempt(item: InputItem, work: Callable[[InputItem], Any], *, fatal: tuple = ()) -> Outcome:
+    """``work(item)`` as an :class:`Outcome`: a failure of this input is returned, not raised.
+
+    Any exception counts as this input's failure (not audio, unreadable, a decoder that
+    chokes on it ...) except the fatal ones (:data:`FATAL_ERRORS` and ``fatal``), which
+    would fail every input and are raised. ``KeyboardInterrupt`` is never caught.
+    """
+    try:
+        return Outcome(item, work(item), None)
+    except FATAL_ERRORS + tuple(fatal):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad input must not stop the run
+        return Outcome(item, None, exc)
+
+
+class each:
+    """Run ``work`` over ``items``, yielding an :class:`Outcome` per item and counting failures.
+
+    The one loop behind every command that takes several inputs (the CLI's commands, and
+    :mod:`paravox.batch` through :func:`attempt`): a bad input is yielded with its error and
+    the run goes on; ``failed`` and ``done`` count them.
+
+    >>> def length(item):
+    ...     if not item.source:
+    ...         raise ValueError("empty")
+    ...     return len(item.source)
+    >>> run = each([InputItem("a", "abc"), InputItem("b", "")], length)
+    >>> [(o.item.key, o.result, o.error) for o in run]
+    [('a', 3, None), ('b', None, ValueError('empty'))]
+    >>> run.done, run.failed
+    (2, 1)
+    """
+
+    def __init__(self, items: Iterable[InputItem], work: Callable[[InputItem], Any], *, fatal: tuple = ()) -> None:
+        self.items = items
+        self.work = work
+        self.fatal = tuple(fatal)
+        self.done = 0
+        self.failed = 0
+
+    def __iter__(self) -> Iterator[Outcome]:
+        for item in self.items:
+            outcome = attempt(item, self.work, fatal=self.fatal)
+            self.done += 1
+            self.failed += not outcome.ok
+            yield outcome
+
+
+def describe(key: str, exc: BaseException) -> str:
+    """One line saying which input failed and why (the message alone when it starts with "<id>:").
+
+    >>> describe("a.wav", ValueError("a.wav: empty")), describe("b", RuntimeError("boom"))
+    ('a.wav: empty', 'b: RuntimeError: boom')
+    """
+    message = str(exc)
+    return message if message.startswith(f"{key}:") else f"{key}: {type(exc).__name__}: {message}"

@@ -7,7 +7,8 @@
 * :mod:`~paravox.batch.runner` ties these together: :func:`run_batch`.
 
 Bad inputs become ``{"id", "error": {"type", "message"}}`` lines and the job goes on; a job
-killed at any moment and run again with ``resume=True`` ends with every input exactly once.
+killed at any moment and run again with ``resume=True`` ends with every input exactly once;
+``retry_errors=True`` also analyses the failed ones again, replacing their error lines.
 """
 
 from paravox.batch.item import FatalBatchError, ItemResult, WorkerSpec

@@ -12,7 +12,6 @@ The lines are exactly what ``paravox analyze -o results.jsonl`` writes.
 from __future__ import annotations
 
 import importlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,9 +57,10 @@ class ItemAnalyzer:
         from paravox.analyzer import Analyzer
         from paravox.backends.registry import BackendNotFoundError
         from paravox.encoder.files import ModelFilesError
+        from paravox.inputs import FATAL_ERRORS
         from paravox.options import AnalyzeOptions
 
-        self._fatal = (BackendNotFoundError, ModelFilesError)
+        self._fatal = FATAL_ERRORS + (BackendNotFoundError, ModelFilesError)
         import_plugins(spec.plugins)
         self.analyzer = Analyzer(AnalyzeOptions.from_dict(spec.options))
         try:  # load now: a missing model stops the job before any input is consumed
@@ -70,20 +70,22 @@ class ItemAnalyzer:
 
     def __call__(self, key: str, source: str) -> ItemResult:
         from paravox import formats
-        from paravox.audio import AudioError
+        from paravox.inputs import InputItem, attempt, describe
 
         try:
-            analysis = self.analyzer.analyze(source, name=key)
+            outcome = attempt(InputItem(key, source), lambda item: self.analyzer.analyze(item.source, name=item.key),
+                              fatal=self._fatal)
         except self._fatal as exc:
             raise FatalBatchError(str(exc)) from None
-        except Exception as exc:  # noqa: BLE001 - one bad input must not stop the job
-            message = str(exc) if isinstance(exc, AudioError) else f"{key}: {type(exc).__name__}: {exc}"
-            return ItemResult(key, error_line(key, exc), ok=False, message=message)
-        return ItemResult(key, formats.render(analysis, "jsonl", key=key), ok=True, audio_seconds=analysis.duration)
+        if outcome.error is not None:
+            return ItemResult(key, error_line(key, outcome.error), ok=False, message=describe(key, outcome.error))
+        analysis = outcome.result
+        return ItemResult(key, formats.json_line(formats.record(analysis, key=key)), ok=True,
+                          audio_seconds=analysis.duration)
 
 
 def error_line(key: str, exc: BaseException) -> str:
     """The error record of ``key`` as one JSONL line."""
-    from paravox.formats import error_record
+    from paravox.formats import error_record, json_line
 
-    return json.dumps(error_record(key, exc), ensure_ascii=False) + "\n"
+    return json_line(error_record(key, exc))

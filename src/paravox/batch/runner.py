@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from paravox.batch.item import FatalBatchError, ItemResult, WorkerSpec, import_plugins
-from paravox.batch.writer import ResultWriter, ResumeState, read_results
+from paravox.batch.writer import ResultWriter, ResumeState, drop_error_lines, read_results
 from paravox.errors import ParavoxError
 from paravox.inputs import InputItem
 
@@ -42,6 +42,7 @@ class BatchSummary:
     #: options that differ from those the file's earlier lines were made with: name -> (then, now)
     changed_options: dict[str, tuple] = field(default_factory=dict)
     workers: int | None = None  #: local worker processes started (None: Ray chose)
+    retried: int = 0  #: inputs whose error line was removed to analyse them again (``retry_errors``)
 
     @property
     def ok(self) -> bool:
@@ -108,6 +109,7 @@ def run_batch(
     engine: str = "local",
     workers: int | str | None = None,
     resume: bool = False,
+    retry_errors: bool = False,
     address: str | None = None,
     plugins: Sequence[str] = (),
     on_start: Callable[[int, int], None] | None = None,
@@ -121,6 +123,10 @@ def run_batch(
     (:func:`~paravox.batch.sizing.auto_workers`), the default on Ray. When ``options.threads`` is 0, each local worker gets an equal share
     of this machine's cores and each Ray actor one core. ``on_start(total, done)`` is called
     once before the work starts, ``on_result(result)`` after each line is on disk.
+
+    ``retry_errors`` (with ``resume``) analyses again the inputs of this job whose line is an
+    error: their error lines are removed first (:func:`~paravox.batch.writer.drop_error_lines`,
+    an atomic rewrite), so each id still ends with exactly one line.
 
     Raises :class:`OutputExistsError` when ``output`` has results and ``resume`` is False,
     :class:`~paravox.batch.writer.ResumeError` when it cannot be resumed, and
@@ -139,9 +145,20 @@ def run_batch(
         raise ValueError(f"workers must be a whole number or 'auto', got {workers!r}")
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    if retry_errors and not resume:
+        raise ValueError("retry_errors re-runs the failed inputs of an existing results file; it needs resume=True")
     started = time.perf_counter()
     state = open_results(output, resume=resume)
     keys = {item.key for item in items}
+    retried = 0
+    if retry_errors:
+        retry = state.failed & keys
+        if retry:
+            check_backends(options.to_dict(), plugins)  # a bad backend name changes nothing in the file
+            retried = len(retry)
+            drop_error_lines(output, retry)
+            state.done -= retry
+            state.failed -= retry
     pending = [item for item in items if item.key not in state.done]
     summary = BatchSummary(
         total=len(items),
@@ -153,6 +170,7 @@ def run_batch(
         elapsed=0.0,
         repaired_bytes=state.repaired_bytes,
         other_ids=len(state.done - keys),
+        retried=retried,
     )
     if pending:
         check_backends(options.to_dict(), plugins)

@@ -5,6 +5,9 @@ Each result is one line, written with a single ``write`` call and flushed to dis
 leave at most one incomplete last line. :func:`read_results` (used by ``--resume``) reads
 the ids already written, cuts such a torn last line off the file, and the job carries on
 appending. Only one process, the parent of the workers, ever writes the file.
+``--retry-errors`` removes the error lines of the inputs to retry with
+:func:`drop_error_lines`, an atomic rewrite, before they are analysed and appended again.
+The same writer (with ``fresh=True``) writes the ``.jsonl`` outputs of every CLI command.
 
 >>> import tempfile, os
 >>> path = os.path.join(tempfile.mkdtemp(), "r.jsonl")
@@ -24,12 +27,13 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from paravox.errors import ParavoxError
 
-__all__ = ["ResultWriter", "ResumeError", "ResumeState", "read_results"]
+__all__ = ["ResultWriter", "ResumeError", "ResumeState", "drop_error_lines", "read_results"]
 
 
 class ResumeError(ParavoxError, ValueError):
@@ -117,13 +121,51 @@ def _parse(raw: bytes) -> tuple[str | None, bool, dict | None]:
     return row["id"], "error" in row, options if isinstance(options, dict) else None
 
 
-class ResultWriter:
-    """Appends whole lines to a JSONL file, each one on disk before :meth:`write` returns."""
+def drop_error_lines(path: str | os.PathLike, keys: set[str]) -> int:
+    """Remove the error lines of ``keys`` from ``path`` (for ``--retry-errors``); returns how many.
 
-    def __init__(self, path: str | os.PathLike, *, fsync: bool = True) -> None:
+    The file is rewritten to a temporary file beside it, which is synced and then renamed
+    over the original (and the folder synced), so a kill at any moment leaves either the old
+    file or the new one, never a mix: an input is either still recorded as failed or missing
+    (and so analysed by the next ``--resume``), never lost or written twice. Lines are copied
+    byte for byte; the file should have been read (and repaired) by :func:`read_results` first.
+    """
+    path = Path(path)
+    if not keys:
+        return 0
+    dropped = 0
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, open(path, "rb") as f:
+            for raw in f:
+                key, is_error, _ = _parse(raw) if raw.strip() else (None, False, None)
+                if is_error and key in keys:
+                    dropped += 1
+                    continue
+                out.write(raw)
+            _sync(out)
+        if dropped:
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+            os.replace(tmp, path)
+            _sync_folder(path.parent)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return dropped
+
+
+class ResultWriter:
+    """Appends whole lines to a JSONL file, each one on disk before :meth:`write` returns.
+
+    ``fresh=True`` empties the file first (``paravox analyze -o x.jsonl`` starts over; batch
+    jobs append).
+    """
+
+    def __init__(self, path: str | os.PathLike, *, fsync: bool = True, fresh: bool = False) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | (os.O_TRUNC if fresh else 0)
+        self._fd = os.open(self.path, flags, 0o644)
         self._fsync = fsync
 
     def write(self, line: str) -> None:
@@ -152,3 +194,17 @@ class ResultWriter:
 def _sync(f) -> None:
     f.flush()
     os.fsync(f.fileno())
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,15 +1,5 @@
-"""``paravox events`` and ``paravox classify``.
-
-::
-
-    paravox events clip.wav                       table: tag, start, end, score
-    paravox events clip.wav -f json | -f csv | -f jsonl
-    paravox classify burst.wav                    one isolated vocalization -> tag + scores
-    paravox classify --manifest list.jsonl -o pred.jsonl
-    paravox train events --manifest clips.jsonl --speech speech.jsonl -o my_model/
-    paravox train isolated --data clips/ -o my_classifier/     the classifier 'paravox classify' uses
-    paravox bench classify --data ../shared/data/nonverbal/deeply
-    paravox bench nvasr --data ../shared/data/nvasr/dev
+"""``paravox events`` and ``paravox classify``: the timed vocal events of recordings, and the
+name of one isolated vocalization per input.
 
 Only argparse is imported here; each command imports what it needs.
 """
@@ -17,20 +7,41 @@ Only argparse is imported here; each command imports what it needs.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from typing import Any, Callable, Iterable
 
-from paravox.cli.common import UsageError, guard
+from paravox.cli.common import add_input_arguments, add_output_arguments, add_threshold_argument
 
 __all__ = ["register"]
 
+EVENTS_FORMATS = ("table", "json", "jsonl", "csv")
+CLASSIFY_FORMATS = ("table", "json", "jsonl")
 
+EVENTS_EXAMPLES = """\
+examples:
+  paravox events clip.wav                            table: tag, start, end, score
+  paravox events clip.wav -f json                    {"id", "duration", "events": [{"tag", "start", "end", "score"}]}
+  paravox events a.wav b.wav -o events.csv           id,tag,start,end,score (the format from the extension)
+  paravox events --manifest list.jsonl -o ev.jsonl   one line per input, as inputs finish
+  paravox events talk.wav --tags laugh,cough --threshold 0.6
+  paravox events talk.wav --threshold laugh=0.4,cough=0.7 --min-duration 0.2
+  paravox events --list-tags                         the tags the model can emit
 
-def _inputs(p: argparse.ArgumentParser) -> None:
-    from paravox.cli.common import add_input_arguments  # the same input flags as analyze/transcribe
+A failed input is a 'paravox: error:' line on stderr and {"id", "error": {"type", "message"}}
+in JSON output; the run goes on and exits with 1. A bad option (a threshold, a tag the model
+does not know, a format) exits with 2 before any input is read, with nothing written.
+"""
 
-    add_input_arguments(p)
+CLASSIFY_EXAMPLES = """\
+examples:
+  paravox classify burst.wav                         id, label, score, runner-up
+  paravox classify burst.wav -f json                 {"id", "label", "score", "scores": {tag: p}}
+  paravox classify --manifest list.jsonl -o pred.jsonl     then: paravox eval classify --ref ... --hyp pred.jsonl
+  paravox classify burst.wav --tags laugh,cough      answer among these tags only
+  paravox classify --list-tags                       the tags it can answer with
+
+A failed input is a 'paravox: error:' line on stderr and {"id", "error": {"type", "message"}}
+in JSON output; the run goes on and exits with 1. A bad option exits with 2 before any input
+is read, with nothing written.
+"""
 
 
 def _model_opts(p: argparse.ArgumentParser, *, detector: bool) -> None:
@@ -41,10 +52,7 @@ def _model_opts(p: argparse.ArgumentParser, *, detector: bool) -> None:
         "directory, e.g. one from 'paravox train isolated' (default: the shipped isolated/)"))
     g.add_argument("--tags", metavar="TAGS", help="only these tags, comma-separated (laugh,cough)")
     if detector:
-        g.add_argument(
-            "--threshold", metavar="T",
-            help="one number: how sure the detector must be that a vocalization is there, for every tag (default 0.3); or per tag (laugh=0.4,cough=0.7): the lowest event score kept for those tags",
-        )
+        add_threshold_argument(g)
         g.add_argument("--min-duration", type=float, metavar="SECONDS", help="drop events shorter than this")
     g.add_argument("--list-tags", action="store_true", help="print the tags the model can emit and exit")
 
@@ -54,177 +62,111 @@ def register(sub: argparse._SubParsersAction) -> None:
         "events",
         help="timed vocal events (laugh, cough, sigh, ...) in recordings",
         description="Find nonverbal vocalizations in recordings: tag, start and end (seconds), score.",
-        epilog="examples:\n  paravox events clip.wav\n  paravox events a.wav b.wav -f csv -o events.csv\n"
-        "  paravox events talk.wav --tags laugh,cough --threshold 0.6",
+        epilog=EVENTS_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _inputs(p)
+    add_input_arguments(p)
     _model_opts(p, detector=True)
-    p.add_argument("-f", "--format", choices=("table", "json", "jsonl", "csv"), default="table", help="output format (default: table)")
-    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout (atomically)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(handler=guard(cmd_events))
+    add_output_arguments(p, EVENTS_FORMATS, "table", default_help="table on stdout, jsonl in a file, json in a folder")
+    p.set_defaults(handler=cmd_events)
 
     p = sub.add_parser(
         "classify",
         help="name one isolated vocalization per input (laugh, cough, sneeze, ...)",
         description="Classify isolated vocalizations. One result per input: {'id', 'label', 'score', 'scores': {tag: p}}.",
-        epilog="examples:\n  paravox classify burst.wav\n  paravox classify --manifest list.jsonl -o pred.jsonl",
+        epilog=CLASSIFY_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _inputs(p)
+    add_input_arguments(p)
     _model_opts(p, detector=False)
-    p.add_argument("-o", "--output", metavar="JSONL", help="write one JSON line per input here (failures as {'id', 'error'})")
-    p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(handler=guard(cmd_classify))
+    add_output_arguments(p, CLASSIFY_FORMATS, "table", default_help="table on stdout, jsonl in a file, json in a folder")
+    # Before -f existed, --json printed JSON lines; kept working, not shown.
+    p.add_argument("--json", dest="format", action="store_const", const="jsonl", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_classify)
 
 
+# ---- events ---------------------------------------------------------------------------------
 
 
-
-
-
-
-
-
-# ---- helpers --------------------------------------------------------------------------------
-
-
-
-def _items(args: argparse.Namespace):
-    from paravox.inputs import InputListError, collect
-
-    try:
-        items = collect(args.inputs, args.scp, args.manifest)
-    except InputListError as exc:
-        raise UsageError(str(exc)) from None
-    if not items and not getattr(args, "list_tags", False):
-        raise UsageError("no input given: name audio files, '-' for stdin, --scp or --manifest (see --help)")
-    return items
-
-
-def _bar(total: int, quiet: bool, unit: str = "file"):
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit=unit, file=sys.stderr, disable=quiet or total < 2 or not sys.stderr.isatty())
-
-
-def _each(items, quiet: bool, work: Callable[[Any], Any]) -> Iterable[tuple[Any, Any, Exception | None]]:
-    """Run ``work`` per item; an AudioError or similar is yielded, not raised (the run goes on)."""
-    from paravox.audio import AudioError
-
-    with _bar(len(items), quiet) as bar:
-        for item in items:
-            try:
-                yield item, work(item), None
-            except (AudioError, OSError) as exc:
-                yield item, None, exc
-            bar.update(1)
-
-
-def _tags(args: argparse.Namespace) -> list[str] | None:
-    return [t.strip() for t in args.tags.split(",") if t.strip()] if getattr(args, "tags", None) else None
-
-
-def _write(path: str | None, text: str) -> None:
-    if path:
-        from paravox.formats import write_atomic
-
-        write_atomic(path, text)
-    else:
-        sys.stdout.write(text)
-
-
-# ---- commands ---------------------------------------------------------------------------------
+def _events_table(item, found, fmt: str, several: bool) -> str:
+    rows = [e.to_dict() for e in found.events]
+    if fmt == "csv":
+        return "".join(f"{found.id},{r['tag']},{r['start']:.2f},{r['end']:.2f},{r['score']:.4f}\n" for r in rows)
+    lines = [f"# {found.id}\n"] if several else []
+    lines.append(f"{'tag':<14}{'start':>8}{'end':>8}{'score':>7}\n")
+    lines.extend(f"{r['tag']:<14}{r['start']:>8.2f}{r['end']:>8.2f}{r['score']:>7.2f}\n" for r in rows)
+    if not rows:
+        lines.append("(no events)\n")
+    return "".join(lines)
 
 
 def cmd_events(args: argparse.Namespace) -> int:
+    from paravox import formats
+    from paravox.cli.common import Output, Render, pick_format, read_inputs, run_inputs
+    from paravox.cli.progress import Progress
+    from paravox.errors import OptionError
+    from paravox.options import parse_tags, parse_threshold
     from paravox.vocal_events import api
+    from paravox.vocal_events.model import load_detector
 
     if args.list_tags:
         print("\n".join(api.model_tags(args.model)["detector"]))
         return 0
-    items = _items(args)
-    threshold = api.parse_threshold(args.threshold)
-    tags = _tags(args)
-    out: list[str] = []
-    failures = 0
-    if args.format == "csv":
-        out.append("id,tag,start,end,score\n")
-    for item, found, exc in _each(
-        items, args.quiet,
-        lambda it: api.events(it.source, model=args.model, threshold=threshold, tags=tags, min_duration=args.min_duration, name=it.key),
-    ):
-        if exc is not None:
-            failures += 1
-            print(f"paravox: error: {exc}", file=sys.stderr)
-            if args.format in ("jsonl", "json"):
-                from paravox.formats import error_record
+    # Every option is checked, the detector's tags included, before any input is read.
+    threshold = parse_threshold(args.threshold, "--threshold")
+    tags = parse_tags(args.tags)
+    if args.min_duration is not None and args.min_duration < 0:
+        raise OptionError(f"--min-duration must be 0 or more seconds, got {args.min_duration}")
+    fmt = pick_format(args, EVENTS_FORMATS, "table")
+    items = read_inputs(args)
+    render = Render(lambda item, found: formats.record(found, key=item.key), _events_table,
+                    lambda fmt: "id,tag,start,end,score\n" if fmt == "csv" else "")
+    progress = Progress(enabled=not args.quiet)
+    output = Output(args.output, fmt, items, render, progress)
+    detector = load_detector(api.model_part(args.model, "detector"))
+    api.check_tags(tags, detector.tags, "event detector")
+    if isinstance(threshold, dict):
+        api.check_tags(list(threshold), detector.tags, "event detector")
+    api.region_classifier(args.model, detector)  # loads it now: a bad model directory stops the run here
+    progress.begin(len(items))
+    return run_inputs(
+        items,
+        lambda item: api.events(item.source, model=args.model, threshold=threshold, tags=tags,
+                                min_duration=args.min_duration, name=item.key),
+        output, progress,
+    )
 
-                out.append(json.dumps(error_record(item.key, exc), ensure_ascii=False) + "\n")
-            continue
-        rows = [e.to_dict() for e in found]
-        if args.format == "table":
-            if len(items) > 1:
-                out.append(f"# {item.key}\n")
-            out.append(f"{'tag':<14}{'start':>8}{'end':>8}{'score':>7}\n")
-            out.extend(f"{r['tag']:<14}{r['start']:>8.2f}{r['end']:>8.2f}{r['score']:>7.2f}\n" for r in rows)
-            if not rows:
-                out.append("(no events)\n")
-        elif args.format == "csv":
-            out.extend(f"{item.key},{r['tag']},{r['start']:.2f},{r['end']:.2f},{r['score']:.4f}\n" for r in rows)
-        else:
-            indent = 2 if args.format == "json" and len(items) == 1 else None
-            out.append(json.dumps({"id": item.key, "events": rows}, ensure_ascii=False, indent=indent) + "\n")
-    _write(args.output, "".join(out))
-    if failures:
-        print(f"paravox: {failures} of {len(items)} inputs failed", file=sys.stderr)
-        return 1
-    return 0
+
+# ---- classify -------------------------------------------------------------------------------
+
+
+def _classify_row(item, res, fmt: str, several: bool) -> str:
+    second = list(res.scores.items())[1:2]
+    runner = f"{second[0][0]} {second[0][1]:.2f}" if second else ""
+    return f"{res.id[-31:]:<32}{res.label:<14}{res.score:>6.2f}  {runner}\n"
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from paravox.formats import error_record
+    from paravox import formats
+    from paravox.cli.common import Output, Render, pick_format, read_inputs, run_inputs
+    from paravox.cli.progress import Progress
+    from paravox.options import parse_tags
     from paravox.vocal_events import api
+    from paravox.vocal_events.model import load_classifier
 
     if args.list_tags:
         print("\n".join(api.classify_tags(args.model)))
         return 0
-    items = _items(args)
-    tags = _tags(args)
-    lines: list[str] = []
-    failures = 0
-    as_json = args.json or bool(args.output)
-    if not as_json:
-        lines.append(f"{'id':<32}{'label':<14}{'score':>6}  runner-up\n")
-    for item, res, exc in _each(items, args.quiet, lambda it: api.classify(it.source, model=args.model, tags=tags, name=it.key)):
-        if exc is not None:
-            failures += 1
-            print(f"paravox: error: {exc}", file=sys.stderr)
-            if as_json:
-                lines.append(json.dumps(error_record(item.key, exc), ensure_ascii=False) + "\n")
-            continue
-        record = {"id": item.key, "label": res["label"], "score": round(res["score"], 4),
-                  "scores": {k: round(v, 4) for k, v in res["scores"].items()}}
-        if as_json:
-            lines.append(json.dumps(record, ensure_ascii=False) + "\n")
-        else:
-            second = list(res["scores"].items())[1:2]
-            runner = f"{second[0][0]} {second[0][1]:.2f}" if second else ""
-            lines.append(f"{item.key[-31:]:<32}{res['label']:<14}{res['score']:>6.2f}  {runner}\n")
-    _write(args.output, "".join(lines))
-    if failures:
-        print(f"paravox: {failures} of {len(items)} inputs failed", file=sys.stderr)
-        return 1
-    return 0
-
-
-
-
-
-
-
-
-
-
+    tags = parse_tags(args.tags)
+    fmt = pick_format(args, CLASSIFY_FORMATS, "table")
+    items = read_inputs(args)
+    render = Render(lambda item, res: formats.record(res, key=item.key), _classify_row,
+                    lambda fmt: f"{'id':<32}{'label':<14}{'score':>6}  runner-up\n" if fmt == "table" else "")
+    progress = Progress(enabled=not args.quiet)
+    output = Output(args.output, fmt, items, render, progress)
+    classifier = load_classifier(api.isolated_classifier_path(args.model))
+    api.check_tags(tags, classifier.tags, "classifier")
+    progress.begin(len(items))
+    return run_inputs(
+        items, lambda item: api.classify(item.source, model=args.model, tags=tags, name=item.key), output, progress
+    )

@@ -10,46 +10,46 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
-from typing import Any
 
 from paravox import __version__
-from paravox.cli.common import add_input_arguments
+from paravox.cli.common import (
+    Parser,
+    UsageError,
+    add_input_arguments,
+    add_output_arguments,
+    add_threshold_argument,
+    fail,
+)
 
 EXAMPLES = """\
 examples:
-  paravox analyze talk.mp3 -f json             full result as JSON
-  paravox analyze a.wav b.flac -f srt -o out/  one subtitle file per input
+  paravox analyze talk.mp3                     full result as JSON (segments, words, events, emotion)
+  paravox analyze a.wav b.flac -f srt -o out/  one subtitle file per input, named by id
+  paravox analyze a.wav b.wav -o all.json      one JSON array, a record per input
   paravox transcribe interview.m4a             the (tagged) transcript
   cat clip.wav | paravox analyze - -f jsonl    read stdin
-  paravox analyze --manifest list.jsonl -o results.jsonl
+  paravox transcribe --manifest list.jsonl -o hyp.jsonl    {"id", "text", "language"} per line
+  paravox analyze talk.wav --threshold laugh=0.4,cough=0.7 --tags laugh,cough
   paravox models                               installed models and the cache
+
+Every record carries "id" (the path as given, or the list's id). A failed input is a
+'paravox: error:' line on stderr and {"id", "error": {"type", "message"}} in JSON output;
+the run goes on and exits with 1. A bad option exits with 2 before any input is read.
 """
 
-
-from paravox.cli.common import UsageError as CLIError  # noqa: E402  (one usage error for every command)
+ANALYSIS_FORMATS = ("json", "jsonl", "txt", "srt", "vtt")
 
 # ---- argument groups shared by analysis commands ----------------------------------------
 
 
 def _add_outputs(p: argparse.ArgumentParser, default_format: str) -> None:
-    from_formats = ("json", "jsonl", "txt", "srt", "vtt")
-    g = p.add_argument_group("output")
-    g.add_argument("-f", "--format", choices=from_formats, default=default_format, help=f"output format (default: {default_format})")
-    g.add_argument(
-        "-o",
-        "--output",
-        metavar="PATH",
-        help="a .jsonl file (one line per input, failures recorded as {'id', 'error'}), "
-        "a folder (one file per input, named by id), or a file for a single input; default: stdout",
-    )
+    g = add_output_arguments(p, ANALYSIS_FORMATS, default_format)
     g.add_argument(
         "--tag-style",
         choices=("bracket", "sensevoice", "paren", "angle"),
         default="bracket",
         help="how events are written inline: [laugh] (default, MNV-17), <|Laughter|>, (laughs), <laugh>",
     )
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def _add_model_options(p: argparse.ArgumentParser, *, emotion: bool = True) -> None:
@@ -71,14 +71,11 @@ def _add_model_options(p: argparse.ArgumentParser, *, emotion: bool = True) -> N
         "--keep-laugh-words", action="store_true",
         help="leave laughter the recogniser spelled out (哈哈哈, Ha-ha!) in the text (default: it becomes a [laugh] event)",
     )
-    g.add_argument(
-        "--threshold", dest="events_threshold", default=None, metavar="T",
-        help="event threshold: one number for every tag (default 0.3) or the lowest score kept per tag (laugh=0.4,cough=0.7)",
-    )
+    add_threshold_argument(g, dest="events_threshold")
     g.add_argument("--tags", dest="events_tags", default=None, metavar="TAGS", help="only these event tags, comma-separated (laugh,cough)")
     g.add_argument("--min-duration", dest="events_min_duration", type=float, default=None, metavar="SECONDS", help="drop shorter events")
     if emotion:
-        g.add_argument("--emotion", default=None, metavar="NAME", help="emotion backend (see 'paravox models')")
+        g.add_argument("--emotion", default=None, metavar="NAME", help="emotion backend (default: paravox-emotion; 'none' turns it off)")
     g.add_argument("--threads", type=int, default=None, help="CPU threads for the models (default: all cores)")
     g.add_argument("--max-duration", type=float, default=None, metavar="SECONDS", help="refuse inputs longer than this")
     g.add_argument("--config", metavar="JSON", help="options saved by --save-config (flags given here override it)")
@@ -86,19 +83,20 @@ def _add_model_options(p: argparse.ArgumentParser, *, emotion: bool = True) -> N
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="paravox",
         description="Hear what is said and how: transcripts with inline nonverbal tags, vocal events, emotion. Offline.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"paravox {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     p = sub.add_parser(
         "analyze",
         help="full analysis: segments, words with times, events, emotion",
-        description="Analyse audio: transcript with word timestamps, vocal events and emotion where those models are chosen.",
+        description="Analyse audio: transcript with word timestamps, vocal events and emotion. -f json/jsonl write "
+        "the full record (docs/output-format.md); txt the tagged transcript; srt/vtt subtitles.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -110,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "transcribe",
         help="transcript text, with events written inline when an event model is chosen",
-        description="Transcribe audio. Prints the transcript; with -o x.jsonl writes {'id', 'text', 'language'} per input.",
+        description="Transcribe audio. Prints the transcript (events written inline); -f json/jsonl or -o x.jsonl "
+        "write {'id', 'text', 'language'} per input; -f srt/vtt subtitles.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -177,155 +176,40 @@ def _command_group(sub, modules, hook: str, name: str, *, help: str, description
 # ---- commands -------------------------------------------------------------------------
 
 
-def _options_from_args(args: argparse.Namespace):
-    from paravox.options import AnalyzeOptions
-
-    base: dict[str, Any] = {}
-    if args.config:
-        try:
-            base = json.loads(Path(args.config).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise CLIError(f"cannot read options from {args.config}: {exc}") from None
-    flat: dict[str, Any] = {}
-    if args.language:
-        flat["language"] = args.language
-    if args.beam_size is not None:
-        flat["beam_size"] = args.beam_size
-    if args.initial_prompt is not None:
-        flat["initial_prompt"] = args.initial_prompt
-    if args.no_vad:
-        flat["vad"] = False
-    if args.vad_strict:
-        flat["vad_keep_loud"] = False
-    if args.no_word_timestamps:
-        flat["word_timestamps"] = False
-    if args.keep_traditional:
-        flat["chinese_script"] = "keep"
-    if getattr(args, "keep_laugh_words", False):
-        flat["laugh_words"] = False
-    for name in ("asr", "events", "emotion", "threads", "max_duration", "events_model", "events_tags", "events_min_duration"):
-        value = getattr(args, name, None)
-        if value is not None:
-            flat[name] = value
-    if getattr(args, "events_threshold", None) is not None:
-        from paravox.vocal_events.api import parse_threshold
-
-        try:
-            flat["events_threshold"] = parse_threshold(args.events_threshold)
-        except ValueError as exc:
-            raise CLIError(str(exc)) from None
-    try:
-        opts = AnalyzeOptions.from_dict(base) if base else AnalyzeOptions()
-        opts = opts.with_overrides(**flat)
-    except (TypeError, ValueError) as exc:
-        raise CLIError(str(exc)) from None
-    if args.save_config:
-        from paravox.formats import write_atomic
-
-        write_atomic(args.save_config, opts.to_json() + "\n")
-    return opts
-
-
 def _run_analysis(args: argparse.Namespace, *, transcript_only: bool) -> int:
     from paravox import formats
-    from paravox.analyzer import Analyzer
-    from paravox.audio import AudioError
-    from paravox.backends.registry import BackendNotFoundError
+    from paravox.cli.common import Output, Render, analyze_options, pick_format, read_inputs, run_inputs
     from paravox.cli.progress import Progress
+
+    # The transcript never shows the emotion: transcribe does not compute it.
+    opts = analyze_options(args, **({"emotion": None} if transcript_only else {}))
+    if opts.threads:
+        # --threads bounds every thread pool, as in a batch worker, so that 'paravox analyze'
+        # writes the very line 'paravox batch' does; set before the models' libraries load.
+        os.environ.setdefault("OMP_NUM_THREADS", str(opts.threads))
+    from paravox.analyzer import Analyzer
+    from paravox.backends.registry import BackendNotFoundError
     from paravox.encoder.files import ModelFilesError
-    from paravox.inputs import InputListError, collect
 
-    try:
-        items = collect(args.inputs, args.scp, args.manifest)
-    except InputListError as exc:
-        raise CLIError(str(exc)) from None
-    if not items:
-        raise CLIError("no input given: name audio files, '-' for stdin, --scp or --manifest (see --help)")
-    fmt = args.format
-    out = args.output
-    mode = _output_mode(out, fmt, len(items))
-    if mode == "dir":
-        names = [_file_name(i.key) + formats.extension(fmt) for i in items]
-        clash = {n for n in names if names.count(n) > 1}
-        if clash:
-            raise CLIError(f"several inputs would write {sorted(clash)[0]} in {out}; give them distinct ids with --manifest")
-
-    opts = _options_from_args(args)
+    fmt = pick_format(args, ANALYSIS_FORMATS, "txt" if transcript_only else "json")
+    items = read_inputs(args)
+    style = args.tag_style
+    if transcript_only:
+        render = Render(lambda item, a: formats.transcript_record(a, key=item.key, style=style),
+                        lambda item, a, fmt, several: formats.render(a, fmt, style=style))
+    else:
+        render = Render(lambda item, a: formats.record(a, key=item.key),
+                        lambda item, a, fmt, several: formats.render(a, fmt, style=style))
+    progress = Progress(enabled=not args.quiet, seconds=True)
+    output = Output(args.output, fmt, items, render, progress)
     analyzer = Analyzer(opts)
-    failures = 0
-    jsonl_file = None
-    if mode == "jsonl":
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        jsonl_file = open(out, "w", encoding="utf-8")
-    progress = Progress(total_items=len(items), enabled=not args.quiet)
-    try:
-        for item in items:
-            progress.start_item(item.key, item.source)
-            try:
-                analysis = analyzer.analyze(item.source, name=item.key, progress=progress.update_seconds)
-            except (BackendNotFoundError, ModelFilesError) as exc:
-                raise CLIError(str(exc)) from None
-            except Exception as exc:  # noqa: BLE001 - one bad input must not stop the run
-                failures += 1
-                detail = str(exc) if isinstance(exc, AudioError) else f"{item.key}: {type(exc).__name__}: {exc}"
-                progress.write(f"paravox: error: {detail}")
-                if jsonl_file is not None:
-                    jsonl_file.write(json.dumps(formats.error_record(item.key, exc), ensure_ascii=False) + "\n")
-                    jsonl_file.flush()
-                continue
-            finally:
-                progress.end_item()
-            if transcript_only and (fmt in ("json", "jsonl") or mode == "jsonl"):
-                record = formats.transcript_record(analysis, key=item.key, style=args.tag_style)
-                text = json.dumps(record, ensure_ascii=False, indent=2 if fmt == "json" and mode != "jsonl" else None) + "\n"
-            elif mode == "jsonl":
-                text = formats.render(analysis, "jsonl", style=args.tag_style, key=item.key)
-            else:
-                text = formats.render(analysis, fmt, style=args.tag_style, key=item.key if fmt in ("json", "jsonl") else None)
-            if mode == "jsonl":
-                jsonl_file.write(text)
-                jsonl_file.flush()
-            elif mode == "dir":
-                formats.write_atomic(Path(out) / (_file_name(item.key) + formats.extension(fmt)), text)
-            elif mode == "file":
-                formats.write_atomic(out, text)
-            else:
-                progress.clear()
-                sys.stdout.write(text)
-                sys.stdout.flush()
-    finally:
-        progress.close()
-        if jsonl_file is not None:
-            jsonl_file.close()
-    if failures:
-        print(f"paravox: {failures} of {len(items)} inputs failed", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _output_mode(out: str | None, fmt: str, n: int) -> str:
-    if out is None:
-        if fmt in ("srt", "vtt", "json") and n > 1:
-            raise CLIError(f"{n} inputs with -f {fmt}: give -o DIR for one file per input, or use -f jsonl")
-        return "stdout"
-    if out.endswith(".jsonl"):
-        return "jsonl"
-    path = Path(out)
-    if path.is_dir() or out.endswith(("/", os.sep)) or n > 1 or not path.suffix:
-        if path.exists() and not path.is_dir():
-            raise CLIError(f"-o {out}: {n} inputs need a folder (or a .jsonl file), but {out} is a file")
-        return "dir"
-    return "file"
-
-
-def _file_name(key: str) -> str:
-    """A safe file name from an id: its last path part, without the audio extension."""
-    name = Path(key.replace("\\", "/")).name or "input"
-    stem = Path(name).stem if Path(name).suffix.lower() in {
-        ".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".webm", ".mp4"
-    } else name
-    safe = "".join(c if c.isalnum() or c in "-_.+" else "_" for c in stem).lstrip(".")
-    return safe or "input"
+    fatal = (BackendNotFoundError, ModelFilesError)
+    analyzer.asr, analyzer.events, analyzer.emotion  # load the models now: a bad one stops the run before any input
+    progress.begin(len(items))
+    return run_inputs(
+        items, lambda item: analyzer.analyze(item.source, name=item.key, progress=progress.update_seconds),
+        output, progress, fatal=fatal,
+    )
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -344,7 +228,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         try:
             ensure_whisper_base()
         except ModelFilesError as exc:
-            raise CLIError(str(exc)) from None
+            raise UsageError(str(exc)) from None
     status = whisper_base_status()
     backends = {kind: sorted(registry.available(kind)) for kind in registry.KINDS}
     info = {
@@ -379,16 +263,19 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``paravox`` command; returns the exit status (0 ok, 1 some inputs failed, 2 usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return 2
+    from paravox.errors import ParavoxError
+
     try:
         return int(args.handler(args) or 0)
-    except CLIError as exc:
-        print(f"paravox: error: {exc}", file=sys.stderr)
-        return 2
+    except (UsageError, ParavoxError) as exc:
+        # A bad option, input list or model, or a fatal error: one line, exit status 2.
+        return fail(str(exc))
     except KeyboardInterrupt:
         print("paravox: interrupted", file=sys.stderr)
         return 130
@@ -402,8 +289,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    # Run the imported module's main, not this __main__ copy: command modules import
-    # CLIError from paravox.cli.main, and there must be one such class for except to match.
+    # Run the imported module's main, not this __main__ copy, so that there is one copy of
+    # every class the commands raise and catch.
     from paravox.cli.main import main as _main
 
     sys.exit(_main())

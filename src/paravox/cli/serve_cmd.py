@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from paravox.cli.common import add_threshold_argument, fail
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -24,10 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--asr", default=None, help="speech recogniser backend (default: whisper-base)")
     g.add_argument("--events", default=None, metavar="NAME", help="vocal-event backend ('none' for none; see 'paravox models')")
     g.add_argument("--events-model", default=None, metavar="DIR", help="an events model directory from 'paravox train events'")
-    g.add_argument(
-        "--threshold", dest="events_threshold", default=None, metavar="T",
-        help="default event threshold: one number (0.6) or per tag (laugh=0.4,cough=0.7)",
-    )
+    add_threshold_argument(g, dest="events_threshold")
     g.add_argument("--emotion", default=None, metavar="NAME", help="emotion backend ('none' for none; see 'paravox models')")
     g.add_argument(
         "--threads", type=int, default=None,
@@ -61,49 +60,27 @@ def share_cores(concurrency: int | None, threads: int | None, cores: int) -> tup
     return concurrency, threads if threads is not None else max(1, cores // concurrency)
 
 
-def _fail(message: str) -> int:
-    import sys
-
-    print(f"paravox serve: error: {message}", file=sys.stderr)
-    return 2
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
         from paravox.serve.app import create_app
     except ImportError as exc:
-        return _fail(f"needs the 'serve' extra ({exc.name} is missing): pip install 'paravox[serve]'")
+        return fail(f"needs the 'serve' extra ({exc.name} is missing): pip install 'paravox[serve]'")
     from paravox.backends import registry
+    from paravox.cli.common import analyze_options
     from paravox.machine import available_cores
-    from paravox.options import AnalyzeOptions
 
     if args.concurrency is not None and args.concurrency < 1:
-        return _fail(f"--concurrency must be at least 1, got {args.concurrency}")
+        return fail(f"--concurrency must be at least 1, got {args.concurrency}")
     args.concurrency, args.threads = share_cores(args.concurrency, args.threads, available_cores())
-    flat = {}
-    for key in ("language", "asr", "events", "emotion", "threads", "max_duration", "events_model"):
-        value = getattr(args, key)
-        if value is not None:
-            flat[key] = value
-    if args.events_threshold is not None:
-        from paravox.vocal_events.api import parse_threshold
-
-        try:
-            flat["events_threshold"] = parse_threshold(args.events_threshold)
-        except ValueError as exc:
-            return _fail(str(exc))
-    for kind in ("events", "emotion"):
-        if str(flat.get(kind, "")).lower() == "none":
-            flat[kind] = None
+    options = analyze_options(args)  # the same flags, parsed the same way, as analyze
     for kind in ("asr", "events", "emotion"):
-        name = flat.get(kind)
+        name = getattr(options, kind)
         if name and name not in registry.available(kind):
             have = ", ".join(sorted(registry.available(kind))) or "none installed yet"
-            return _fail(f"no {kind} backend named {name!r}; available: {have}")
+            return fail(f"no {kind} backend named {name!r}; available: {have}")
     try:
-        options = AnalyzeOptions().with_overrides(**flat)
         app = create_app(
             options,
             max_upload_mb=args.max_upload_mb,
@@ -111,12 +88,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             max_concurrency=args.concurrency,
             max_queue=args.queue,
         )
-    except (TypeError, ValueError) as exc:
-        return _fail(str(exc))
+    except (TypeError, ValueError) as exc:  # limits out of range
+        return fail(str(exc))
     try:  # load the models now, so that a missing one is one clear line, not a traceback
         app.state.pool.load()
     except Exception as exc:  # noqa: BLE001 - whatever a backend raises while loading
-        return _fail(f"cannot load the models: {exc}")
+        return fail(f"cannot load the models: {exc}")
     # uvicorn's own cap on open requests is a backstop above the app's queue: /healthz and
     # the page still answer while the queue is full, and nothing grows without bound.
     limit = args.concurrency + args.queue + 32
