@@ -442,3 +442,21 @@ def test_classify_takes_a_label_map_file(tmp_path, capsys):
     )
     r = json.loads(out)
     assert code == 0 and err == "" and r["n"] == 2 and r["wa"] == 1.0 and r["label_map"]["dropped"] == 1
+
+
+def test_eval_emotion_counts_a_null_or_failed_prediction_as_wrong(tmp_path, capsys):
+    import json
+
+    from paravox.cli.main import main
+
+    ref = tmp_path / "ref.jsonl"
+    hyp = tmp_path / "hyp.jsonl"
+    ref.write_text("".join(json.dumps({"id": i, "label": "angry"}) + "\n" for i in ("a", "b", "c")))
+    hyp.write_text(
+        json.dumps({"id": "a", "label": "angry"}) + "\n"
+        + json.dumps({"id": "b", "label": None}) + "\n"  # no speech: paravox emotion gives no label
+        + json.dumps({"id": "c", "error": {"type": "AudioError", "message": "not audio"}}) + "\n"
+    )
+    assert main(["eval", "emotion", "--ref", str(ref), "--hyp", str(hyp), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 3 and abs(report["wa"] - 1 / 3) < 1e-9

@@ -121,7 +121,11 @@ def _present(value: Any) -> bool:
 
 
 def _has_field(records: Iterable[Record], name: str) -> bool:
-    return all(_present(r.data.get(name)) for r in records)
+    """Every record has ``name`` with a value, except failed inputs' error records and
+    records that hold the field as null (a system's "no answer"); at least one has a value."""
+    values = [r.data.get(name) for r in records if not ("error" in r.data and name not in r.data)]
+    return any(_present(v) for v in values) and all(_present(v) or v is None for v in values) and all(
+        name in r.data for r in records if "error" not in r.data)
 
 
 def detect_field(
@@ -226,9 +230,18 @@ def load_pairs(
     return ref_by_id, hyp_by_id, ref_field, hyp_field
 
 
-def _string_values(records: dict[str, Record], field: str, path, *, allow_empty: bool) -> dict[str, str]:
+#: The label a prediction gets when the system gave none: null (``paravox emotion`` on an input
+#: with no speech) or a failed input's ``{"id", "error"}`` record. It counts as wrong.
+NO_ANSWER = "(no answer)"
+
+
+def _string_values(records: dict[str, Record], field: str, path, *, allow_empty: bool,
+                   no_answer: str | None = None) -> dict[str, str]:
     out = {}
     for key, r in records.items():
+        if no_answer is not None and (r.data.get(field) is None and (field in r.data or "error" in r.data)):
+            out[key] = no_answer
+            continue
         if field not in r.data:
             raise EvaluationInputError(f"{_name(path)}:{r.line}: no {field!r} field")
         value = r.data[field]
@@ -310,14 +323,15 @@ def load_label_pairs(
     ref_field: str | None = None,
     hyp_field: str | None = None,
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """``(refs, hyps)``: class labels by id (numbers are read as their string)."""
+    """``(refs, hyps)``: class labels by id (numbers are read as their string). A prediction
+    that is null or a failed input's error record reads as :data:`NO_ANSWER`, which counts as wrong."""
     ref, hyp, rf, hf = load_pairs(
         ref_path, hyp_path, ref_candidates=REF_LABEL_FIELDS, hyp_candidates=HYP_LABEL_FIELDS,
         id_field=id_field, ref_field=ref_field, hyp_field=hyp_field, what="label",
     )
     return (
         _string_values(ref, rf, ref_path, allow_empty=False),
-        _string_values(hyp, hf, hyp_path, allow_empty=False),
+        _string_values(hyp, hf, hyp_path, allow_empty=False, no_answer=NO_ANSWER),
     )
 
 
