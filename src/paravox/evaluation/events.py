@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from paravox.evaluation.counts import PRF
 from paravox.evaluation.io import check_ids
 from paravox.taxonomy import Taxonomy, load_taxonomy
 
@@ -84,7 +85,7 @@ def _as_event(item: Any) -> _Event:
 
 
 @dataclass
-class EventCounts:
+class EventCounts(PRF):
     """Counts behind precision/recall/F1 and error rate (overall or one class)."""
 
     tp: int = 0
@@ -102,18 +103,6 @@ class EventCounts:
     def fn(self) -> int:
         return self.n_ref - self.tp
 
-    @property
-    def precision(self) -> float:
-        return self.tp / self.n_hyp if self.n_hyp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / self.n_ref if self.n_ref else 0.0
-
-    @property
-    def f1(self) -> float:
-        den = self.n_ref + self.n_hyp
-        return 2 * self.tp / den if den else 0.0
 
     @property
     def error_rate(self) -> float | None:

@@ -32,6 +32,7 @@ from typing import Any, Hashable
 
 import numpy as np
 
+from paravox.evaluation.counts import PRF
 from paravox.evaluation.io import check_ids
 from paravox.evaluation.nvvspeech import NVVSpeechReport, evaluate_nvvspeech
 from paravox.evaluation.text import analyze_text
@@ -132,25 +133,13 @@ def edit_counts(ref: Sequence[Hashable], hyp: Sequence[Hashable]) -> EditCounts:
 
 
 @dataclass(frozen=True)
-class TagScore:
+class TagScore(PRF):
     """Precision/recall/F1 of one tag class (or of all, micro-averaged)."""
 
     tp: int
     n_ref: int
     n_hyp: int
 
-    @property
-    def precision(self) -> float:
-        return self.tp / self.n_hyp if self.n_hyp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / self.n_ref if self.n_ref else 0.0
-
-    @property
-    def f1(self) -> float:
-        denom = self.n_ref + self.n_hyp
-        return 2 * self.tp / denom if denom else 0.0  # == 2PR/(P+R)
 
     @property
     def support(self) -> int:

@@ -71,6 +71,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from paravox.evaluation.counts import PRF
 from paravox.taxonomy import Taxonomy, find_tags
 
 __all__ = [
@@ -309,25 +310,13 @@ def track1_score(f1_micro: float, mntd: float, err: float | None) -> float | Non
 
 
 @dataclass(frozen=True)
-class TagCounts:
+class TagCounts(PRF):
     """Position-aware true positives and event counts (one class, or all)."""
 
     tp: int = 0
     n_ref: int = 0
     n_hyp: int = 0
 
-    @property
-    def precision(self) -> float:
-        return self.tp / self.n_hyp if self.n_hyp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / self.n_ref if self.n_ref else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
     def __add__(self, other: TagCounts) -> TagCounts:
         return TagCounts(self.tp + other.tp, self.n_ref + other.n_ref, self.n_hyp + other.n_hyp)
