@@ -73,13 +73,13 @@ def test_bench_classify_trains_on_augmented_copies_and_tests_on_recorded_clips(t
         seen["fit"].append((len(X), int((X[:, 0] == 1000.0).sum())))
         clf = real_fit(X, labels, **kw)
         seen["config"].append(clf.config.get("framing", "short"))
-        real_predict = clf.predict_features
+        real_predict = clf.label_probabilities
 
         def predict(Xt):
             seen["scored"].append(int((Xt[:, 0] == 1000.0).sum()))
             return real_predict(Xt)
 
-        clf.predict_features = predict
+        clf.label_probabilities = predict
         return clf
 
     monkeypatch.setattr(vocal_cache, "pooled_for_clips", pooled)
@@ -237,3 +237,102 @@ def test_classify_list_tags_names_what_classify_answers_with(tmp_path):
     assert r.returncode == 0 and r.stdout.split() == ["cough", "laugh"]
     r = _cli("classify", "--list-tags", "--model", str(tmp_path / "classifier"))
     assert r.returncode == 0 and r.stdout.split() == ["cough", "gasp", "laugh"]
+
+
+# ---- the reject class `none`: negatives ------------------------------------------------------
+
+
+def _speech_corpus(path: Path, speakers: int = 3, clips: int = 2) -> Path:
+    """A tiny plain-speech folder (manifest.jsonl: audio, speaker), tones standing in for speech."""
+    import soundfile as sf
+
+    path.mkdir()
+    rows = []
+    for s in range(speakers):
+        for i in range(clips):
+            name = f"sp{s}-{i}.wav"
+            sf.write(path / name, 0.1 * np.sin(np.arange(16000) * (0.05 + 0.01 * s)).astype(np.float32), 16000)
+            rows.append({"audio": name, "speaker": f"sp{s}", "duration": 1.0})
+    (path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_negatives_are_drawn_the_same_each_time_and_folded_by_speaker(tmp_path):
+    from paravox.training.negatives import NONE, NegativeSpec, assign_folds, draw_negatives
+    from paravox.vocal_events.api import too_little_to_judge
+
+    spec = NegativeSpec((str(_speech_corpus(tmp_path / "talk", speakers=5)),), per_corpus=12, generated=12, seed=3)
+    negs = draw_negatives(spec)
+    assert negs == draw_negatives(spec) and len(negs) == 24 and {n.tag for n in negs} == {NONE}
+    crops = [n for n in negs if n.source == "talk"]
+    assert {n.group for n in crops} == {f"talk:sp{s}" for s in range(5)}  # every speaker gives crops
+    for n in negs:
+        x = n.samples()
+        assert 0.5 * 16000 - 1 <= len(x) <= 30 * 16000 + 1 and np.abs(x).max() <= 1.0
+        assert not too_little_to_judge(x)  # every negative reaches the model: none is below the silence gate
+    np.testing.assert_array_equal(negs[-1].samples(), negs[-1].samples())
+    folds = assign_folds(negs, ["1", "2", "3", "4", "5"])
+    for g in {n.group for n in negs}:  # a speaker's crops share one fold
+        assert len({folds[n.id] for n in negs if n.group == g}) == 1
+    assert {folds[n.id] for n in crops} == {"1", "2", "3", "4", "5"}  # 5 speakers, dealt one per fold
+    assert draw_negatives(NegativeSpec(spec.speech, 12, 12, seed=4)) != negs
+
+
+def test_bench_and_training_with_negatives_learn_none_and_classify_answers_it(tmp_path, monkeypatch):
+    """With fake features (vocalizations +-1 on every dimension, negatives +1 on half), the none class is learnt,
+    scored on each fold's unseen speakers, reported apart from the tags' UAR, and answered by classify."""
+    import paravox
+    from paravox.training import isolated
+    from paravox.training.negatives import NegativeSpec
+
+    rows, X = _clip_set(tmp_path, speakers=5, per=6, noise=0.3)
+    NEG = np.array([1.0] * 4 + [-1.0] * 4, np.float32)  # negatives: neither all +1 (cough) nor all -1 (laugh)
+    spec = NegativeSpec((str(_speech_corpus(tmp_path / "talk", speakers=5)),), per_corpus=10, generated=10)
+    rng = np.random.default_rng(1)
+
+    def pooled(clips, layers, *, augment="clean", framing="short", **_):
+        return X + (0.0 if augment == "clean" else 0.01)
+
+    def pooled_negatives(negs, layers, *, augment="clean", framing="short", **_):
+        return (NEG + rng.normal(0, 0.1, (len(negs), X.shape[1]))).astype(np.float32)
+
+    real_fit = classifier.fit_classifier
+    monkeypatch.setattr(vocal_cache, "pooled_for_clips", pooled)
+    monkeypatch.setattr(vocal_cache, "pooled_for_negatives", pooled_negatives)
+    monkeypatch.setattr(classifier, "fit_classifier", lambda *a, **kw: real_fit(*a, **{**kw, "hidden": 16}))
+    res = bench.bench_classify(tmp_path, select_augment=[["none"], ["speed90"]], negatives=spec)
+    assert res["n"] == 30 and res["negatives"]["n"] == 20 and res["n_none"] == 20
+    assert sum(f["n_none"] for f in res["folds"]) == 20 and sum(f["n_test"] for f in res["folds"]) == 30
+    assert res["uar"] == 1.0 and res["none_recall"] == 1.0 and res["false_none"] == 0
+    assert "none" in res["per_class"] and "none recall" in res["markdown"] and "vocalizations called none" in res["markdown"]
+    assert set(res["none_recall_by_source"]) == {"talk", "generated"}
+    bench_json = tmp_path / "bench.json"
+    bench_json.write_text(json.dumps(res))
+    out = tmp_path / "model"
+    report = isolated.train_isolated(tmp_path, out, augment_sets=[[], ["speed90"]], framing="short", bench_report=bench_json,
+                                     negatives=spec, log=lambda m: None)
+    assert report["tags"] == ["cough", "laugh"] and report["reject"] == "none" and report["negatives"]["n"] == 20
+    assert "--negatives " + spec.speech[0] in report["command"] and "--negatives" in report["bench_command"]
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "`none`: 100.0% of 20 negatives" in card and "0 of 30 vocalizations called none" in card
+    clf = load_classifier(str(out))
+    assert clf.tags == ["cough", "laugh"] and clf.labels == ["cough", "laugh", "none"] and clf.reject == "none"
+    # the benchmark of a recipe without negatives is refused for one with them
+    with pytest.raises(ValueError, match="negatives None, not"):
+        plain = tmp_path / "plain.json"
+        plain.write_text(json.dumps({**res, "negatives": None}))
+        isolated.train_isolated(tmp_path, tmp_path / "other", augment_sets=[[], ["speed90"]], framing="short",
+                                bench_report=plain, negatives=spec, log=lambda m: None)
+
+    def pooled_states(samples, layers, framing="short"):  # loud: a cough; a hum: none
+        return np.full(8, 1.0, np.float32) if np.abs(samples).max() > 0.2 else NEG
+
+    monkeypatch.setattr(features, "pooled_states", pooled_states)
+    tone = np.sin(np.arange(16000) / 5).astype(np.float32)
+    got = paravox.classify((0.5 * tone, 16000), model=out)
+    assert got.label == "cough" and set(got.scores) == {"cough", "laugh", "none"}
+    got = paravox.classify((0.05 * tone, 16000), model=out)
+    assert got.label == "none" and got.score == got.scores["none"] > 0.5 and sum(got.scores.values()) == pytest.approx(1)
+    # tags restrict the tags; none stays an answer
+    assert set(paravox.classify((0.05 * tone, 16000), model=out, tags=["laugh"]).scores) == {"laugh", "none"}
+    assert set(paravox.classify((0.05 * tone, 16000), model=out, tags="none,laugh").scores) == {"laugh", "none"}

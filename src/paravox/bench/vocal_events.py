@@ -2,7 +2,9 @@
 
 - :func:`bench_classify`: voc2vec's protocol on a folded clip set (the data pack's Deeply
   folds are speaker-independent): train the classifier on each fold's training part,
-  score its test part, report UAR and macro-F1 per fold, their mean, and per class.
+  score its test part, report UAR and macro-F1 per fold, their mean, and per class. With
+  negatives, the classifier also learns ``none`` (no vocalization) and the report adds how
+  many negatives it called none and how many vocalizations it wrongly called none.
 - :func:`bench_nvasr`: transcribe every clip with events inline and score the tagged
   transcripts with the MNV-17 metrics; real and synthetic clips are reported apart, and
   tag F1 is also given over the tags the event model can emit.
@@ -33,6 +35,7 @@ def bench_classify(
     members: Sequence[int] = (1,),
     seed: int = 0,
     jobs: int = 1,
+    negatives: Any = None,
     quiet: bool = True,
 ) -> dict[str, Any]:
     """``augment``: augmentations (e.g. ``speed90``) whose copies of each training clip join
@@ -44,10 +47,22 @@ def bench_classify(
     (:func:`paravox.training.classifier.fit_classifier`); more than one number -> chosen per fold by
     the same inner cross-validation, jointly with the augmentation. ``framing``: how every clip
     is encoded (:data:`paravox.vocal_events.features.FRAMINGS`). ``jobs``: folds trained side by
-    side in that many processes (each fit is single-threaded; results do not change)."""
+    side in that many processes (each fit is single-threaded; results do not change).
+
+    ``negatives``: a :class:`paravox.training.negatives.NegativeSpec` (speech crops, generated
+    noise) to train and score a ``none`` class with. Every negative gets a fold by its speaker
+    (:func:`paravox.training.negatives.assign_folds`), so a fold's test part holds negatives of
+    speakers its training part never heard. Each fold's ``uar``, ``macro_f1`` and ``accuracy``
+    are then over the vocalizations' tags, a vocalization called none counting as wrong
+    (comparable with a run without negatives); ``none_recall`` is the share of its negatives
+    called none, ``false_none`` the count of vocalizations called none, ``with_none`` the
+    figures over the tags and none (:func:`paravox.training.isolated.reject_figures`)."""
+    import datetime
+
     from paravox.evaluation.classification import evaluate_classification
     from paravox.training import isolated
     from paravox.training.classifier import CLASSIFIER_AUGMENT
+    from paravox.training.negatives import NONE, assign_folds
 
     data = Path(data)
     folds_path = Path(folds) if folds else data / "folds.json"
@@ -58,7 +73,7 @@ def bench_classify(
     candidates = isolated.recipes(isolated.augment_sets(select_augment, augment), members)
     members = sorted({c.members for c in candidates})
     cs = isolated.load_clip_set(data, framing=framing, kinds=[a for c in candidates for a in c.augment], extra=extra,
-                                seed=seed, quiet=quiet)
+                                seed=seed, quiet=quiet, negatives=negatives)
     clips = cs.clips
     by_id = {c.id: i for i, c in enumerate(clips)}
     fold_items = sorted(fold_map.items(), key=lambda kv: str(kv[0]))
@@ -66,22 +81,30 @@ def bench_classify(
         missing = [i for i in fold["train"] + fold["test"] if i not in by_id]
         if missing:
             raise ValueError(f"{folds_path}: fold {name} names ids not in the manifest: {', '.join(missing[:5])}")
+    neg_fold = assign_folds(cs.negatives, [name for name, _ in fold_items], seed)
     show_members = len(members) > 1
 
-    def run_fold(name: str, fold: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str]]:
-        tr = [by_id[i] for i in fold["train"]]
-        te = [by_id[i] for i in fold["test"]]
-        known = sorted({clips[i].tag for i in te} | {clips[i].tag for i in tr})  # the folded set's own classes only
+    def run_fold(name: str, fold: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str], list[int]]:
+        tr = [by_id[i] for i in fold["train"]] + [by_id[i] for i, f in neg_fold.items() if f != name]
+        te = [by_id[i] for i in fold["test"]] + [by_id[i] for i, f in neg_fold.items() if f == name]
+        present = {clips[i].tag for i in te} | {clips[i].tag for i in tr}
+        known = [t for t in cs.tags if t in present]  # the folded set's own classes only (none last)
         chosen, inner, _ = cs.select(tr, candidates, known)
         pred, rep = cs.score(cs.probabilities(cs.fit(tr, chosen), te, known), te, known)
         inner_names = {c.name(show_members): round(v, 4) for c, v in inner.items()}
         row = {"fold": name, "n_train": len(tr), "n_test": len(te), "uar": rep.uar, "macro_f1": rep.macro_f1,
                "accuracy": rep.accuracy, "augment": list(chosen.augment), "members": chosen.members,
                **({"inner_uar": inner_names} if inner else {})}
+        if cs.negatives:
+            fig = isolated.reject_figures(cs.labels(te), pred)
+            row.update(n_test=fig["n"], n_none=fig["n_none"], uar=fig["uar"], macro_f1=fig["macro_f1"],
+                       accuracy=fig["accuracy"], none_recall=fig["none_recall"], false_none=fig["false_none"],
+                       with_none=fig["with_none"])
         if not quiet:
-            print(f"fold {name}: UAR {rep.uar:.3f}"
+            print(f"fold {name}: UAR {row['uar']:.3f}"
+                  + (f", none recall {row['none_recall']:.3f}, {row['false_none']} called none" if cs.negatives else "")
                   + (f" ({chosen.name(show_members)}; inner UAR {inner_names})" if inner else ""), file=sys.stderr, flush=True)
-        return row, cs.labels(te), pred
+        return row, cs.labels(te), pred, te
 
     results = _map_folds(run_fold, fold_items, jobs)
     per_fold = [r[0] for r in results]
@@ -89,27 +112,54 @@ def bench_classify(
     all_pred = [t for r in results for t in r[2]]
     pooled = evaluate_classification(all_ref, all_pred)
     mean = {k: float(np.mean([f[k] for f in per_fold])) for k in ("uar", "macro_f1", "accuracy")}
+    n_vocal = len(clips) - len(cs.negatives)
     lines = [
-        f"Vocalization classifier, {data.name}: {len(clips)} clips, {len(per_fold)} folds"
+        f"Vocalization classifier, {data.name}: {n_vocal} clips, {len(per_fold)} folds"
         + (f", plus {len(cs.extra)} extra training clips" if cs.extra else "")
+        + (f", plus {len(cs.negatives)} negatives for none ({cs.negative_spec.describe()})" if cs.negatives else "")
         + (f", trained also on {' + '.join(augment)} copies" if augment and not select_augment else "")
         + (", augmentation chosen per fold by inner CV" if select_augment else "")
         + (f", {members[0]} MLPs averaged" if len(members) == 1 and members[0] > 1 else "")
         + (f", {' or '.join(map(str, members))} MLPs averaged (chosen per fold by inner CV)" if len(members) > 1 else "")
         + (f", {framing} framing" if framing != "short" else ""),
-        "",
-        "| fold | train | test | UAR | macro-F1 | accuracy |",
-        "|---|---|---|---|---|---|",
     ]
-    lines += [f"| {f['fold']} | {f['n_train']} | {f['n_test']} | {100 * f['uar']:.1f} | {100 * f['macro_f1']:.1f} | {100 * f['accuracy']:.1f} |" for f in per_fold]
-    lines.append(f"| **mean** | | | **{100 * mean['uar']:.1f}** | **{100 * mean['macro_f1']:.1f}** | {100 * mean['accuracy']:.1f} |")
+    reject: dict[str, Any] = {}
+    if not cs.negatives:
+        lines += ["", "| fold | train | test | UAR | macro-F1 | accuracy |", "|---|---|---|---|---|---|"]
+        lines += [f"| {f['fold']} | {f['n_train']} | {f['n_test']} | {100 * f['uar']:.1f} | {100 * f['macro_f1']:.1f} "
+                  f"| {100 * f['accuracy']:.1f} |" for f in per_fold]
+        lines.append(f"| **mean** | | | **{100 * mean['uar']:.1f}** | **{100 * mean['macro_f1']:.1f}** | {100 * mean['accuracy']:.1f} |")
+    else:
+        fig = isolated.reject_figures(all_ref, all_pred)
+        by_source: dict[str, list[bool]] = {}
+        source = {n.id: n.source for n in cs.negatives}
+        for ref, pred, i in zip(all_ref, all_pred, [i for r in results for i in r[3]]):
+            if ref == NONE:
+                by_source.setdefault(source[clips[i].id], []).append(pred == NONE)
+        reject = {"n_none": fig["n_none"], "none_recall": fig["none_recall"], "false_none": fig["false_none"],
+                  "none_recall_by_source": {k: float(np.mean(v)) for k, v in sorted(by_source.items())},
+                  "with_none": {k: float(np.mean([f["with_none"][k] for f in per_fold])) for k in ("uar", "macro_f1", "accuracy")}}
+        lines += ["", "| fold | train | test: vocalizations + negatives | UAR (tags) | macro-F1 | accuracy | none recall "
+                  "| vocalizations called none |", "|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {f['fold']} | {f['n_train']} | {f['n_test']} + {f['n_none']} | {100 * f['uar']:.1f} | {100 * f['macro_f1']:.1f} "
+                  f"| {100 * f['accuracy']:.1f} | {100 * f['none_recall']:.1f} | {f['false_none']} |" for f in per_fold]
+        lines += [
+            f"| **mean** | | | **{100 * mean['uar']:.1f}** | **{100 * mean['macro_f1']:.1f}** | {100 * mean['accuracy']:.1f} "
+            f"| **{100 * fig['none_recall']:.1f}** (pooled) | **{fig['false_none']}** of {fig['n']} |",
+            "",
+            f"UAR (tags): over the {len(cs.tags) - 1} tags, a vocalization called none counting as wrong. "
+            "none recall by source: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in reject["none_recall_by_source"].items())
+            + f". UAR over the tags and none: {100 * reject['with_none']['uar']:.1f}.",
+        ]
     lines += ["", "| class | support | recall | F1 |", "|---|---|---|---|"]
     for c, s in sorted(pooled.per_class.items()):
         lines.append(f"| {c} | {s.support} | {100 * s.recall:.1f} | {100 * s.f1:.1f} |")
     return {
         "data": str(data),
-        "n": len(clips),
+        "date": datetime.date.today().isoformat(),
+        "n": n_vocal,
         "n_extra": len(cs.extra),
+        **({"negatives": {**cs.negative_spec.to_dict(), "n": len(cs.negatives)}} if cs.negatives else {}),
         "augment": "chosen per fold by inner CV" if select_augment else list(augment),
         "augment_candidates": [list(c) for c in dict.fromkeys(c.augment for c in candidates)] if select_augment else None,
         "members": members[0] if len(members) == 1 else "chosen per fold by inner CV",
@@ -120,6 +170,7 @@ def bench_classify(
         "uar": mean["uar"],
         "macro_f1": mean["macro_f1"],
         "accuracy": mean["accuracy"],
+        **reject,
         "per_class": {c: s.to_dict() for c, s in pooled.per_class.items()},
         "markdown": "\n".join(lines),
     }

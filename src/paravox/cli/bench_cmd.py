@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from paravox.cli.common import UsageError, fail, guard
-from paravox.cli.train_cmd import _recipe_args, _recipe_opts
+from paravox.cli.train_cmd import _negative_opts, _negative_spec, _recipe_args, _recipe_opts
 from paravox.training.augment import COPIES
 
 
@@ -25,7 +25,9 @@ def register_events(bsub: argparse._SubParsersAction) -> None:
     p = bsub.add_parser(
         "classify",
         help="vocalization classifier per fold (voc2vec protocol: UAR, macro-F1)",
-        description="Train the classifier on each fold's training part, score its test part; UAR and macro-F1 per fold and class.",
+        description="Train the classifier on each fold's training part, score its test part; UAR and macro-F1 per fold and class. "
+        "With --negatives it also learns 'none' (no vocalization): each negative gets a fold by its speaker, and the report "
+        "adds the share of negatives called none and how many vocalizations were called none.",
         epilog="example:\n  paravox bench classify --data ../shared/data/nonverbal/deeply -o bench.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -33,6 +35,7 @@ def register_events(bsub: argparse._SubParsersAction) -> None:
     p.add_argument("--folds", metavar="JSON", help="folds file (default: DIR/folds.json)")
     p.add_argument("--extra", metavar="JSONL", action="append", default=[], help="more training clips (never tested on), e.g. EmoGator")
     _recipe_opts(p, default_framing="short", framing_note="short = the events model's classifier")
+    _negative_opts(p)
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="train N folds side by side (one process and one core each; default 1; same results)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same figures")
@@ -62,11 +65,12 @@ def cmd_bench_classify(args: argparse.Namespace) -> int:
     from paravox.bench import vocal_events as bench
 
     select, members = _recipe_args(args)
+    negatives = _negative_spec(args)
     if args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs}: give 1 or more")
     result = bench.bench_classify(args.data, folds=args.folds, extra=args.extra, augment=args.augment,
                                   select_augment=select, framing=args.framing, members=members,
-                                  seed=args.seed, jobs=args.jobs, quiet=args.quiet)
+                                  seed=args.seed, jobs=args.jobs, negatives=negatives, quiet=args.quiet)
     print(result["markdown"])
     if args.output:
         from paravox.formats import write_atomic

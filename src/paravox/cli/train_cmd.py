@@ -78,12 +78,16 @@ def register_events(tsub: argparse._SubParsersAction) -> None:
         "      --select-augment none speed90+speed110 --members 1 5 --jobs 2 -o bench.json\n"
         "  paravox train isolated --data ../shared/data/nonverbal/deeply --framing padded_fast \\\n"
         "      --select-augment none speed90+speed110 --members 1 5 --bench-report bench.json -o my_classifier/\n"
-        "  paravox classify burst.wav --model my_classifier/",
+        "  paravox classify burst.wav --model my_classifier/\n"
+        "with a 'none' class (no vocalization), learnt from speech crops and generated noise: add to both commands\n"
+        "  --negatives ../shared/data/emotion/casia ../shared/data/emotion/ravdess ../shared/data/emotion/emodb "
+        "../shared/data/emotion/tava",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", required=True, metavar="DIR", help="folder with manifest.jsonl (audio, tag or label, speaker)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="model directory to write")
     _recipe_opts(p, default_framing="padded_fast", framing_note="padded_fast = the shipped isolated/ classifier")
+    _negative_opts(p)
     p.add_argument("--bench-report", metavar="JSON",
                    help="'paravox bench classify -o' JSON of this very recipe: its held-out figures go into the model card")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same model")
@@ -107,6 +111,39 @@ def _recipe_opts(p: argparse.ArgumentParser, *, default_framing: str, framing_no
                    help=f"how each clip is encoded (default {default_framing}): short = as it is (cost follows the "
                         "clip's length); padded_fast = as at the start of a zero-padded 30-s window, as in transcription, "
                         f"approximated at about 1.4 times the short cost. {framing_note}")
+
+
+def _negative_opts(p: argparse.ArgumentParser) -> None:
+    """The options that give a classifier its reject class ``none`` (shared by 'bench classify' and 'train isolated')."""
+    p.add_argument("--negatives", nargs="*", default=None, metavar="DIR",
+                   help="also learn 'none' (no vocalization) from negatives: crops of plain speech from each DIR (a folder "
+                        "with manifest.jsonl: audio, speaker; e.g. ../shared/data/emotion/casia) and generated noise, hum "
+                        "and tones; no DIR: generated sounds only")
+    p.add_argument("--speech-negatives", type=int, default=None, metavar="N",
+                   help="speech crops per negatives DIR (default 75)")
+    p.add_argument("--generated-negatives", type=int, default=None, metavar="N",
+                   help="generated non-vocal sounds (default 100)")
+
+
+def _negative_spec(args: argparse.Namespace):
+    """The negatives the options name (a NegativeSpec), or None; checked before any work."""
+    if args.negatives is None:
+        if args.speech_negatives is not None or args.generated_negatives is not None:
+            raise UsageError("--speech-negatives and --generated-negatives go with --negatives")
+        return None
+    from paravox.training.negatives import NegativeSpec
+
+    default = NegativeSpec()
+    spec = NegativeSpec(tuple(args.negatives), default.per_corpus if args.speech_negatives is None else args.speech_negatives,
+                        default.generated if args.generated_negatives is None else args.generated_negatives, args.seed)
+    if spec.per_corpus < 0 or spec.generated < 0:
+        raise UsageError("--speech-negatives and --generated-negatives: give 0 or more")
+    for d in spec.speech:
+        if not (Path(d) / "manifest.jsonl").is_file():
+            raise UsageError(f"--negatives {d}: no manifest.jsonl there (a folder of plain speech: audio, speaker)")
+    if spec.per_corpus * len(spec.speech) + spec.generated == 0:
+        raise UsageError("--negatives: that draws no negatives; name a speech folder or keep --generated-negatives above 0")
+    return spec
 
 
 def _recipe_args(args: argparse.Namespace) -> tuple[bool | list[list[str]], list[int]]:
@@ -158,10 +195,12 @@ def cmd_train_isolated(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise UsageError(f"{exc}") from None
     select, members = _recipe_args(args)
+    negatives = _negative_spec(args)
     sets = isolated.augment_sets(select, args.augment or [])
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     report = isolated.train_isolated(args.data, args.output, augment_sets=sets, members=members, framing=args.framing,
-                                     seed=args.seed, bench_report=args.bench_report, quiet=args.quiet, log=log)
+                                     seed=args.seed, bench_report=args.bench_report, negatives=negatives,
+                                     quiet=args.quiet, log=log)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -66,6 +66,7 @@ def fit_classifier(
     class_balanced: bool = True,
     framing: str = "short",
     members: int = 1,
+    reject: str | None = None,
 ) -> VocalizationClassifier:
     """Train the isolated-vocalization classifier on pooled features ``X`` (n, D).
 
@@ -78,6 +79,10 @@ def fit_classifier(
     logits. The average is itself one MLP, ``members`` times as wide (hidden units side by
     side, output weights divided by ``members``), so inference is unchanged. At the Deeply
     sample's size one MLP's UAR moves by about a point with its seed (the seed runs in docs/benchmarks.md).
+
+    ``reject``: the one of ``tags`` that means "no vocalization" (e.g. ``none``, trained on
+    speech and noise); saved as the config's ``reject``
+    (:class:`~paravox.vocal_events.model.VocalizationClassifier` keeps it out of its tags).
     """
     if members < 1:
         raise ValueError(f"members must be 1 or more, not {members}")
@@ -86,6 +91,8 @@ def fit_classifier(
     unknown = sorted(set(labels) - set(index))
     if unknown:
         raise ValueError(f"labels not in the tag list: {', '.join(unknown)}")
+    if reject is not None and reject not in index:
+        raise ValueError(f"the reject class {reject!r} is not in the tag list")
     y = np.array([index[t] for t in labels])
     mean = X.mean(axis=0)
     scale = X.std(axis=0) + 1e-5
@@ -122,6 +129,8 @@ def fit_classifier(
     config = {"kind": CLASSIFIER_KIND, "tags": tags, "layers": list(layers), "temperature": 1.0, "hidden": hidden * members}
     if members > 1:
         config["members"] = members
+    if reject is not None:
+        config["reject"] = reject
     if framing != "short":  # absent means short, as in every model written before the key existed
         config["framing"] = framing
     clf = VocalizationClassifier(config, weights)
@@ -129,7 +138,7 @@ def fit_classifier(
         Xc, lc = calibration
         keep = [i for i, t in enumerate(lc) if t in index]
         if keep:
-            probs = clf.predict_features(Xc[keep])
+            probs = clf.label_probabilities(Xc[keep])  # every column of ``tags``, the reject class too
             logits = np.log(np.maximum(probs, 1e-12))  # temperature 1: log-softmax = logits + const
             clf.config["temperature"] = fit_temperature(logits, np.array([index[lc[i]] for i in keep]))
     return clf

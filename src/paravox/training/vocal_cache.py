@@ -19,7 +19,7 @@ import numpy as np
 from paravox.training.progress import bar
 from paravox.vocal_events import features
 
-__all__ = ["features_cache_dir", "file_digest", "recipe_text", "cached", "pooled_for_clips"]
+__all__ = ["features_cache_dir", "file_digest", "recipe_text", "cached", "pooled_for_clips", "pooled_for_negatives"]
 
 
 def features_cache_dir() -> Path:
@@ -67,16 +67,34 @@ def pooled_for_clips(clips, layers: Sequence[int], *, quiet: bool = True, log=pr
     each clip so changed, with a per-clip deterministic seed. ``framing``: see
     :data:`paravox.vocal_events.features.FRAMINGS`."""
     from paravox.audio import load_audio
-    from paravox.training.augment import augment_keyed
 
     key = "nv-pooled-" + file_digest([c.path for c in clips], extra=repr(tuple(layers)) + ("" if augment == "clean" else augment)
                                      + ("" if framing == "short" else f"|{framing}"))
+    return _pooled(clips, lambda c: load_audio(c.path).samples, key, layers, quiet=quiet, log=log, augment=augment,
+                   framing=framing)
+
+
+def pooled_for_negatives(negatives, layers: Sequence[int], *, quiet: bool = True, log=print, augment: str = "clean",
+                         framing: str = "short") -> np.ndarray:
+    """:func:`pooled_for_clips` for negatives made in code (:class:`paravox.training.negatives.Negative`),
+    cached under their recipes, the files they are cut from and the code that makes them."""
+    from paravox.training import negatives as made
+
+    sources = sorted({p for n in negatives for p in n.sources()})
+    key = "nv-negatives-" + file_digest(sources, extra=repr([(n.id, n.recipe) for n in negatives]) + recipe_text(made)
+                                        + repr(tuple(layers)) + f"|{augment}|{framing}")
+    return _pooled(negatives, lambda n: n.samples(), key, layers, quiet=quiet, log=log, augment=augment, framing=framing)
+
+
+def _pooled(items, samples_of: Callable[[Any], np.ndarray], key: str, layers: Sequence[int], *, quiet: bool, log,
+            augment: str, framing: str) -> np.ndarray:
+    from paravox.training.augment import augment_keyed
 
     def build():
         out = []
-        with bar(len(clips), "pooled features" + ("" if augment == "clean" else f" ({augment})"), quiet) as progress:
-            for c in clips:
-                x = load_audio(c.path).samples
+        with bar(len(items), "pooled features" + ("" if augment == "clean" else f" ({augment})"), quiet) as progress:
+            for c in items:
+                x = samples_of(c)
                 if augment != "clean":
                     x = augment_keyed(x, augment, f"{c.id}|{augment}")
                 out.append(features.pooled_states(x, layers, framing))

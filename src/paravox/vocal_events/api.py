@@ -6,13 +6,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
 from paravox.audio import SAMPLE_RATE, load_audio, source_name
 from paravox.errors import OptionError
 from paravox.options import parse_tags, parse_threshold
 from paravox.result import Classification, EventsResult
 from paravox.vocal_events.model import ModelError, default_model_dir, find_events, load_classifier, load_detector
 
-__all__ = ["classify", "classify_tags", "events", "model_tags"]
+__all__ = ["classify", "classify_tags", "events", "model_tags", "NONE"]
+
+#: What :func:`classify` answers for audio that is no vocalization.
+NONE = "none"
+#: :func:`classify` answers :data:`NONE` without asking the model for input shorter than this (seconds)...
+MIN_SECONDS = 0.1
+#: ... or whose loudest 50 ms is quieter than this (RMS, dB re full scale). The quietest
+#: loudest-50-ms of the 595 Deeply vocalizations is -53.3 dBFS (a teeth-grinding clip);
+#: the whole-clip RMS would not do: 3 of them (teeth chattering and grinding, a lip pop) are below -60.
+SILENCE_DBFS = -60.0
+_LEVEL_WINDOW = 800  # 50 ms at 16 kHz
 
 
 def model_part(model: str | Path | None, part: str) -> str | None:
@@ -53,26 +65,61 @@ def check_tags(tags: Sequence[str] | str | None, known: Sequence[str], what: str
 
 
 def classify(source: Any, *, model: str | Path | None = None, tags: Sequence[str] | None = None, name: str | None = None) -> Classification:
-    """Name one isolated vocalization: a :class:`~paravox.result.Classification` (``id``,
-    ``label``, ``score``, ``scores``: every tag's probability, most probable first).
+    """Name one isolated vocalization, or say it is none: a :class:`~paravox.result.Classification`
+    (``id``, ``label``, ``score``, ``scores``: every answer's probability, most probable first).
+
+    The answer ``none`` (:data:`NONE`) means no vocalization. It comes two ways:
+
+    - input too short or too quiet for any model to judge (shorter than 0.1 s, or its
+      loudest 50 ms below -60 dBFS: :func:`too_little_to_judge`) is not given to the model:
+      label ``none``, score 1.0, ``scores`` none=1.0 and every tag 0.0;
+    - otherwise a classifier with a reject class (the shipped ``isolated/`` has one, trained
+      on speech and noise) scores ``none`` among the tags, and it is the label when it is the
+      most probable answer. A classifier without one (an events model's ``classifier/``)
+      always names a tag.
 
     ``model``: an events model directory (its ``isolated/`` classifier is used, else its
     ``classifier/``) or a classifier directory; default: the shipped ``isolated/``.
-    ``tags`` restricts the answer to some tags (probabilities renormalised over them).
+    ``tags`` restricts the tags (probabilities renormalised over them and ``none``, which
+    stays a possible answer).
 
     >>> paravox.classify("burst.wav").label      # doctest: +SKIP
     'laugh'
+    >>> paravox.classify((np.zeros(32000), 16000)).scores["none"]   # doctest: +SKIP
+    1.0
     """
     clf = load_classifier(isolated_classifier_path(model))
-    wanted = check_tags(tags, clf.tags, "classifier")
+    asked = [t for t in parse_tags(tags) or () if t != NONE]  # none is always an answer: naming it changes nothing
+    wanted = check_tags(asked or None, clf.tags, "classifier")
     audio = load_audio(source, name=name)
-    scores = clf.predict(audio.samples)
-    if wanted:
-        total = sum(scores[t] for t in wanted) or 1.0
-        scores = {t: scores[t] / total for t in wanted}
-    scores = dict(sorted(scores.items(), key=lambda kv: -kv[1]))
+    ident = name or source_name(source)
+    answers = [t for t in clf.tags if not wanted or t in wanted]
+    if too_little_to_judge(audio.samples):
+        return Classification(ident, NONE, 1.0, {NONE: 1.0, **{t: 0.0 for t in answers}})
+    probs = clf.label_probabilities(clf.embed(audio.samples))[0]
+    scores = {NONE if label == clf.reject else label: float(p) for label, p in zip(clf.labels, probs)}
+    scores = {k: v for k, v in scores.items() if k in answers or k == NONE}
+    total = sum(scores.values()) or 1.0
+    scores = dict(sorted(((k, v / total) for k, v in scores.items()), key=lambda kv: -kv[1]))
     label = next(iter(scores))
-    return Classification(name or source_name(source), label, float(scores[label]), {k: float(v) for k, v in scores.items()})
+    return Classification(ident, label, scores[label], scores)
+
+
+def too_little_to_judge(samples: Any) -> bool:
+    """True for input no model should judge: shorter than :data:`MIN_SECONDS`, or whose
+    loudest 50 ms has an RMS below :data:`SILENCE_DBFS` (digital silence, near-silence).
+
+    >>> too_little_to_judge(np.zeros(32000)), too_little_to_judge(np.ones(1)), too_little_to_judge(0.01 * np.ones(32000))
+    (True, True, False)
+    """
+    x = np.asarray(samples, dtype=np.float64)
+    if len(x) < MIN_SECONDS * SAMPLE_RATE:
+        return True
+    n = len(x) // _LEVEL_WINDOW * _LEVEL_WINDOW  # at least two windows: MIN_SECONDS is 100 ms
+    loudest = float((x[:n].reshape(-1, _LEVEL_WINDOW) ** 2).mean(axis=1).max())
+    if len(x) > n:  # the last, shorter window
+        loudest = max(loudest, float(np.mean(x[n:] ** 2)))
+    return loudest < 10 ** (SILENCE_DBFS / 10)
 
 
 def events(

@@ -132,8 +132,10 @@ class VocalizationClassifier:
 
     A classifier may also know a *reject* class (``"reject": "none"`` in its config, the
     last of its config's tags): audio that is no vocalization at all, e.g. speech around
-    a detector's false alarm. It is never a tag: :attr:`tags` and :meth:`predict_features`
-    leave it out (the other probabilities renormalised), :meth:`reject_probability` gives it.
+    a detector's false alarm, or noise. It is never a tag: :attr:`tags` and
+    :meth:`predict_features` leave it out (the other probabilities renormalised),
+    :meth:`reject_probability` gives it. :attr:`labels` and :meth:`label_probabilities`
+    keep it as one more answer (what :func:`paravox.classify` reports as ``none``).
     """
 
     config: dict[str, Any]
@@ -151,6 +153,17 @@ class VocalizationClassifier:
         return [t for t in self.config["tags"] if t != reject]
 
     @property
+    def reject(self) -> str | None:
+        """The reject class's name in the config, or None when it has none."""
+        return self.config.get("reject")
+
+    @property
+    def labels(self) -> list[str]:
+        """Every answer, in the columns of :meth:`label_probabilities`: the tags and, where
+        there is one, the reject class."""
+        return list(self.config["tags"])
+
+    @property
     def layers(self) -> list[int]:
         return [int(x) for x in self.config["layers"]]
 
@@ -158,8 +171,8 @@ class VocalizationClassifier:
         """The pooled encoder states the classifier reads (its input features)."""
         return features.pooled_states(samples, self.layers, self.config.get("framing", "short"))
 
-    def _probabilities(self, x: np.ndarray) -> np.ndarray:
-        """``(n, config tags)``: the reject class included, where there is one."""
+    def label_probabilities(self, x: np.ndarray) -> np.ndarray:
+        """``(n, labels)`` from pooled features ``(n, D)``: the reject class included, where there is one."""
         w = self.weights
         h = (np.atleast_2d(x) - w["mean"]) / w["scale"]
         if "hidden_w" in w:
@@ -169,7 +182,7 @@ class VocalizationClassifier:
 
     def predict_features(self, x: np.ndarray) -> np.ndarray:
         """Probabilities ``(n, tags)`` from pooled features ``(n, D)``."""
-        p = self._probabilities(x)
+        p = self.label_probabilities(x)
         reject = self.config.get("reject")
         if reject is None:
             return p
@@ -181,7 +194,7 @@ class VocalizationClassifier:
         reject = self.config.get("reject")
         if reject is None:
             return np.zeros(len(np.atleast_2d(x)))
-        return self._probabilities(x)[:, self.config["tags"].index(reject)]
+        return self.label_probabilities(x)[:, self.config["tags"].index(reject)]
 
     def predict(self, samples: np.ndarray) -> dict[str, float]:
         probs = self.predict_features(self.embed(samples))[0]
