@@ -19,6 +19,7 @@ Stages, each a backend chosen by name (see :mod:`paravox.backends.registry`):
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import replace
 from typing import Any, Callable, Iterator, Sequence
@@ -29,6 +30,8 @@ from paravox.audio import SAMPLE_RATE, source_name, stream_audio
 from paravox.backends import registry
 from paravox.options import AnalyzeOptions
 from paravox.result import Analysis, EmotionScore, Event, Segment
+
+log = logging.getLogger(__name__)
 
 #: Inputs shorter than this are not sent to the recogniser (Whisper invents text on them).
 MIN_SPEECH_SECONDS = 1.0
@@ -98,19 +101,28 @@ class Analyzer:
         *,
         name: str | None = None,
         progress: ProgressCallback | None = None,
+        language: str | None = None,
     ) -> Analysis:
         """Analyse one input (path, ``"-"``, bytes, file object, ``(array, rate)`` or Audio).
 
+        ``language`` overrides the analyser's for this input (a code forces it, ``"zh,en"``
+        restricts detection), as a manifest line may (:class:`paravox.inputs.InputItem`).
         Raises :class:`paravox.audio.AudioError` for input that is not usable audio. Silence
         and sub-second audio give a valid Analysis with no segments.
         """
         label = name or source_name(source)
         opts = self.options
+        if language is not None:
+            opts = replace(opts, transcribe=replace(opts.transcribe, language=language, languages=None))
         topts = opts.transcribe
         segments: list[Segment] = []
         events: list[Event] = []
         emotions: list[tuple[EmotionScore, float]] = []
         language, language_prob = topts.language, None
+        # Seconds of segments per language and the windows' probabilities for it (per-region detection).
+        spoken: dict[str, float] = {}
+        probs: dict[str, list[tuple[float, float]]] = {}
+        empty_regions = 0
         offset = 0.0
         started = time.perf_counter()
 
@@ -119,13 +131,20 @@ class Analyzer:
             seconds = len(piece) / SAMPLE_RATE
             piece_segments: list[Segment] = []
             if seconds >= MIN_SPEECH_SECONDS:
-                result = self.asr.transcribe(
-                    piece, offset=offset, options=replace(topts, language=language), progress=progress
-                )
+                # Detecting per region, each window detects its own; detecting once, the first
+                # window with speech decides the language for the rest.
+                window_opts = topts if topts.language_per_region else replace(topts, language=language)
+                result = self.asr.transcribe(piece, offset=offset, options=window_opts, progress=progress)
                 piece_segments = result.segments
-                if piece_segments and language_prob is None:
-                    # The first window with speech decides the language for the rest.
+                empty_regions += len(getattr(result, "empty_regions", ()))
+                if piece_segments and not topts.language_per_region and language_prob is None:
                     language, language_prob = result.language, result.language_probability
+                if piece_segments and topts.language_per_region:
+                    for seg in piece_segments:
+                        if seg.language:
+                            spoken[seg.language] = spoken.get(seg.language, 0.0) + seg.end - seg.start
+                    if result.language_probability is not None:
+                        probs.setdefault(result.language, []).append((result.language_probability, seconds))
             laughs: list[Event] = []
             if self.events is not None and opts.laugh_words and _emits(self.events, "laugh"):
                 # "哈哈哈" / "Ha-ha!" in the text is laughter: it becomes a [laugh] event.
@@ -150,6 +169,13 @@ class Analyzer:
             if progress is not None:
                 progress(offset)
 
+        if spoken:
+            # The language with the most speech; its probability averaged over the windows it led.
+            language = max(spoken, key=spoken.get)
+            weighted = probs.get(language) or []
+            language_prob = sum(p * w for p, w in weighted) / sum(w for _, w in weighted) if weighted else None
+        if empty_regions:
+            log.info("%s: %d speech region(s) gave no words", label, empty_regions)
         return Analysis(
             id=label,
             source=label,

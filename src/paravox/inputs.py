@@ -32,6 +32,9 @@ from paravox.errors import InputListError, ModelError, OptionError
 class InputItem:
     key: str
     source: str  # a path, or "-" for stdin
+    #: the spoken language a manifest gives for this input ("zh"; "zh,en" restricts detection), for
+    #: ``Analyzer.analyze(..., language=item.language)``; None: the run's own setting
+    language: str | None = None
 
 
 def from_files(paths: Iterable[str]) -> list[InputItem]:
@@ -61,7 +64,11 @@ def from_scp(scp: str) -> list[InputItem]:
 
 
 def from_manifest(manifest: str) -> list[InputItem]:
-    """JSONL manifest with ``id`` and ``audio`` per line; ``audio`` relative to the manifest."""
+    """JSONL manifest with ``id`` and ``audio`` per line; ``audio`` relative to the manifest.
+
+    An optional ``language`` per line (``"zh"``, or ``"zh,en"`` to detect among those) is
+    checked here and kept on the item; an unknown code is refused with its line number.
+    """
     base = Path(manifest).resolve().parent
     items = []
     for lineno, line in enumerate(_read_lines(manifest), 1):
@@ -74,7 +81,16 @@ def from_manifest(manifest: str) -> list[InputItem]:
         if not isinstance(row, dict) or "audio" not in row:
             raise InputListError(f"{manifest}:{lineno}: each line needs an 'audio' field (and an 'id')")
         key = str(row.get("id") or row.get("key") or Path(str(row["audio"])).stem)
-        items.append(InputItem(key, str(_resolve(base, str(row["audio"])))))
+        language = None
+        if row.get("language") is not None:
+            from paravox.options import parse_languages
+
+            try:
+                codes = parse_languages(row["language"])
+            except OptionError as exc:
+                raise InputListError(f"{manifest}:{lineno}: {exc}") from None
+            language = ",".join(codes) if codes else None
+        items.append(InputItem(key, str(_resolve(base, str(row["audio"]))), language))
     return _unique(items, manifest)
 
 

@@ -8,6 +8,9 @@ dataclass that can be saved and reloaded. A value that cannot be used raises
 ('zh', 3)
 >>> AnalyzeOptions.from_dict(opts.to_dict()) == opts
 True
+>>> t = AnalyzeOptions.from_kwargs(language="zh,en").transcribe   # a set to detect from
+>>> t.language, t.languages
+(None, ('zh', 'en'))
 >>> AnalyzeOptions.from_kwargs(beam=3)
 Traceback (most recent call last):
 ...
@@ -71,6 +74,27 @@ def parse_language(value: str | None) -> str | None:
             f"language {value!r} is not one Whisper knows; give an ISO code such as zh, en, de, ja (or leave it out to detect)"
         )
     return code
+
+
+def parse_languages(value: "str | Sequence[str] | None") -> tuple[str, ...] | None:
+    """Languages detection may choose from: ``"zh,en"`` or ``["zh", "en"]`` -> ``("zh", "en")``;
+    None (or ``"auto"``) lets it choose any language Whisper knows.
+
+    >>> parse_languages("zh, EN"), parse_languages(None), parse_languages(["en"]), parse_languages("auto")
+    (('zh', 'en'), None, ('en',), None)
+    >>> parse_languages("zh,xx")
+    Traceback (most recent call last):
+    ...
+    paravox.errors.OptionError: language 'xx' is not one Whisper knows; give an ISO code such as zh, en, de, ja (or leave it out to detect)
+    """
+    if value is None:
+        return None
+    items = str(value).split(",") if isinstance(value, str) else [str(v) for v in value]
+    codes = [parse_language(v) for v in items if str(v).strip()]
+    if any(c is None for c in codes) and len(codes) > 1:
+        raise OptionError(f"languages {value!r}: 'auto' cannot be one of several codes; give codes only (zh,en)")
+    codes = [c for c in codes if c is not None]
+    return tuple(dict.fromkeys(codes)) or None
 
 
 def parse_threshold(value: "str | float | Mapping[str, float] | None", what: str = "threshold") -> float | dict[str, float] | None:
@@ -142,7 +166,14 @@ def parse_tags(value: "str | Sequence[str] | None") -> tuple[str, ...] | None:
 class TranscribeOptions:
     """How the speech recogniser decodes. Defaults were chosen by measurement (docs/benchmarks.md, "Transcription")."""
 
-    language: str | None = None  #: ISO code ("zh", "en", ...) or None to detect it
+    #: ISO code ("zh", "en", ...) that forces the language, or None to detect it. Several codes
+    #: ("zh,en") do not force: they restrict detection to those languages (they become ``languages``).
+    language: str | None = None
+    #: detection chooses only among these languages (None: any Whisper knows)
+    languages: tuple[str, ...] | None = None
+    #: detect the language of every speech region (pauses of 0.5 s or more) and decode each run
+    #: of one language with it; False detects once per window, from its first 30 s of speech
+    language_per_region: bool = True
     beam_size: int = 5
     #: temperatures tried in turn when a decode looks degenerate; kept short so hard audio stays fast
     temperature: tuple[float, ...] = (0.0, 0.4, 0.8)
@@ -170,7 +201,19 @@ class TranscribeOptions:
             raise OptionError(f"temperature must be one or more values >= 0, got {self.temperature}")
         if self.chinese_script not in ("simplified", "keep"):
             raise OptionError(f"chinese_script must be 'simplified' or 'keep', got {self.chinese_script!r}")
-        object.__setattr__(self, "language", parse_language(self.language))
+        allowed = parse_languages(self.languages)
+        given = parse_languages(self.language)
+        language = None
+        if given is not None and len(given) > 1:  # "zh,en": a set to detect from, not a forced language
+            if allowed is not None and set(given) != set(allowed):
+                raise OptionError(f"language {self.language!r} and languages {allowed!r} disagree; give one of them")
+            allowed = given
+        elif given is not None:
+            language = given[0]
+        if language is not None and allowed is not None and language not in allowed:
+            raise OptionError(f"language {language!r} is forced but not among languages {','.join(allowed)}")
+        object.__setattr__(self, "language", language)
+        object.__setattr__(self, "languages", allowed)
 
 
 @dataclass(frozen=True)
@@ -253,6 +296,8 @@ class AnalyzeOptions:
         if self.events_tags is not None:
             d["events_tags"] = list(self.events_tags)
         d["transcribe"]["temperature"] = list(self.transcribe.temperature)
+        if self.transcribe.languages is not None:
+            d["transcribe"]["languages"] = list(self.transcribe.languages)
         return d
 
     @classmethod
