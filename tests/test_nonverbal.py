@@ -203,6 +203,74 @@ def test_a_reject_class_is_never_a_tag_and_vetoes_regions(tmp_path):
         VocalizationClassifier.load(tmp_path / "m")
 
 
+def test_classify_answers_none_before_the_model_for_what_it_cannot_judge(tmp_path, monkeypatch):
+    """Empty, one sample, shorter than 0.1 s, digital silence, near-silence: ``none`` with score 1.0
+    and no model asked, whatever the classifier (this one has no reject class)."""
+    import soundfile as sf
+
+    import paravox
+
+    _write_model(tmp_path / "m", CLASSIFIER_KIND, ["cough", "laugh"], 2)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was asked")
+
+    monkeypatch.setattr(features, "pooled_states", never)
+    rng = np.random.default_rng(0)
+    near_silence = (10 ** (-66 / 20) * rng.standard_normal(32000)).astype(np.float32)  # room tone 6 dB under the -60 dBFS gate
+    sf.write(tmp_path / "one.wav", np.array([0.5], np.float32), 16000)
+    sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
+    cases = {"zeros": (np.zeros(32000, np.float32), 16000), "near silence": (near_silence, 16000),
+             "1 sample": tmp_path / "one.wav", "empty": tmp_path / "empty.wav", "90 ms": (0.5 * np.ones(1440, np.float32), 16000),
+             "8 kHz stereo zeros": (np.zeros((2, 16000), np.float32), 8000)}
+    for what, source in cases.items():
+        got = paravox.classify(source, model=tmp_path / "m")
+        assert (got.label, got.score) == ("none", 1.0), what
+        assert got.scores == {"none": 1.0, "cough": 0.0, "laugh": 0.0} and next(iter(got.scores)) == "none", what
+    # just audible: a 50-ms click at -50 dBFS in 2 s of silence goes to the model, which names a tag
+    monkeypatch.setattr(features, "pooled_states", lambda samples, layers, framing="short": np.zeros(4, np.float32))
+    click = np.zeros(32000, np.float32)
+    click[16000:16800] = 10 ** (-50 / 20)
+    got = paravox.classify((click, 16000), model=tmp_path / "m")
+    assert got.label in ("cough", "laugh") and set(got.scores) == {"cough", "laugh"}  # no reject class: no none
+
+
+@needs_data
+def test_the_silence_gate_lets_every_real_vocalization_through():
+    """The quietest Deeply clips (teeth chattering at -65 dBFS whole-clip RMS) are audible: none of the 595 is gated."""
+    from paravox.audio import load_audio
+    from paravox.vocal_events.api import too_little_to_judge
+
+    rows = [json.loads(line) for line in (DATA / "nonverbal/deeply/manifest.jsonl").read_text().splitlines()]
+    gated = [r["id"] for r in rows if too_little_to_judge(load_audio(DATA / "nonverbal/deeply" / r["audio"]).samples)]
+    assert len(rows) == 595 and gated == []
+
+
+def test_classify_reports_a_reject_class_as_none_with_its_probability(tmp_path, monkeypatch):
+    import paravox
+
+    _write_model(tmp_path / "m", CLASSIFIER_KIND, ["cough", "laugh", "noise"], 3)
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    (tmp_path / "m" / "config.json").write_text(json.dumps({**cfg, "reject": "noise"}))  # whatever its name: 'none' out
+    w = dict(np.load(tmp_path / "m" / "weights.npz"))
+    w["out_w"][2, 0] = w["out_w"][1, 1] = 4.0  # feature 0 says no vocalization, feature 1 laugh
+    np.savez(tmp_path / "m" / "weights.npz", **w)
+    says = {}
+    monkeypatch.setattr(features, "pooled_states", lambda samples, layers, framing="short": says["x"])
+    audible = (0.1 * np.sin(np.arange(16000) / 3).astype(np.float32), 16000)
+    says["x"] = np.array([1.0, 0, 0, 0], np.float32)
+    got = paravox.classify(audible, model=tmp_path / "m")
+    assert got.label == "none" and got.score == got.scores["none"] > 0.9 and list(got.scores)[0] == "none"
+    assert set(got.scores) == {"cough", "laugh", "none"} and sum(got.scores.values()) == pytest.approx(1.0)
+    says["x"] = np.array([0, 1.0, 0, 0], np.float32)
+    got = paravox.classify(audible, model=tmp_path / "m")
+    assert got.label == "laugh" and 0 < got.scores["none"] < 0.1
+    assert paravox.classify(audible, model=tmp_path / "m", tags=["cough"]).scores.keys() == {"cough", "none"}
+    from paravox.vocal_events.api import classify_tags
+
+    assert classify_tags(tmp_path / "m") == ["cough", "laugh"]  # the tags; none is no tag, and always an answer
+
+
 @needs_data
 def test_mixture_labels_follow_the_inserted_clip():
     from paravox.training import mixtures as mx
@@ -277,7 +345,41 @@ def test_shipped_isolated_classifier_answers_as_when_it_was_trained():
     rows = [json.loads(line) for line in (DATA / "nonverbal/deeply/manifest.jsonl").read_text().splitlines()][::10]
     got = [paravox.classify(DATA / "nonverbal/deeply" / r["audio"]) for r in rows]
     assert np.mean([g.label == r["tag"] for g, r in zip(got, rows)]) >= 0.95
-    assert all(set(g.scores) == set(classify_tags()) for g in got)
+    assert all(set(g.scores) == set(classify_tags()) | {"none"} for g in got)
+
+
+shipped_isolated = pytest.mark.skipif(not (default_model_dir() / "isolated" / "config.json").is_file(),
+                                      reason="no shipped isolated/ classifier")
+
+
+@shipped_isolated
+def test_shipped_classify_says_none_for_silence_noise_and_a_single_sample():
+    """What the shipped classify answered before it had a none class: silence -> lip_pop, one sample ->
+    sneeze, white noise -> nose_blow. Now: none, with none's probability among the scores."""
+    import paravox
+
+    rng = np.random.default_rng(7)
+    white = (0.1 * rng.standard_normal(32000)).astype(np.float32)  # -20 dBFS
+    quiet_brown = np.cumsum(rng.standard_normal(32000)).astype(np.float32)
+    quiet_brown = 0.003 * (quiet_brown - quiet_brown.mean()) / quiet_brown.std()  # about -50 dBFS: the model's call
+    for what, x in {"silence": np.zeros(32000, np.float32), "one sample": np.array([0.3], np.float32),
+                    "white noise": white, "quiet brown noise": quiet_brown}.items():
+        got = paravox.classify((x, 16000))
+        assert got.label == "none", f"{what}: {got.label} {got.score:.2f}"
+        assert got.score == got.scores["none"] >= 0.5 and len(got.scores) == 17, what
+
+
+@shipped_isolated
+@needs_data
+def test_shipped_classify_names_a_real_laugh_and_calls_read_speech_none():
+    import paravox
+
+    rows = [json.loads(line) for line in (DATA / "nonverbal/deeply/manifest.jsonl").read_text().splitlines()]
+    laugh = next(r for r in rows if r["tag"] == "laugh")
+    got = paravox.classify(DATA / "nonverbal/deeply" / laugh["audio"])
+    assert got.label == "laugh" and got.scores["none"] < 0.1
+    got = paravox.classify(DATA / "emotion/casia/liuchanhg/neutral/201.flac")  # a read Mandarin sentence
+    assert got.label == "none", f"{got.label} {got.score:.2f}"
 
 
 @shipped

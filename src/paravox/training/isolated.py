@@ -414,11 +414,11 @@ def isolated_card(report: dict[str, Any]) -> str:
         lines += [
             f"- `none` is one more class (the config's `reject`), trained on {neg['n']} negatives: "
             + NegativeSpec(tuple(neg["speech"]), neg["per_corpus"], neg["generated"], neg["seed"]).describe()
-            + " (drawn with seed " + str(neg["seed"]) + " by `paravox.training.negatives`, each 0.5-30 s long, log-uniformly: speech "
-            "crops across a speaker's clips joined; white, pink and brown noise at -58 to -6 dBFS, mains hum, steady tones)"
-            + (", with the same copies" if recipe.augment else "") + ". `paravox classify` answers `none` when it is "
-            "the most probable answer, and before the model for input shorter than 0.1 s or whose loudest 50 ms is "
-            "below -60 dBFS (score 1.0).",
+            + f"; drawn with seed {neg['seed']} by `paravox.training.negatives`, each 0.5-30 s long (log-uniform): "
+            "speech crops across a speaker's clips joined; white, pink and brown noise at -58 to -6 dBFS, mains hum, "
+            "steady tones" + (", with the same copies as the clips" if recipe.augment else "") + ". `paravox classify` "
+            "answers `none` when it is the most probable answer, and before the model for input shorter than 0.1 s or "
+            "whose loudest 50 ms is below -60 dBFS (score 1.0).",
         ]
     lines += [
         f"- The recipe was chosen among {', '.join(report['candidates'])} (augmented copies x MLPs averaged) by "
