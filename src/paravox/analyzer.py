@@ -141,8 +141,9 @@ class Analyzer:
                     language, language_prob = result.language, result.language_probability
                 if piece_segments and topts.language_per_region:
                     for seg in piece_segments:
-                        if seg.language:
-                            spoken[seg.language] = spoken.get(seg.language, 0.0) + seg.end - seg.start
+                        lang = seg.language or result.language  # a backend may name the language per window only
+                        if lang:
+                            spoken[lang] = spoken.get(lang, 0.0) + seg.end - seg.start
                     if result.language_probability is not None:
                         probs.setdefault(result.language, []).append((result.language_probability, seconds))
             laughs: list[Event] = []
