@@ -8,7 +8,7 @@ import pytest
 from conftest import clip
 
 from paravox.audio import load_audio
-from paravox.backends.whisper import SpeechRegion, choose_languages, language_runs
+from paravox.backends.speech_regions import SpeechRegion, choose_languages, language_runs
 from paravox.errors import OptionError
 from paravox.options import AnalyzeOptions, TranscribeOptions, parse_languages
 from paravox.testing.signals import encode, silence, wav_bytes

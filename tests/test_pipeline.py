@@ -93,7 +93,7 @@ def test_pause_cut_lands_in_silence():
 def test_vad_keeps_loud_voice_that_silero_scores_low():
     # NonVerbalSpeech-38K yawn clip: Silero scores the words after the yawn (4.0-5.8 s) under
     # 0.2, yet they are as loud as the speech before it. Skipping them lost half the sentence.
-    from paravox.backends.whisper import speech_chunks
+    from paravox.backends.speech_regions import speech_chunks
     from paravox.options import TranscribeOptions
 
     path, row = clip("nvasr/dev", "nv38k-yawn-2")
@@ -107,7 +107,7 @@ def test_vad_keeps_loud_voice_that_silero_scores_low():
 
 
 def test_vad_guard_keeps_loud_noise_but_skips_quiet_noise():
-    from paravox.backends.whisper import speech_chunks
+    from paravox.backends.speech_regions import speech_chunks
     from paravox.options import TranscribeOptions
 
     path, _ = clip("emotion/casia", "casia-wangzhe-neutral-201")
