@@ -123,7 +123,9 @@ def emotion_result(
     samples = _samples(source, id)
     duration = len(samples) / SAMPLE_RATE
     labels = list(recognizer.labels)
-    found = recognizer.file_emotion(samples)
+    # segment granularity: the speech stretches and their scores serve the file-level emotion too
+    by_segment = recognizer.segments(samples) if granularity == "segment" else None
+    found = recognizer.file_emotion(samples, segments=by_segment)
     file_score, embedding = None, None
     if found is not None:
         whole, speech = found
@@ -131,8 +133,7 @@ def emotion_result(
         embedding = whole.feats[0] if extract_embedding else None
     spans, span_feats = [], None
     if granularity != "utterance":
-        scored = (recognizer.segments(samples) if granularity == "segment"
-                  else recognizer.frames(samples, hop=frame_hop, window=frame_window))
+        scored = by_segment if by_segment is not None else recognizer.frames(samples, hop=frame_hop, window=frame_window)
         spans = [emotion_score(labels, p, s, e) for p, (s, e) in zip(scored.probs, scored.spans)]
         span_feats = scored.feats if extract_embedding else None
     return EmotionResult(id, duration, file_score, granularity, spans, labels, embedding, span_feats)

@@ -100,14 +100,18 @@ class EmotionRecognizer:
         return Scored(np.array(probs, dtype=np.float32).reshape(-1, L), np.array(feats, dtype=np.float32).reshape(-1, D),
                       [(float(s), float(e)) for s, e in spans])
 
-    def file_emotion(self, samples: np.ndarray) -> tuple[Scored, float] | None:
+    def file_emotion(self, samples: np.ndarray, *, segments: Scored | None = None) -> tuple[Scored, float] | None:
         """The file-level emotion and the seconds of speech it was read from; None when the
-        input holds no speech. See the module docstring: this is the one definition."""
+        input holds no speech. See the module docstring: this is the one definition.
+
+        ``segments``: :meth:`segments` of the same samples, when the caller has it; its
+        speech stretches and their scores are then used rather than found and scored again.
+        """
         samples = _as_samples(samples)
-        speech = speech_spans(samples)
+        speech = list(segments.spans) if segments is not None else speech_spans(samples)
         if not speech:
             return None
-        return self._whole(samples, speech), float(sum(e - s for s, e in speech))
+        return self._whole(samples, speech, segments), float(sum(e - s for s, e in speech))
 
     def utterance(self, samples: np.ndarray) -> Scored:
         """One score for the whole input: :meth:`file_emotion`, or with no speech found, the
@@ -116,13 +120,14 @@ class EmotionRecognizer:
         long = len(samples) / SAMPLE_RATE > self.window_seconds  # short input is one clip anyway
         return self._whole(samples, speech_spans(samples) if long else [])
 
-    def _whole(self, samples: np.ndarray, speech: list[tuple[float, float]]) -> Scored:
+    def _whole(self, samples: np.ndarray, speech: list[tuple[float, float]], scored_speech: Scored | None = None) -> Scored:
         duration = len(samples) / SAMPLE_RATE
         if duration <= self.window_seconds:
             parts = [(0.0, duration)]
         else:
             parts = speech or [(0.0, duration)]
-        scored = self.spans(samples, parts)
+        reuse = scored_speech is not None and duration > self.window_seconds and speech
+        scored = scored_speech if reuse else self.spans(samples, parts)
         w = np.array([max(e - s, 1e-3) for s, e in parts])[:, None]
         probs = (scored.probs * w).sum(0, keepdims=True) / w.sum()
         feats = (scored.feats * w).sum(0, keepdims=True) / w.sum()
