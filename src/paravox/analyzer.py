@@ -9,6 +9,8 @@ Stages, each a backend chosen by name (see :mod:`paravox.backends.registry`):
 3. ``events`` (optional) finds vocal events; they are written inline by ``Analysis.tagged_text``.
    Laughter the recogniser spelled out (``哈哈哈``, ``Ha-ha!``) leaves the text and becomes a
    ``laugh`` event (:mod:`paravox.vocal_events.laugh_words`; ``laugh_words=False`` keeps it);
+   with ``filler_words=True``, filled pauses (``um``, ``嗯``) become ``uhm`` events
+   (:mod:`paravox.vocal_events.filler_words`);
 4. ``emotion`` (optional) scores each segment and the whole input.
 
 >>> from paravox.analyzer import Analyzer
@@ -152,6 +154,12 @@ class Analyzer:
                 from paravox.vocal_events.laugh_words import laughs_from_words
 
                 piece_segments, laughs = laughs_from_words(piece_segments)
+            if opts.filler_words:
+                # "um" / "嗯" in the text is a filled pause: it becomes an [uhm] event.
+                from paravox.vocal_events.filler_words import fillers_from_words
+
+                piece_segments, fillers = fillers_from_words(piece_segments)
+                events.extend(fillers)
             segments.extend(piece_segments)
             if self.events is not None:
                 from paravox.vocal_events.laugh_words import merge_laughs

@@ -231,6 +231,10 @@ class AnalyzeOptions:
     #: with events on, laughter the recogniser spelled out (哈哈哈, "Ha-ha!") leaves the text
     #: and becomes a [laugh] event, as tagged transcripts write it; False keeps it as text
     laugh_words: bool = True
+    #: filled pauses the recogniser wrote as words (um, uh, 嗯, 呃) leave the text and become
+    #: [uhm] events (NVSpeech's convention); False (default) keeps them as text, as MNV-17,
+    #: NonVerbalSpeech-38K and the NVVSpeech Challenge transcribe them
+    filler_words: bool = False
     emotion: str | None = "paravox-emotion"  #: emotion backend name, None for none
     threads: int = 0  #: CPU threads for the models; 0 lets the runtime choose
     #: long inputs are decoded and transcribed window by window so memory stays bounded

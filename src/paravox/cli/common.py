@@ -142,7 +142,7 @@ def analyze_options(args: argparse.Namespace, **fixed: Any):
     flat: dict[str, Any] = {}
     switches = {"no_vad": ("vad", False), "vad_strict": ("vad_keep_loud", False),
                 "no_word_timestamps": ("word_timestamps", False), "keep_traditional": ("chinese_script", "keep"),
-                "keep_laugh_words": ("laugh_words", False)}
+                "keep_laugh_words": ("laugh_words", False), "filler_words": ("filler_words", True)}
     for flag, (name, value) in switches.items():
         if given(flag):
             flat[name] = value

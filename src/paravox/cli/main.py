@@ -71,6 +71,11 @@ def _add_model_options(p: argparse.ArgumentParser, *, emotion: bool = True) -> N
         "--keep-laugh-words", action="store_true",
         help="leave laughter the recogniser spelled out (哈哈哈, Ha-ha!) in the text (default: it becomes a [laugh] event)",
     )
+    g.add_argument(
+        "--filler-words", action="store_true",
+        help="filled pauses the recogniser wrote (um, uh, 嗯, 呃) become [uhm] events, as NVSpeech writes them "
+        "(default: they stay text, as MNV-17 and the NVVSpeech Challenge write them)",
+    )
     add_threshold_argument(g, dest="events_threshold")
     g.add_argument("--tags", dest="events_tags", default=None, metavar="TAGS", help="only these event tags, comma-separated (laugh,cough)")
     g.add_argument("--min-duration", dest="events_min_duration", type=float, default=None, metavar="SECONDS", help="drop shorter events")

@@ -162,6 +162,10 @@ def create_app(
             None, description="laughter the recogniser spelled out (哈哈, Ha-ha!) becomes a laugh event (default true; "
             "false keeps it as text, the CLI's --keep-laugh-words)"
         ),
+        filler_words: bool | None = Query(
+            None, description="filled pauses the recogniser wrote (um, 嗯) become uhm events (default false; "
+            "the CLI's --filler-words)"
+        ),
         name: str | None = Query(None, max_length=1000, description="label for a raw-body upload (default 'upload')"),
     ) -> JSONResponse:
         flat = {
@@ -172,6 +176,7 @@ def create_app(
             "events_tags": events_tags,
             "events_min_duration": events_min_duration,
             "laugh_words": laugh_words,
+            "filler_words": filler_words,
             "beam_size": beam_size,
             "initial_prompt": initial_prompt,
             "vad": vad,
