@@ -336,3 +336,22 @@ def test_bench_and_training_with_negatives_learn_none_and_classify_answers_it(tm
     # tags restrict the tags; none stays an answer
     assert set(paravox.classify((0.05 * tone, 16000), model=out, tags=["laugh"]).scores) == {"laugh", "none"}
     assert set(paravox.classify((0.05 * tone, 16000), model=out, tags="none,laugh").scores) == {"laugh", "none"}
+
+
+def test_negatives_can_leave_the_detectors_held_out_speakers_out(tmp_path):
+    """With skip_held_out, a corpus named like one the detector holds speakers out of gives no crops of them."""
+    from paravox.training.mixtures import HELD_OUT_SPEAKERS
+    from paravox.training.negatives import NegativeSpec, draw_negatives
+
+    folder = _speech_corpus(tmp_path / "emodb", speakers=4)  # speakers sp0..sp3; pretend sp1 is held out
+    HELD_OUT_SPEAKERS_BEFORE = dict(HELD_OUT_SPEAKERS)
+    HELD_OUT_SPEAKERS["emodb"] = frozenset({"sp1"})
+    try:
+        every = draw_negatives(NegativeSpec((str(folder),), per_corpus=8, generated=0))
+        kept = draw_negatives(NegativeSpec((str(folder),), per_corpus=8, generated=0, skip_held_out=True))
+    finally:
+        HELD_OUT_SPEAKERS.clear()
+        HELD_OUT_SPEAKERS.update(HELD_OUT_SPEAKERS_BEFORE)
+    assert "emodb:sp1" in {n.group for n in every}
+    assert {n.group for n in kept} == {"emodb:sp0", "emodb:sp2", "emodb:sp3"} and len(kept) == 8
+    assert "held-out" in NegativeSpec((str(folder),), skip_held_out=True).describe()

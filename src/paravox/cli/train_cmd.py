@@ -123,19 +123,23 @@ def _negative_opts(p: argparse.ArgumentParser) -> None:
                    help="speech crops per negatives DIR (default 75)")
     p.add_argument("--generated-negatives", type=int, default=None, metavar="N",
                    help="generated non-vocal sounds (default 100)")
+    p.add_argument("--negatives-skip-held-out", action="store_true",
+                   help="take no speech crops from the speakers the event detector holds out (CASIA zhaoquanyin, "
+                        "EmoDB 03 and 08, RAVDESS actors 01, 11, 20), so false tags measured on them stay honest")
 
 
 def _negative_spec(args: argparse.Namespace):
     """The negatives the options name (a NegativeSpec), or None; checked before any work."""
     if args.negatives is None:
-        if args.speech_negatives is not None or args.generated_negatives is not None:
-            raise UsageError("--speech-negatives and --generated-negatives go with --negatives")
+        if args.speech_negatives is not None or args.generated_negatives is not None or args.negatives_skip_held_out:
+            raise UsageError("--speech-negatives, --generated-negatives and --negatives-skip-held-out go with --negatives")
         return None
     from paravox.training.negatives import NegativeSpec
 
     default = NegativeSpec()
     spec = NegativeSpec(tuple(args.negatives), default.per_corpus if args.speech_negatives is None else args.speech_negatives,
-                        default.generated if args.generated_negatives is None else args.generated_negatives, args.seed)
+                        default.generated if args.generated_negatives is None else args.generated_negatives, args.seed,
+                        args.negatives_skip_held_out)
     if spec.per_corpus < 0 or spec.generated < 0:
         raise UsageError("--speech-negatives and --generated-negatives: give 0 or more")
     for d in spec.speech:

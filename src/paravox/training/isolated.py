@@ -346,6 +346,8 @@ def _command(what: str, data, candidates: Sequence[Recipe], framing: str, seed: 
             text += f" --speech-negatives {negatives.per_corpus}"
         if negatives.generated != default.generated:
             text += f" --generated-negatives {negatives.generated}"
+        if negatives.skip_held_out:
+            text += " --negatives-skip-held-out"
     if seed:
         text += f" --seed {seed}"
     return f"{text} {tail}"
@@ -376,7 +378,8 @@ def _check_bench(path: str | Path, data, candidates: Sequence[Recipe], framing: 
         problems.append(f"seed {got.get('seed', 0)}, not {seed}")
     want_neg = negatives.to_dict() if negatives else None
     got_neg = got.get("negatives")
-    got_neg = {k: got_neg[k] for k in ("speech", "per_corpus", "generated", "seed")} if got_neg else None
+    got_neg = {**{k: got_neg[k] for k in ("speech", "per_corpus", "generated", "seed")},
+               "skip_held_out": bool(got_neg.get("skip_held_out"))} if got_neg else None
     if got_neg != want_neg:
         problems.append(f"negatives {got_neg}, not {want_neg}")
     if problems:
@@ -413,7 +416,8 @@ def isolated_card(report: dict[str, Any]) -> str:
     if neg:
         lines += [
             f"- `none` is one more class (the config's `reject`), trained on {neg['n']} negatives: "
-            + NegativeSpec(tuple(neg["speech"]), neg["per_corpus"], neg["generated"], neg["seed"]).describe()
+            + NegativeSpec(tuple(neg["speech"]), neg["per_corpus"], neg["generated"], neg["seed"],
+                           bool(neg.get("skip_held_out"))).describe()
             + f"; drawn with seed {neg['seed']} by `paravox.training.negatives`, each 0.5-30 s long (log-uniform): "
             "speech crops across a speaker's clips joined; white, pink and brown noise at -58 to -6 dBFS, mains hum, "
             "steady tones" + (", with the same copies as the clips" if recipe.augment else "") + ". `paravox classify` "

@@ -72,11 +72,15 @@ def vocalization_clips(root: str | Path) -> list[Clip]:
     return clips
 
 
+#: The speakers of each speech corpus that the detector's training never hears (:data:`HELD_OUT`).
+HELD_OUT_SPEAKERS = {"casia": frozenset({"zhaoquanyin"}), "emodb": frozenset({"03", "08"}),
+                     "ravdess": frozenset({"Actor_01", "Actor_11", "Actor_20"})}
+
+
 def speech_clips(root: str | Path) -> list[Clip]:
     root = Path(root)
-    held = {"casia": {"zhaoquanyin"}, "emodb": {"03", "08"}, "ravdess": {"Actor_01", "Actor_11", "Actor_20"}}
     clips = []
-    for corpus, speakers in held.items():
+    for corpus, speakers in HELD_OUT_SPEAKERS.items():
         d = root / "emotion" / corpus
         for row in map(json.loads, (d / "manifest.jsonl").read_text().splitlines()):
             clips.append(Clip(row["id"], d / row["audio"], None, f"{corpus}-{row['speaker']}", row["speaker"] in speakers))

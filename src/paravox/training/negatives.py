@@ -47,21 +47,27 @@ NEGATIVE_SECONDS = (0.5, 30.0)
 @dataclass(frozen=True)
 class NegativeSpec:
     """Which negatives to draw: crops from each speech corpus in ``speech``, ``per_corpus``
-    of them, plus ``generated`` non-vocal sounds; ``seed`` fixes every draw."""
+    of them, plus ``generated`` non-vocal sounds; ``seed`` fixes every draw. With
+    ``skip_held_out`` the speakers the event detector never trains on
+    (:data:`paravox.training.mixtures.HELD_OUT_SPEAKERS`, by corpus folder name) give no
+    crops, so false tags measured on their speech stay a measurement."""
 
     speech: tuple[str, ...] = ()
     per_corpus: int = 75
     generated: int = 100
     seed: int = 0
+    skip_held_out: bool = False
 
     def to_dict(self) -> dict:
-        return {"speech": list(self.speech), "per_corpus": self.per_corpus, "generated": self.generated, "seed": self.seed}
+        return {"speech": list(self.speech), "per_corpus": self.per_corpus, "generated": self.generated,
+                "seed": self.seed, "skip_held_out": self.skip_held_out}
 
     def describe(self) -> str:
         parts = []
         if self.speech:
             parts.append(f"{self.per_corpus * len(self.speech)} crops of speech "
-                         f"({', '.join(Path(s).name for s in self.speech)}; {self.per_corpus} each)")
+                         f"({', '.join(Path(s).name for s in self.speech)}; {self.per_corpus} each"
+                         + ("; none from the event detector's held-out speakers" if self.skip_held_out else "") + ")")
         if self.generated:
             parts.append(f"{self.generated} generated non-vocal sounds (noise, hum, tones)")
         return " and ".join(parts) or "no negatives"
@@ -114,6 +120,11 @@ def draw_negatives(spec: NegativeSpec) -> list[Negative]:
             raise ValueError(f"{folder}: no manifest.jsonl; a negatives corpus is a folder of plain speech "
                              "with manifest.jsonl lines of 'audio' and 'speaker'")
         rows = manifest_rows(manifest)
+        if spec.skip_held_out:
+            from paravox.training.mixtures import HELD_OUT_SPEAKERS
+
+            held = HELD_OUT_SPEAKERS.get(folder.name, frozenset())
+            rows = [r for r in rows if str(r.get("speaker")) not in held]
         by_speaker: dict[str, list[dict]] = {}
         for r in rows:
             if "audio" not in r:
