@@ -162,3 +162,13 @@ def test_text_and_tagged_text_share_one_spacing_rule():
     assert a.tagged_text() == a.text  # no events: the same string
     a.events = [Event("laugh", 0.85, 0.9)]
     assert a.tagged_text() == "我们用 iPhone [laugh] and Android 吧"
+
+
+def test_cues_never_overlap_the_next_one():
+    """Whisper's segments may overlap by a fraction of a second (1:11.92 -> 1:16.26, then 1:15.90 -> ...)."""
+    segs = [Segment(71.92, 76.26, "first", [Word(71.92, 76.26, "first")]),
+            Segment(75.90, 79.0, "second", [Word(75.90, 79.0, "second")]),
+            Segment(80.0, 81.0, "third", [Word(80.0, 81.0, "third")])]
+    cues = Analysis(source="x", duration=82.0, segments=segs).cues()
+    assert [(c.start, c.end) for c in cues] == [(71.92, 75.90), (75.90, 79.0), (80.0, 81.0)]
+    assert all(a.end <= b.start for a, b in zip(cues, cues[1:]))

@@ -211,6 +211,11 @@ class Analysis:
         for ev in standalone:
             cues.append(Cue(ev.start, ev.end, _render(ev.tag, style)))
         cues.sort(key=lambda c: (c.start, c.end))
+        # Whisper's segments (and an event widening one) may overlap the next by a fraction of a
+        # second; a subtitle player would then show two cues at once. Each cue ends where the next begins.
+        for cue, nxt in zip(cues, cues[1:]):
+            if cue.start < nxt.start < cue.end:
+                cue.end = nxt.start
         return cues
 
     def _events_by_segment(self) -> tuple[list[list[Event]], list[Event]]:
