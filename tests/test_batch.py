@@ -49,7 +49,8 @@ class FakeASR:
             os._exit(3)
         time.sleep(self.delay)
         words = [Word(offset, offset + seconds / 2, "fake"), Word(offset + seconds / 2, offset + seconds, f"{seconds:.2f}")]
-        return ASRResult([Segment(offset, offset + seconds, f"fake {seconds:.2f}", words)], "en", 1.0)
+        language = getattr(options, "language", None) or "en"  # a forced language (a manifest's) is echoed
+        return ASRResult([Segment(offset, offset + seconds, f"fake {seconds:.2f}", words)], language, 1.0)
 
 
 # The batch machinery with the fake recogniser only; event and emotion models have their own tests.
@@ -503,3 +504,23 @@ def test_auto_workers_follow_cores_threads_and_memory(monkeypatch):
     monkeypatch.setattr(opts, "available_memory", lambda: None)
     assert auto_workers(cores=4) == 4  # memory unknown: the cores decide
     assert opts.available_memory is not None and isinstance(auto_workers(), int)
+
+
+def test_a_manifests_language_reaches_each_input_in_batch_and_analyze(tmp_path):
+    """Issue 19: the manifest's ``language`` field was read and then ignored."""
+    (tmp_path / "a.wav").write_bytes(wav_bytes(tone(220, seconds=2.0)))
+    manifest = tmp_path / "list.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"id": "zh", "audio": "a.wav", "language": "zh"},
+        {"id": "fr", "audio": "a.wav", "language": "fr"},
+        {"id": "any", "audio": "a.wav"},
+    ]))
+    out = tmp_path / "batch.jsonl"
+    done = subprocess.run([sys.executable, "-m", "paravox.cli.main", "batch", str(manifest), "-o", str(out), *FAKE, "-q"],
+                          env=_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert {r["id"]: r["language"] for r in _rows(out)} == {"zh": "zh", "fr": "fr", "any": "en"}
+    ref = tmp_path / "analyze.jsonl"
+    assert main(["analyze", "--manifest", str(manifest), "-o", str(ref), "--asr", "fake-asr", "--events", "none",
+                 "--emotion", "none", "-q"]) == 0
+    assert {r["id"]: r["language"] for r in _rows(ref)} == {"zh": "zh", "fr": "fr", "any": "en"}

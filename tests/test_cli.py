@@ -125,3 +125,23 @@ def test_models_lists_backends(capsys):
     info = json.loads(capsys.readouterr().out)
     assert "whisper-base" in info["backends"]["asr"]
     assert info["whisper_base"]["installed"] is True
+
+
+def test_decoding_flags_reach_the_options_without_a_config_file():
+    """Per-region language, temperatures, conditioning and the VAD threshold were reachable only through --config JSON."""
+    import pytest
+
+    from paravox.cli.common import analyze_options
+    from paravox.cli.main import build_parser
+    from paravox.errors import OptionError
+
+    args = build_parser().parse_args(["transcribe", "x.wav", "-l", "zh,en", "--one-language", "--temperature", "0,0.5",
+                                      "--no-condition-on-previous-text", "--vad-threshold", "0.5", "--filler-words"])
+    t = analyze_options(args).transcribe
+    assert t.languages == ("zh", "en") and t.language is None and t.language_per_region is False
+    assert t.temperature == (0.0, 0.5) and t.condition_on_previous_text is False and t.vad_threshold == 0.5
+    assert analyze_options(args).filler_words is True
+    defaults = analyze_options(build_parser().parse_args(["transcribe", "x.wav"]))
+    assert defaults.transcribe.language_per_region is True and defaults.filler_words is False
+    with pytest.raises(OptionError, match="--temperature"):
+        analyze_options(build_parser().parse_args(["transcribe", "x.wav", "--temperature", "hot"]))

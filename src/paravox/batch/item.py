@@ -68,12 +68,13 @@ class ItemAnalyzer:
         except self._fatal as exc:
             raise FatalBatchError(str(exc)) from None
 
-    def __call__(self, key: str, source: str) -> ItemResult:
+    def __call__(self, key: str, source: str, language: str | None = None) -> ItemResult:
         from paravox import formats
         from paravox.inputs import InputItem, attempt, describe
 
         try:
-            outcome = attempt(InputItem(key, source), lambda item: self.analyzer.analyze(item.source, name=item.key),
+            outcome = attempt(InputItem(key, source, language),
+                              lambda item: self.analyzer.analyze(item.source, name=item.key, language=item.language),
                               fatal=self._fatal)
         except self._fatal as exc:
             raise FatalBatchError(str(exc)) from None

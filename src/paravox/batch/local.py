@@ -100,9 +100,9 @@ class IsolatedAnalyzer:
         self._worker = _Worker(self._ctx, spec)
         self._crashes_in_a_row = 0
 
-    def __call__(self, key: str, source: str) -> ItemResult:
+    def __call__(self, key: str, source: str, language: str | None = None) -> ItemResult:
         worker = self._worker
-        worker.feed(iter([InputItem(key, source)]))
+        worker.feed(iter([InputItem(key, source, language)]))
         while True:
             wait([worker.conn, worker.process.sentinel])
             message = worker.receive()
@@ -164,7 +164,7 @@ class _Worker:
             return False
         self.item = item
         try:
-            self.conn.send((item.key, item.source))
+            self.conn.send((item.key, item.source, item.language))
         except (BrokenPipeError, ConnectionResetError):
             pass  # the process died; its sentinel reports it
         return True
@@ -240,9 +240,9 @@ def _worker_main(conn, spec: WorkerSpec, parent_pid: int | None = None) -> None:
             return
         if message is None:
             return
-        key, source = message
+        key, source, language = message
         try:
-            result = analyze(key, source)
+            result = analyze(key, source, language)
         except FatalBatchError as exc:
             _send(conn, ("fatal", str(exc)))
             return

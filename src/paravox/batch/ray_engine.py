@@ -57,9 +57,10 @@ class RayItemAnalyzer:
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         out: dict[str, list] = {"key": [], "line": [], "ok": [], "audio_seconds": [], "message": [], "fatal": []}
-        for key, source in zip(batch["key"], batch["source"]):
+        languages = batch.get("language", [None] * len(batch["key"]))
+        for key, source, language in zip(batch["key"], batch["source"], languages):
             try:
-                result = self._analyze(str(key), str(source))
+                result = self._analyze(str(key), str(source), str(language) if language else None)
             except FatalBatchError as exc:
                 # Sent back as data: the driver stops the job with this message. Raised here,
                 # it would reach the driver buried in Ray's own exception wrappers.
@@ -90,7 +91,7 @@ def run_ray(
     None connects to the Ray this process already runs, or starts a local one. ``workers``
     actors are started (default: the cluster's CPUs / ``threads_per_worker``).
     """
-    rows = [{"key": item.key, "source": item.source} for item in items]
+    rows = [{"key": item.key, "source": item.source, "language": item.language or ""} for item in items]
     if not rows:
         return
     ray = import_ray()

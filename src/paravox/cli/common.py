@@ -142,14 +142,23 @@ def analyze_options(args: argparse.Namespace, **fixed: Any):
     flat: dict[str, Any] = {}
     switches = {"no_vad": ("vad", False), "vad_strict": ("vad_keep_loud", False),
                 "no_word_timestamps": ("word_timestamps", False), "keep_traditional": ("chinese_script", "keep"),
-                "keep_laugh_words": ("laugh_words", False), "filler_words": ("filler_words", True)}
+                "keep_laugh_words": ("laugh_words", False), "filler_words": ("filler_words", True),
+                "one_language": ("language_per_region", False),
+                "no_condition_on_previous_text": ("condition_on_previous_text", False)}
     for flag, (name, value) in switches.items():
         if given(flag):
             flat[name] = value
     for name in ("language", "beam_size", "initial_prompt", "asr", "events", "emotion", "threads", "max_duration",
-                 "events_model", "events_tags", "events_min_duration"):
+                 "events_model", "events_tags", "events_min_duration", "vad_threshold"):
         if given(name) is not None:
             flat[name] = given(name)
+    if given("temperature") is not None:
+        from paravox.errors import OptionError
+
+        try:
+            flat["temperature"] = tuple(float(t) for t in str(args.temperature).split(",") if t.strip())
+        except ValueError:
+            raise OptionError(f"--temperature: give numbers separated by commas (0,0.4,0.8), got {args.temperature!r}") from None
     if given("events_threshold") is not None:
         flat["events_threshold"] = parse_threshold(args.events_threshold, "--threshold")
     flat.update(fixed)

@@ -54,8 +54,28 @@ def _add_outputs(p: argparse.ArgumentParser, default_format: str) -> None:
 
 def _add_model_options(p: argparse.ArgumentParser, *, emotion: bool = True) -> None:
     g = p.add_argument_group("models and decoding")
-    g.add_argument("-l", "--language", help="spoken language code (zh, en, ...); default: detect")
+    g.add_argument(
+        "-l", "--language",
+        help="spoken language code (zh, en, ...) that forces it; several (zh,en) restrict detection to them; "
+        "default: detect, per speech region",
+    )
+    g.add_argument(
+        "--one-language", action="store_true",
+        help="detect the language once per window (its first 30 s of speech) instead of per speech region: "
+        "faster on single-language audio, loses code-switched stretches",
+    )
     g.add_argument("--beam-size", type=int, default=None, help="beam width (default 5)")
+    g.add_argument(
+        "--temperature", default=None, metavar="T[,T...]",
+        help="decoding temperatures tried in turn when a decode looks degenerate (default 0,0.4,0.8; "
+        "above 0 the fallback is beam search with a repetition penalty, never sampling)",
+    )
+    g.add_argument(
+        "--no-condition-on-previous-text", action="store_true",
+        help="decode each 30-s window without the previous window's text (stops a repetition loop carrying over)",
+    )
+    g.add_argument("--vad-threshold", type=float, default=None, metavar="P",
+                   help="Silero speech probability above which audio counts as speech (default 0.3)")
     g.add_argument("--initial-prompt", default=None, help="text that primes the recogniser (style, spelling, names)")
     g.add_argument("--no-vad", action="store_true", help="do not skip non-speech with the Silero VAD")
     g.add_argument(
@@ -212,7 +232,8 @@ def _run_analysis(args: argparse.Namespace, *, transcript_only: bool) -> int:
     analyzer.asr, analyzer.events, analyzer.emotion  # load the models now: a bad one stops the run before any input
     progress.begin(len(items))
     return run_inputs(
-        items, lambda item: analyzer.analyze(item.source, name=item.key, progress=progress.update_seconds),
+        items, lambda item: analyzer.analyze(item.source, name=item.key, progress=progress.update_seconds,
+                                             language=item.language),
         output, progress, fatal=fatal,
     )
 
