@@ -511,3 +511,26 @@ def test_whisper_with_two_workers_transcribes_two_requests_at_once_with_the_same
     with ThreadPoolExecutor(2) as ex:
         texts = list(ex.map(lambda _: asr.transcribe(samples).segments[0].text, range(2)))
     assert texts == ["He was not an ill-disposed young man."] * 2
+
+
+def test_identical_uploads_get_identical_transcripts_even_when_sent_together(client):
+    """Issue 19: three identical POSTs of one file once gave three transcripts (Whisper's sampled
+    fallback moved on with every request). A clip on which the fallback runs, sent three times at
+    once and once more as FLAC, must come back with one text."""
+    from conftest import clip
+
+    from paravox.testing import encode
+
+    path, _ = clip("nvasr/dev", "nv38k-yawn-1")
+    samples = load_audio(path).samples
+    body = wav_bytes(samples)
+
+    def post(data: bytes, name: str) -> str:
+        r = client.post("/v1/analyze", files={"file": (name, data)}, timeout=300)
+        assert r.status_code == 200, r.text
+        return r.json()["text"]
+
+    with ThreadPoolExecutor(3) as ex:
+        texts = list(ex.map(lambda i: post(body, f"yawn{i}.wav"), range(3)))
+    texts.append(post(encode(samples, 16000, "flac"), "yawn.flac"))
+    assert texts[0] and len(set(texts)) == 1, texts
