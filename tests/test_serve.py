@@ -130,6 +130,7 @@ def test_openai_transcriptions_formats(client, speech, fmt):
         assert body["task"] == "transcribe" and body["language"] == "en"
         assert body["segments"][0]["text"] == body["text"] == "He was not an ill-disposed young man."
         assert body["words"][0]["word"] == "He" and body["events"] == []
+        assert all(0.0 < w["probability"] <= 1.0 for w in body["words"])  # word confidences, as faster-whisper gives
     elif fmt == "text":
         assert resp.text == "He was not an ill-disposed young man.\n"
     elif fmt == "srt":

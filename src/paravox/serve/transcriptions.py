@@ -10,7 +10,7 @@ same :class:`~paravox.result.Analysis` as the CLI's outputs.
 {'text': 'hi [laugh] there'}
 >>> v = transcription_body(a, "verbose_json")
 >>> v["text"], v["segments"][0]["text"], v["words"][1]
-('hi [laugh] there', 'hi [laugh] there', {'word': 'there', 'start': 1.4, 'end': 2.0})
+('hi [laugh] there', 'hi [laugh] there', {'word': 'there', 'start': 1.4, 'end': 2.0, 'probability': 1.0})
 >>> print(transcription_body(a, "vtt"), end="")
 WEBVTT
 <BLANKLINE>
@@ -62,7 +62,8 @@ def _verbose(analysis: Analysis) -> dict[str, Any]:
             }
         )
     words = [
-        {"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3)}
+        # "probability" is not in OpenAI's shape (clients ignore it); faster-whisper's users expect it
+        {"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3), "probability": round(w.prob, 4)}
         for seg in analysis.segments
         for w in seg.words
     ]
