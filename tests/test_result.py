@@ -174,10 +174,10 @@ def test_cues_never_overlap_the_next_one():
     assert all(a.end <= b.start for a, b in zip(cues, cues[1:]))
 
 
-def test_txt_puts_each_segment_on_its_own_line():
-    """Chinese segments rarely end in punctuation; joined on one line they ran together."""
+def test_txt_separates_segments_and_stays_one_line_per_input():
+    """Chinese segments rarely end in punctuation; joined word to word they ran together."""
     segs = [Segment(0.0, 1.0, "第一句话", [Word(0.0, 1.0, "第一句话")], "zh"),
             Segment(1.5, 2.5, "第二句话", [Word(1.5, 2.5, "第二句话")], "zh")]
     a = Analysis(source="x", duration=3.0, segments=segs, events=[Event("laugh", 2.5, 2.9, 0.9)])
-    assert render(a, "txt") == "第一句话\n第二句话 [laugh]\n"
+    assert render(a, "txt") == "第一句话 第二句话 [laugh]\n"
     assert render(Analysis(source="y", duration=1.0), "txt") == "\n"

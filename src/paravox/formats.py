@@ -1,7 +1,7 @@
 """Output formats, all rendered from the same :class:`~paravox.result.Analysis`.
 
 ``json`` (one indented document), ``jsonl`` (one compact line), ``txt`` (the tagged
-transcript, one line per segment), ``srt`` and ``vtt`` (subtitles, events written inside the cue text).
+transcript, one line, segments separated by a space), ``srt`` and ``vtt`` (subtitles, events written inside the cue text).
 
 >>> from paravox.result import Analysis, Segment, Word, Event
 >>> a = Analysis("a.wav", 3.0, "en", [Segment(0.5, 2.0, "hi there",
@@ -108,10 +108,10 @@ def render(analysis: Analysis, fmt: str, *, style: str = "bracket", key: str | N
     if fmt == "jsonl":
         return json.dumps(analysis_record(analysis, key=key), ensure_ascii=False) + "\n"
     if fmt == "txt":
-        # One line per segment (events inline, a far-off event on its own line), as Whisper's
-        # own txt writer does: Chinese segments rarely end in punctuation, and joined they run together.
-        cues = analysis.cues(style)
-        return "".join(c.text + "\n" for c in cues) if cues else "\n"
+        # One line per input (several inputs to stdout stay one line each); its segments
+        # (events inline) separated by a space: Chinese segments rarely end in punctuation, and
+        # joined word to word they ran together.
+        return " ".join(c.text for c in analysis.cues(style)) + "\n"
     sep = "," if fmt == "srt" else "."
     blocks = []
     for i, cue in enumerate(analysis.cues(style), 1):

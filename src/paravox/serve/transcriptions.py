@@ -33,7 +33,7 @@ def transcription_body(analysis: Analysis, response_format: str) -> dict[str, An
     if response_format == "json":
         return {"text": analysis.tagged_text()}
     if response_format == "text":
-        return render(analysis, "txt")
+        return analysis.tagged_text() + "\n"  # the json's text, as OpenAI clients expect
     if response_format in ("srt", "vtt"):
         return render(analysis, response_format)
     if response_format == "verbose_json":
