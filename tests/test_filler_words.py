@@ -72,3 +72,12 @@ def test_analysis_keeps_fillers_as_text_by_default_and_tags_them_when_asked(hesi
     assert tagged.tagged_text() == "[uhm] 没有这回事"
     assert [(e.tag, e.start, e.end) for e in tagged.events] == [("uhm", 0.0, 0.4)]
     assert tagged.options["filler_words"] is True
+
+
+def test_fillers_obey_the_event_threshold_and_shortest_duration(hesitant):
+    audio = (tone(220, seconds=3.0), 16000)
+    kept = Analyzer(asr="hesitant-asr", events=None, emotion=None, filler_words=True, events_threshold=0.9).analyze(audio)
+    assert [e.tag for e in kept.events] == ["uhm"]  # its word's probability, 0.9, reaches 0.9
+    for extra in ({"events_threshold": 0.95}, {"events_min_duration": 0.5}):
+        dropped = Analyzer(asr="hesitant-asr", events=None, emotion=None, filler_words=True, **extra).analyze(audio)
+        assert dropped.events == [] and dropped.text == "没有这回事"  # the word leaves the text either way

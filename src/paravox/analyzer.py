@@ -114,6 +114,7 @@ class Analyzer:
         """
         label = name or source_name(source)
         opts = self.options
+        language_given = language
         if language is not None:
             opts = replace(opts, transcribe=replace(opts.transcribe, language=language, languages=None))
         topts = opts.transcribe
@@ -154,18 +155,23 @@ class Analyzer:
                 from paravox.vocal_events.laugh_words import laughs_from_words
 
                 piece_segments, laughs = laughs_from_words(piece_segments)
+            fillers: list[Event] = []
             if opts.filler_words:
-                # "um" / "嗯" in the text is a filled pause: it becomes an [uhm] event.
-                from paravox.vocal_events.filler_words import fillers_from_words
+                # "um" / "嗯" in the text is a filled pause: it becomes an [uhm] event, kept
+                # under the same threshold and shortest duration as every event.
+                from paravox.vocal_events.filler_words import fillers_from_words, keep_filler
 
                 piece_segments, fillers = fillers_from_words(piece_segments)
+                fillers = [f for f in fillers if keep_filler(f, opts.events_threshold, opts.events_min_duration)]
                 events.extend(fillers)
             segments.extend(piece_segments)
             if self.events is not None:
+                from paravox.vocal_events.filler_words import drop_overlapping
                 from paravox.vocal_events.laugh_words import merge_laughs
 
                 local = _shift_segments(piece_segments, -offset)
                 detected = [_shift_event(e, offset) for e in self.events.detect(piece, SAMPLE_RATE, local)]
+                detected = drop_overlapping(detected, fillers)  # the recogniser heard a filler word there
                 events.extend(merge_laughs(detected, laughs) if laughs else detected)
             if self.emotion is not None and seconds > 0:
                 local = _shift_segments(piece_segments, -offset)
@@ -195,7 +201,9 @@ class Analyzer:
             events=sorted(events, key=lambda e: (e.start, e.end)),
             emotion=_merge_emotions(emotions, offset),
             models=self.models(),
-            options={**opts.to_dict(), "elapsed_seconds": round(time.perf_counter() - started, 3)},
+            # the run's options; a language given for this input alone (a manifest line's) apart
+            options={**self.options.to_dict(), **({"input_language": language_given} if language_given else {}),
+                     "elapsed_seconds": round(time.perf_counter() - started, 3)},
         )
 
 

@@ -227,6 +227,13 @@ class Outcome(NamedTuple):
         return self.error is None
 
 
+def item_language(options: Any, item: InputItem) -> str | None:
+    """The language a manifest line gives for ``item``, when the run's options set none
+    themselves (no ``-l``); None otherwise (the run's own setting holds)."""
+    t = options.transcribe
+    return item.language if t.language is None and t.languages is None else None
+
+
 def attempt(item: InputItem, work: Callable[[InputItem], Any], *, fatal: tuple = ()) -> Outcome:
     """``work(item)`` as an :class:`Outcome`: a failure of this input is returned, not raised.
 

@@ -172,7 +172,7 @@ class TranscribeOptions:
     #: detection chooses only among these languages (None: any Whisper knows)
     languages: tuple[str, ...] | None = None
     #: detect the language of every speech region (pauses of 0.5 s or more) and decode each run
-    #: of one language with it; False detects once per window, from its first 30 s of speech
+    #: of one language with it; False detects once per input, from its first 30 s of speech
     language_per_region: bool = True
     beam_size: int = 5
     #: temperatures tried in turn when a decode looks degenerate; kept short so hard audio stays fast
@@ -199,6 +199,8 @@ class TranscribeOptions:
         object.__setattr__(self, "temperature", tuple(float(t) for t in temps))
         if not self.temperature or any(t < 0 for t in self.temperature):
             raise OptionError(f"temperature must be one or more values >= 0, got {self.temperature}")
+        if not 0.0 <= self.vad_threshold <= 1.0:
+            raise OptionError(f"vad_threshold is a speech probability between 0 and 1, got {self.vad_threshold}")
         if self.chinese_script not in ("simplified", "keep"):
             raise OptionError(f"chinese_script must be 'simplified' or 'keep', got {self.chinese_script!r}")
         allowed = parse_languages(self.languages)
@@ -279,7 +281,13 @@ class AnalyzeOptions:
 
         >>> AnalyzeOptions.from_kwargs(language="zh").with_overrides(beam_size=2).transcribe.language
         'zh'
+
+        A new ``language`` replaces the old choice whole (``languages`` too, unless also given):
+        >>> AnalyzeOptions.from_kwargs(language="zh,en").with_overrides(language="fr").transcribe.language
+        'fr'
         """
+        if kwargs.get("language") is not None and "languages" not in kwargs:
+            kwargs = {**kwargs, "languages": None}
         return AnalyzeOptions.from_kwargs(transcribe=self.transcribe, **{
             **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "transcribe"},
             **kwargs,

@@ -70,11 +70,12 @@ class ItemAnalyzer:
 
     def __call__(self, key: str, source: str, language: str | None = None) -> ItemResult:
         from paravox import formats
-        from paravox.inputs import InputItem, attempt, describe
+        from paravox.inputs import InputItem, attempt, describe, item_language
 
         try:
             outcome = attempt(InputItem(key, source, language),
-                              lambda item: self.analyzer.analyze(item.source, name=item.key, language=item.language),
+                              lambda item: self.analyzer.analyze(item.source, name=item.key,
+                                                                 language=item_language(self.analyzer.options, item)),
                               fatal=self._fatal)
         except self._fatal as exc:
             raise FatalBatchError(str(exc)) from None

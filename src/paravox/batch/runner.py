@@ -79,7 +79,8 @@ def check_backends(options: dict, plugins: Sequence[str] = ()) -> None:
 
 
 #: Options that do not change the results (how fast, not what).
-_NEUTRAL_OPTIONS = {"threads", "elapsed_seconds"}
+#: (``input_language``: a manifest line's own language, recorded on its line, not a run option.)
+_NEUTRAL_OPTIONS = {"threads", "elapsed_seconds", "input_language"}
 
 
 def changed_options(then: dict, now: dict, prefix: str = "") -> dict[str, tuple]:

@@ -61,7 +61,7 @@ def _add_model_options(p: argparse.ArgumentParser, *, emotion: bool = True) -> N
     )
     g.add_argument(
         "--one-language", action="store_true",
-        help="detect the language once per window (its first 30 s of speech) instead of per speech region: "
+        help="detect the language once per input, from its first 30 s of speech, instead of per speech region: "
         "faster on single-language audio, loses code-switched stretches",
     )
     g.add_argument("--beam-size", type=int, default=None, help="beam width (default 5)")
@@ -204,6 +204,7 @@ def _command_group(sub, modules, hook: str, name: str, *, help: str, description
 def _run_analysis(args: argparse.Namespace, *, transcript_only: bool) -> int:
     from paravox import formats
     from paravox.cli.common import Output, Render, analyze_options, pick_format, read_inputs, run_inputs
+    from paravox.inputs import item_language
     from paravox.cli.progress import Progress
 
     # The transcript never shows the emotion: transcribe does not compute it.
@@ -233,7 +234,7 @@ def _run_analysis(args: argparse.Namespace, *, transcript_only: bool) -> int:
     progress.begin(len(items))
     return run_inputs(
         items, lambda item: analyzer.analyze(item.source, name=item.key, progress=progress.update_seconds,
-                                             language=item.language),
+                                             language=item_language(opts, item)),
         output, progress, fatal=fatal,
     )
 

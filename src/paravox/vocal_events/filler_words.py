@@ -25,19 +25,21 @@ from dataclasses import replace
 from typing import Sequence
 
 from paravox.result import Event, Segment, Word, join_words
+from paravox.vocal_events.model import keep_event
 
 #: The tag filled pauses become (the taxonomy's ``uhm``).
 TAG = "uhm"
 #: Whole words (punctuation stripped, lower case) that are filled pauses.
-_FILLER = re.compile(r"(?:u+h+|u+m+|u+h+m+|h+m+|m+h*m+|e+r+m+|e+h+m*|嗯+|呃+)")
+#: ("mm", "mhm" and "eh" are left out: more often a listener's "yes" or a question tag.)
+_FILLER = re.compile(r"(?:u+h+|u+m+|u+h+m+|h+m+|e+r+m+|嗯+|呃+)")
 _PUNCT = re.compile(r"[\s\-~～…,，.。!！?？、;；:：'\"“”‘’()（）]+")
 
 
 def is_filler(text: str) -> bool:
     """Whether one recognised word is nothing but a filled pause.
 
-    >>> [is_filler(w) for w in ("Um,", "uh...", "Hmm.", "嗯", "呃，", "umbrella", "嗯哼", "her", "mm-hmm")]
-    [True, True, True, True, True, False, False, False, False]
+    >>> [is_filler(w) for w in ("Um,", "uh...", "Hmm.", "嗯", "呃，", "umbrella", "嗯哼", "her", "mm-hmm", "Mhm.", "eh?")]
+    [True, True, True, True, True, False, False, False, False, False, False]
     """
     core = _PUNCT.sub("", text).lower()
     return bool(core) and _FILLER.fullmatch(core) is not None and "-" not in text.strip("-")
@@ -71,3 +73,21 @@ def fillers_from_words(segments: Sequence[Segment]) -> tuple[list[Segment], list
         end = kept[-1].end if flags[-1] else seg.end
         out.append(replace(seg, start=start, end=end, text=join_words(w.text for w in kept), words=kept))
     return out, events
+
+
+def keep_filler(event: Event, threshold, min_duration: float | None) -> bool:
+    """Whether a filler event passes the run's event threshold (:func:`keep_event`: its printed
+    score, the word's probability) and shortest duration, as every event must."""
+    if min_duration is not None and event.end - event.start < min_duration:
+        return False
+    return keep_event(event, threshold)
+
+
+def drop_overlapping(detected: Sequence[Event], fillers: Sequence[Event]) -> list[Event]:
+    """Detector events that do not overlap a filler word: where the recogniser heard ``嗯``, a
+    detected sigh or gasp over the same stretch is the same sound.
+
+    >>> drop_overlapping([Event("sigh", 1.0, 1.4), Event("cough", 3.0, 3.2)], [Event("uhm", 1.2, 1.5)])
+    [Event(tag='cough', start=3.0, end=3.2, score=1.0)]
+    """
+    return [e for e in detected if not any(e.start < f.end and f.start < e.end for f in fillers)]
