@@ -665,3 +665,46 @@ def test_train_events_keep_detector_goes_with_the_data_pack_only(tmp_path):
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 2 and "drop one or the other" in done.stderr, (flags, done.stderr)
         assert not (tmp_path / "m").exists()
+
+
+def test_a_gate_classifier_saying_none_drops_the_detectors_region():
+    """The isolated classifier's ``none`` (speech, noise) vetoes a region both other models call a laugh."""
+    from paravox.vocal_events.model import VocalizationClassifier, find_events
+
+    def classifier(reject_feature: float):
+        weights = {"mean": np.zeros(1, np.float32), "scale": np.ones(1, np.float32),
+                   "out_w": np.array([[0.0], [0.0], [reject_feature]], np.float32), "out_b": np.zeros(3, np.float32)}
+        return VocalizationClassifier({"tags": ["cough", "laugh", "none"], "reject": "none", "layers": [1]}, weights)
+
+    class Fixed:  # embeds every input as the one feature 1.0
+        def __init__(self, clf):
+            self.clf = clf
+            self.tags = clf.tags
+
+        def embed(self, samples):
+            return np.ones((1, 1), np.float32)
+
+        def __getattr__(self, name):
+            return getattr(self.clf, name)
+
+    laugh = type("Laugh", (), {"tags": ["cough", "laugh"], "embed": lambda self, x: None,
+                               "predict_features": lambda self, f: np.array([[0.1, 0.9]])})()
+    det = _detector(label_with_classifier=True, require_agreement=True, activity_threshold=0.3)
+    s = np.zeros((250, 2), np.float32)
+    s[100:150, 1] = 0.9
+    audio = np.zeros(16000 * 5, np.float32)
+    assert [e.tag for e in find_events(audio, det, laugh, scores=s)] == ["laugh"]
+    assert [e.tag for e in find_events(audio, det, laugh, scores=s, gate=Fixed(classifier(-5.0)))] == ["laugh"]
+    assert find_events(audio, det, laugh, scores=s, gate=Fixed(classifier(5.0))) == []  # the gate says none
+
+
+def test_the_shipped_detector_is_gated_by_the_isolated_classifiers_none(tmp_path):
+    from paravox.vocal_events.api import region_gate
+    from paravox.vocal_events.model import load_detector
+
+    det = load_detector()
+    gate = region_gate(None, det)
+    assert det.config["gate"] == "isolated" and gate is not None and gate.reject == "none"
+    assert region_gate(tmp_path, det) is None  # a model directory without isolated/: no gate
+    ungated = type(det)({**det.config, "gate": None}, det.weights)
+    assert region_gate(None, ungated) is None

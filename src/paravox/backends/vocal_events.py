@@ -13,7 +13,7 @@ import numpy as np
 
 from paravox.backends import registry
 from paravox.result import Event, Segment
-from paravox.vocal_events.api import check_tags, model_part, region_classifier
+from paravox.vocal_events.api import check_tags, model_part, region_classifier, region_gate
 from paravox.vocal_events.model import find_events, load_detector
 
 
@@ -35,6 +35,7 @@ class ParavoxEvents:
     ) -> None:
         self.detector = load_detector(model_part(model, "detector"))
         self.classifier = region_classifier(model, self.detector)
+        self.gate = region_gate(model, self.detector)
         self.tags = check_tags(tags, self.detector.tags, "event detector")
         if isinstance(threshold, Mapping):
             check_tags(list(threshold), self.detector.tags, "event detector")
@@ -46,5 +47,5 @@ class ParavoxEvents:
             raise ValueError(f"paravox-events reads 16 kHz audio, got {sample_rate} Hz")
         return find_events(
             np.asarray(samples, dtype=np.float32), self.detector, self.classifier,
-            threshold=self.threshold, tags=self.tags, min_duration=self.min_duration,
+            threshold=self.threshold, tags=self.tags, min_duration=self.min_duration, gate=self.gate,
         )

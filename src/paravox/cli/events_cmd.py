@@ -127,7 +127,8 @@ def cmd_events(args: argparse.Namespace) -> int:
     api.check_tags(tags, detector.tags, "event detector")
     if isinstance(threshold, dict):
         api.check_tags(list(threshold), detector.tags, "event detector")
-    api.region_classifier(args.model, detector)  # loads it now: a bad model directory stops the run here
+    api.region_classifier(args.model, detector)  # loads them now: a bad model directory stops the run here
+    api.region_gate(args.model, detector)
     progress.begin(len(items))
     return run_inputs(
         items,

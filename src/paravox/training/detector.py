@@ -154,6 +154,10 @@ def fit_detector(
         "label_with_classifier": True,
         "require_agreement": True,
         "activity_threshold": 0.3,
+        # the isolated classifier's none vetoes a region (issue 20: false tags on unseen voices);
+        # used when the model directory holds an isolated/ classifier with a reject class
+        "gate": "isolated",
+        "gate_threshold": 0.5,
     }
     return EventDetector(config, weights)
 

@@ -148,8 +148,9 @@ def events(
     if isinstance(threshold, Mapping):
         check_tags(list(threshold), det.tags, "event detector")
     clf = region_classifier(model, det)
+    gate = region_gate(model, det)
     audio = load_audio(source, name=name)
-    found = find_events(audio.samples, det, clf, threshold=threshold, tags=wanted, min_duration=min_duration)
+    found = find_events(audio.samples, det, clf, threshold=threshold, tags=wanted, min_duration=min_duration, gate=gate)
     return EventsResult(name or audio.source, len(audio.samples) / SAMPLE_RATE, found)
 
 
@@ -161,6 +162,19 @@ def region_classifier(model: str | Path | None, detector) -> Any:
     if path is not None and not (path / "config.json").is_file():
         return None  # a detector directory given on its own: frame thresholds only
     return load_classifier(None if path is None else str(path))
+
+
+def region_gate(model: str | Path | None, detector) -> Any:
+    """The classifier whose ``none`` vetoes the detector's regions, when the detector's config
+    names one (``"gate": "isolated"``): the events model's ``isolated/`` classifier, if it has
+    a reject class. None otherwise (a model without one keeps every region)."""
+    if detector.config.get("gate") != "isolated":
+        return None
+    base = default_model_dir() if model is None else Path(model)
+    if not (base / "isolated" / "config.json").is_file():
+        return None
+    clf = load_classifier(str(base / "isolated"))
+    return clf if clf.reject else None
 
 
 def classify_tags(model: str | Path | None = None) -> list[str]:

@@ -369,6 +369,7 @@ def find_events(
     threshold: float | Mapping[str, float] | None = None,
     tags: Sequence[str] | None = None,
     min_duration: float | None = None,
+    gate: VocalizationClassifier | None = None,
 ) -> list[Event]:
     """Events in ``samples``: where the detector hears a vocalization, what the two models agree it is.
 
@@ -379,7 +380,10 @@ def find_events(
        region's audio, 0.1 s either side) and the detector's mean frame probabilities there
        (``classifier_weight`` in the config, default 0.5). With ``require_agreement`` both
        models must pick the tag; ``min_label_probability`` drops regions whose winning tag is less probable than that.
-       A classifier with a reject class drops the regions it gives that class 0.5 or more.
+       A classifier with a reject class drops the regions it gives that class 0.5 or more;
+       so does ``gate``, a second classifier with a reject class (the shipped ``isolated/``
+       one, whose ``none`` was trained on speech and noise), at ``gate_threshold`` in the
+       detector's config (default 0.5), on the region's own audio.
     3. The event's score is that probability times the region's peak activity. ``threshold``
        (one number, or ``{tag: number}``) drops the events scoring below it
        (:func:`keep_event`): it is compared with the score every output prints, never
@@ -406,6 +410,7 @@ def find_events(
     min_label_p = float(cfg.get("min_label_probability", 0.0))
     clf_cols = [classifier.tags.index(t) if t in classifier.tags else None for t in wanted]
     reject = getattr(classifier, "reject_probability", None)  # duck-typed classifiers may lack it
+    gate_thr = float(cfg.get("gate_threshold", 0.5))
     events: list[Event] = []
     for a, b in _runs(activity >= act_thr, gap):
         if (b - a) * fs < min_dur:
@@ -426,6 +431,11 @@ def find_events(
         if p[k] < min_label_p:
             continue
         event = Event(wanted[k], round(a * fs, 2), round(b * fs, 2), float(p[k] * activity[a:b].max()))
-        if keep_event(event, threshold):
-            events.append(event)
+        if not keep_event(event, threshold):
+            continue
+        if gate is not None:  # last, as the dearest check: a second encoder pass over the region
+            region = samples[int(a * fs * 16000) : int(b * fs * 16000)]
+            if float(gate.reject_probability(gate.embed(region))[0]) >= gate_thr:
+                continue  # the isolated classifier's "none": speech or noise, not an event
+        events.append(event)
     return events
