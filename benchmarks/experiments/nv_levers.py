@@ -1,0 +1,501 @@
+"""Levers for vocal events in real speech, measured from a cache (issue 20).
+
+    python benchmarks/experiments/nv_levers.py cache            # Whisper words + detector scores per clip
+    python benchmarks/experiments/nv_levers.py regions          # candidate regions + both classifiers' answers
+    python benchmarks/experiments/nv_levers.py score [--config NAME ...]
+
+Running the analyzer once per idea costs minutes; most ideas only change what is done with
+the recogniser's words, the detector's frame scores and the classifiers' answers on a few
+regions. ``cache`` stores the first two per clip (``Analyzer(events=None, emotion=None)``
+and ``EventDetector.frame_scores``) for every clip of ``nvasr/dev``, ``nvasr/tts-demos``
+and the unseen-voice sample of ``benchmarks/nv_false_tags.py --voices held-out -n 300``;
+``regions`` proposes candidate regions (the detector's activity runs at a low threshold;
+the gaps between Whisper's words) and stores what the region classifier and the isolated
+classifier (with its ``none`` class) say about each; ``score`` turns a configuration into
+events, writes them into the transcripts with ``Analysis.tagged_text()`` and scores them
+per source as ``benchmarks/nv_real_speech.py`` does, plus false tags per minute on the
+unseen voices, split into a *choose* half and a *report* half of the speakers.
+
+    python benchmarks/experiments/nv_levers.py loso             # choose on three development sources, score the fourth
+    python benchmarks/experiments/nv_levers.py audioset         # EfficientAT AudioSet tagger on 1-s windows (efficientat.py)
+
+Cache: ``benchmarks/results/levers/`` (not committed; rebuilt by the commands above, about
+25 min on 2 cores). ``score`` shows only the development sources and the choose half unless
+``--report`` is given: choices are made without looking at the real sources.
+
+The configurations (:data:`CONFIGS`): ``base`` is the shipped detector before issue 20 (its
+events equal ``benchmarks/nv_real_speech.py``'s on every development clip); ``vetoNN``
+drops a detector region the isolated classifier gives ``none`` NN% or more (what ships:
+``gate`` in the detector's config); ``act15`` finds regions at activity 0.15 instead of 0.3;
+``gap*`` classifies the stretches where Whisper placed no word with the isolated classifier;
+``iso-names`` / ``trustNN`` name regions by the isolated classifier; ``asNN`` adds events where
+the AudioSet tagger's class mapped to a tag (:data:`AUDIOSET_TAGS`) reaches NN% on a 1-s
+window (``-sel``: only the tags it detects on isolated clips, ``-iso``: named or vetoed by
+the isolated classifier); ``fillers`` writes ``um``/``嗯`` as ``[uhm]``
+(:mod:`paravox.vocal_events.filler_words`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+sys.path.insert(0, str(REPO / "benchmarks" / "experiments"))
+DATA = REPO.parent / "shared" / "data"
+CACHE = REPO / "benchmarks" / "results" / "levers"
+
+
+def clip_list() -> list[dict[str, Any]]:
+    import nv_false_tags as ft
+    import nv_real_speech as rs
+
+    clips = [{**c, "group": "nvasr"} for c in rs.load_clips(DATA, list(rs.SETS))]
+    for corpus in ("tava", "ravdess", "emodb", "casia"):  # TAVA first: its speakers make the choose half
+        for c in ft.sample_clips(DATA, corpus, 300, 0, held_out_only=True):
+            clips.append({**c, "group": "plain", "source": corpus})
+    return clips
+
+
+def cmd_cache(args: argparse.Namespace) -> None:
+    from paravox.analyzer import Analyzer
+    from paravox.audio import load_audio
+    from paravox.vocal_events.model import load_detector
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    (CACHE / "scores").mkdir(exist_ok=True)
+    out = CACHE / "asr.jsonl"
+    done = set()
+    if out.exists():
+        done = {json.loads(l)["id"] for l in out.read_text(encoding="utf-8").splitlines() if l.strip()}
+    analyzer = Analyzer(events=None, emotion=None)
+    det = load_detector()
+    clips = [c for c in clip_list() if c["id"] not in done]
+    if args.group:
+        clips = [c for c in clips if c["group"] == args.group]
+    for k, clip in enumerate(clips, 1):
+        t0 = time.perf_counter()
+        audio = load_audio(clip["audio"])
+        a = analyzer.analyze(audio, name=clip["id"])
+        scores = det.frame_scores(audio.samples)
+        np.save(CACHE / "scores" / f"{clip['id']}.npy", scores.astype(np.float16))
+        row = {**clip, "duration": a.duration, "language_detected": a.language,
+               "segments": [s.to_dict() for s in a.segments]}
+        with out.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        print(f"{k}/{len(clips)} {clip['id']} {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+
+
+def rows(name: str) -> list[dict[str, Any]]:
+    path = CACHE / name
+    return [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+
+
+def words_of(row: dict[str, Any]) -> list[dict[str, Any]]:
+    return sorted((w for s in row["segments"] for w in s.get("words") or []), key=lambda w: w["start"])
+
+
+def detector_regions(scores: np.ndarray, det, act_thr: float) -> list[tuple[int, int, float]]:
+    """(first frame, end frame, peak activity) of the detector's activity runs, as find_events finds them."""
+    from paravox.vocal_events import features
+    from paravox.vocal_events.model import _moving_average, _runs
+
+    cfg = det.config
+    fs = features.FRAME_SECONDS
+    activity = _moving_average(scores.max(axis=1), int(cfg.get("median_frames", 5)))
+    gap = int(round(float(cfg.get("merge_gap_seconds", 0.2)) / fs))
+    min_dur = float(cfg.get("min_duration_seconds", 0.1))
+    return [(a, b, float(activity[a:b].max())) for a, b in _runs(activity >= act_thr, gap) if (b - a) * fs >= min_dur]
+
+
+def gap_regions(row: dict[str, Any], duration: float, min_gap: float) -> list[tuple[float, float]]:
+    """Stretches of at least ``min_gap`` s where Whisper placed no word (before, between, after the words);
+    long ones cut into 2-s windows every 1 s."""
+    words = words_of(row)
+    edges = [0.0] + [x for w in words for x in (w["start"], w["end"])] + [duration]
+    out = []
+    for a, b in zip(edges[::2], edges[1::2]):
+        if b - a < min_gap:
+            continue
+        if b - a <= 2.5:
+            out.append((a, b))
+        else:
+            t = a
+            while t < b - 0.5:
+                out.append((t, min(b, t + 2.0)))
+                t += 1.0
+    return out
+
+
+def cmd_regions(args: argparse.Namespace) -> None:
+    from paravox.audio import load_audio
+    from paravox.vocal_events import features
+    from paravox.vocal_events.api import isolated_classifier_path, too_little_to_judge
+    from paravox.vocal_events.model import load_classifier, load_detector
+
+    det = load_detector()
+    clf = load_classifier()
+    iso = load_classifier(isolated_classifier_path(None))
+    fs = features.FRAME_SECONDS
+    out = CACHE / "regions.jsonl"
+    done = set()
+    if out.exists():
+        done = {json.loads(l)["id"] for l in out.read_text(encoding="utf-8").splitlines() if l.strip()}
+    todo = [r for r in rows("asr.jsonl") if r["id"] not in done]
+    for k, row in enumerate(todo, 1):
+        t0 = time.perf_counter()
+        samples = load_audio(row["audio"]).samples
+        scores = np.load(CACHE / "scores" / f"{row['id']}.npy").astype(np.float32)
+        activity = scores.max(axis=1)
+        cands = []
+        for thr in (0.15, 0.3):
+            for a, b, peak in detector_regions(scores, det, thr):
+                cands.append((f"det{int(thr * 100)}", a * fs, b * fs))
+        for a, b in gap_regions(row, len(samples) / 16000, 0.25):
+            cands.append(("gap", a, b))
+        regs = []
+        for kind, a, b in cands:
+            lo, hi = max(0, int((a - 0.1) * 16000)), min(len(samples), int((b + 0.1) * 16000))
+            piece = samples[lo:hi]
+            fa, fb = int(a / fs), max(int(a / fs) + 1, int(round(b / fs)))
+            reg = {"kind": kind, "start": round(a, 2), "end": round(b, 2),
+                   "det_p": scores[fa:fb].mean(axis=0).round(4).tolist(),
+                   "peak": round(float(activity[fa:fb].max()), 4) if fb > fa else 0.0,
+                   "quiet": bool(too_little_to_judge(piece))}
+            if not reg["quiet"]:
+                reg["clf_p"] = clf.predict_features(clf.embed(piece))[0].round(4).tolist()
+                reg["iso_p"] = iso.label_probabilities(iso.embed(samples[int(a * 16000):int(b * 16000)] if b - a >= 0.1 else piece))[0].round(4).tolist()
+            regs.append(reg)
+        with out.open("a", encoding="utf-8") as f:
+            f.write(json.dumps({"id": row["id"], "regions": regs}) + "\n")
+        print(f"{k}/{len(todo)} {row['id']} {len(regs)} regions {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+
+
+#: The configurations measured; ``base`` reproduces the shipped detector (find_events).
+CONFIGS: dict[str, dict[str, Any]] = {
+    "base": {},
+    "veto50": {"iso_veto": 0.5},
+    "veto30": {"iso_veto": 0.3},
+    "veto70": {"iso_veto": 0.7},
+    "veto90": {"iso_veto": 0.9},
+    "act15": {"act": 15},
+    "act15-veto50": {"act": 15, "iso_veto": 0.5},
+    "gap": {"gap": 0.5},
+    "gap-veto50": {"iso_veto": 0.5, "gap": 0.5},
+    "gap70-veto50": {"iso_veto": 0.5, "gap": 0.7},
+    "gap50agree-veto50": {"iso_veto": 0.5, "gap": 0.5, "gap_agree": True},
+    "iso-names": {"iso_name": True, "iso_veto": 0.5},
+    "iso-names-act15": {"iso_name": True, "iso_veto": 0.5, "act": 15},
+    "trust90-veto50": {"iso_veto": 0.5, "iso_trust": 0.9},
+    "trust90-veto50-act15": {"iso_veto": 0.5, "iso_trust": 0.9, "act": 15},
+    "trust80-veto50-act15": {"iso_veto": 0.5, "iso_trust": 0.8, "act": 15},
+    "veto50-as20-sel": {"iso_veto": 0.5, "as": 0.2, "as_tags": ("cough", "scream", "sneeze", "laugh", "cry")},
+    "veto50-as20-sel-iso": {"iso_veto": 0.5, "as": 0.2, "as_tags": ("cough", "scream", "sneeze", "laugh", "cry"), "as_iso": True},
+    "veto50-as20-iso": {"iso_veto": 0.5, "as": 0.2, "as_iso": True},
+    "veto50-as15": {"iso_veto": 0.5, "as": 0.15},
+    "veto50-as20": {"iso_veto": 0.5, "as": 0.2},
+    "veto50-as25": {"iso_veto": 0.5, "as": 0.25},
+    "veto50-as30": {"iso_veto": 0.5, "as": 0.3},
+    "veto50-as50": {"iso_veto": 0.5, "as": 0.5},
+    "veto50-as70": {"iso_veto": 0.5, "as": 0.7},
+    "veto50-as30-new": {"iso_veto": 0.5, "as": 0.3, "as_tags": ("breath", "sniff", "snore", "gasp", "hum")},
+    "veto50-as50-new": {"iso_veto": 0.5, "as": 0.5, "as_tags": ("breath", "sniff", "snore", "gasp", "hum")},
+    "fillers": {"fillers": True},
+    "fillers-veto50": {"fillers": True, "iso_veto": 0.5},
+    "fillers-trust90-veto50-act15": {"fillers": True, "iso_veto": 0.5, "iso_trust": 0.9, "act": 15},
+}
+
+
+def plain_half(row: dict[str, Any]) -> str:
+    """Unseen voices: TAVA's speakers alternate between the halves; the held-out CASIA, RAVDESS
+    and EmoDB voices are all report-only."""
+    if row["source"] != "tava":
+        return "report"
+    import zlib
+
+    return "choose" if zlib.crc32(str(row.get("speaker")).encode()) % 2 == 0 else "report"
+
+
+def events_for(row: dict[str, Any], regs: list[dict[str, Any]], cfg: dict[str, Any], det_tags, clf_tags, iso_labels):
+    from paravox.result import Event
+
+    kind = f"det{cfg.get('act', 30)}"
+    veto = cfg.get("iso_veto")
+    none_col = iso_labels.index("none")
+    out = []
+    for r in regs:
+        if r["kind"] != kind or r["quiet"]:
+            continue
+        det_p = np.array(r["det_p"])
+        det_p = det_p / max(det_p.sum(), 1e-9)
+        clf_p = np.array([r["clf_p"][clf_tags.index(t)] if t in clf_tags else 0.0 for t in det_tags])
+        clf_p = clf_p / max(clf_p.sum(), 1e-9)
+        iso = np.array(r["iso_p"])
+        if veto is not None and iso[none_col] >= veto:
+            continue
+        trusted = [t for t in iso_labels if t != "none"]
+        top = max(trusted, key=lambda t: iso[iso_labels.index(t)])
+        if cfg.get("iso_trust") is not None and iso[iso_labels.index(top)] >= cfg["iso_trust"] and top in det_tags:
+            out.append(Event(top, r["start"], r["end"], float(iso[iso_labels.index(top)] * r["peak"])))
+            continue
+        if cfg.get("iso_name"):
+            named = np.array([iso[iso_labels.index(t)] if t in iso_labels else 0.0 for t in det_tags])
+            named = named / max(named.sum(), 1e-9)
+            p = 0.5 * named + 0.5 * det_p
+            k = int(p.argmax())
+            if int(named.argmax()) != k or int(det_p.argmax()) != k:
+                continue
+        else:
+            p = 0.5 * clf_p + 0.5 * det_p
+            k = int(p.argmax())
+            if int(clf_p.argmax()) != k or int(det_p.argmax()) != k:
+                continue
+        out.append(Event(det_tags[k], r["start"], r["end"], float(p[k] * r["peak"])))
+    if cfg.get("gap") is not None:
+        for r in regs:
+            if r["kind"] != "gap" or r["quiet"]:
+                continue
+            if any(min(e.end, r["end"]) - max(e.start, r["start"]) > 0 for e in out):
+                continue
+            iso = np.array(r["iso_p"])
+            k = int(iso.argmax())
+            if k == none_col or iso[k] < cfg["gap"]:
+                continue
+            tag = iso_labels[k]
+            if cfg.get("gap_agree") and (tag not in det_tags or int(np.argmax(r["det_p"])) != det_tags.index(tag)):
+                continue
+            out.append(Event(tag, r["start"], r["end"], float(iso[k])))
+    if cfg.get("as") is not None:
+        found = audioset_events(row["id"], cfg["as"], cfg.get("as_tags"), out)
+        if cfg.get("as_iso"):
+            found = [e for e in (iso_rename(row, e, iso_labels) for e in found) if e is not None]
+        out += found
+    return sorted(out, key=lambda e: (e.start, e.end))
+
+
+_ISO_MEMO: dict[str, list[float]] = {}
+
+
+def iso_rename(row: dict[str, Any], event, iso_labels):
+    """The isolated classifier on an AudioSet event's span: None when it says ``none``, else the
+    event named by the classifier's most probable tag (AudioSet confuses throat clearing with coughs)."""
+    from dataclasses import replace
+
+    key = f"{row['id']}|{event.start}|{event.end}"
+    memo_file = CACHE / "iso_memo.json"
+    if not _ISO_MEMO and memo_file.exists():
+        _ISO_MEMO.update(json.loads(memo_file.read_text()))
+    if key not in _ISO_MEMO:
+        from paravox.audio import load_audio
+        from paravox.vocal_events.api import isolated_classifier_path
+        from paravox.vocal_events.model import load_classifier
+
+        iso = load_classifier(isolated_classifier_path(None))
+        x = load_audio(row["audio"]).samples[int(event.start * 16000) : int(event.end * 16000)]
+        _ISO_MEMO[key] = iso.label_probabilities(iso.embed(x))[0].round(4).tolist()
+        memo_file.write_text(json.dumps(_ISO_MEMO))
+    p = np.array(_ISO_MEMO[key])
+    none = iso_labels.index("none")
+    if p[none] >= 0.5:
+        return None
+    p[none] = 0.0
+    return replace(event, tag=iso_labels[int(p.argmax())])
+
+
+def audioset_events(clip_id: str, thr: float, tags, taken) -> list:
+    """Events where the AudioSet tagger's mapped class reaches ``thr`` on its 1-s windows (runs of
+    windows joined), not overlapping the events already ``taken``."""
+    from paravox.result import Event
+
+    path = CACHE / "audioset" / f"{clip_id}.npy"
+    if not path.exists():
+        return []
+    p = np.load(path).astype(np.float32)
+    names = list(AUDIOSET_TAGS)
+    out = []
+    for j, tag in enumerate(names):
+        if tag == "speech" or (tags is not None and tag not in tags):
+            continue
+        on = p[:, j] >= thr
+        k = 0
+        while k < len(on):
+            if not on[k]:
+                k += 1
+                continue
+            m = k
+            while m < len(on) and on[m]:
+                m += 1
+            a = k * AS_HOP + 0.5 * AS_WINDOW - 0.25
+            b = (m - 1) * AS_HOP + 0.5 * AS_WINDOW + 0.25
+            score = float(p[k:m, j].max())
+            if not any(min(e.end, b) - max(e.start, a) > 0 for e in taken + out):
+                out.append(Event(tag, round(a, 2), round(b, 2), score))
+            k = m
+    # overlapping AudioSet events of different tags: keep the surer one
+    out.sort(key=lambda e: -e.score)
+    kept = []
+    for e in out:
+        if not any(min(e.end, k.end) - max(e.start, k.start) > 0 for k in kept):
+            kept.append(e)
+    return kept
+
+
+def run_config(cfg: dict[str, Any], asr: list[dict[str, Any]], regions: dict[str, list], laugh_words: bool = True):
+    from paravox.result import Analysis, Segment
+    from paravox.vocal_events.api import isolated_classifier_path
+    from paravox.vocal_events.laugh_words import laughs_from_words, merge_laughs
+    from paravox.vocal_events.model import load_classifier, load_detector
+
+    det_tags = load_detector().tags
+    clf_tags = load_classifier().tags
+    iso_labels = load_classifier(isolated_classifier_path(None)).labels
+    out = []
+    for row in asr:
+        segments = [Segment.from_dict(s) for s in row["segments"]]
+        found = events_for(row, regions[row["id"]], cfg, det_tags, clf_tags, iso_labels)
+        if laugh_words and row["group"] == "nvasr":
+            segments, laughs = laughs_from_words(segments)
+            found = merge_laughs(found, laughs) if laughs else found
+        if cfg.get("fillers"):
+            from paravox.vocal_events.filler_words import fillers_from_words
+
+            segments, fillers = fillers_from_words(segments)
+            found = sorted(found + fillers, key=lambda e: (e.start, e.end))
+        a = Analysis(source=row["id"], duration=row["duration"], segments=segments, events=found)
+        out.append({**row, "hyp": a.tagged_text(), "events": [e.to_dict() for e in found], "pass": "default"})
+    return out
+
+
+def _fmt(x):
+    return "  -  " if x is None else f"{100 * x:5.1f}"
+
+
+def cmd_score(args: argparse.Namespace) -> None:
+    import nv_real_speech as rs
+
+    asr = rows("asr.jsonl")
+    regions = {r["id"]: r["regions"] for r in rows("regions.jsonl")}
+    asr = [r for r in asr if r["id"] in regions]
+    dev = ("affectron", "step-audio-editx", "sponlm-tts", "firered-tts")
+    shown = dev + (rs.REAL_SOURCES if args.report else ())
+    halves = ("choose", "report") if args.report else ("choose",)
+    head = " | ".join(f"{s[:10]:>10} F1/EM/fp" for s in shown)
+    print(f"{'config':22} | {head} | dev F1 | " + " | ".join(f"plain {h} /min" for h in halves))
+    results = {}
+    for name in args.config or list(CONFIGS):
+        hyp = run_config(CONFIGS[name], asr, regions)
+        cells, f1s = [], []
+        for s in shown:
+            sc = rs.score_rows([r for r in hyp if r["source"] == s])
+            tp = (sc["tag_precision"] or 0) * sc["n_hyp_tags"]
+            fp_min = (sc["n_hyp_tags"] - tp) / max(sc["minutes"], 1e-9)
+            cells.append(f"{_fmt(sc['tag_f1'])}/{_fmt(sc['nv_exact_match'])}/{fp_min:4.1f}")
+            if s in dev:
+                f1s.append(sc["tag_f1"] or 0.0)
+            results.setdefault(name, {})[s] = sc
+        plain = []
+        for h in halves:
+            pr = [r for r in hyp if r["group"] == "plain" and plain_half(r) == h]
+            n = sum(len(r["events"]) for r in pr)
+            mins = sum(r["duration"] for r in pr) / 60
+            plain.append(f"{n / max(mins, 1e-9):5.2f} ({n}/{mins:.1f}m)")
+        print(f"{name:22} | " + " | ".join(f"{c:>19}" for c in cells) + f" | {100 * np.mean(f1s):5.1f} | " + " | ".join(plain))
+        if args.show:
+            for r in hyp:
+                if r["group"] == "nvasr" and (args.report or r["source"] in dev):
+                    print(f"   {r['id']}: {r['ref']}\n   {'':{len(r['id'])}}  {r['hyp']}")
+
+
+def cmd_loso(args: argparse.Namespace) -> None:
+    """Leave one development source out: choose the configuration on the other three (mean tag
+    F1; ties go to fewer false tags per minute there plus on the choose half of the unseen
+    voices, then to the earlier, simpler configuration), score it on the one left out."""
+    import nv_real_speech as rs
+
+    asr = rows("asr.jsonl")
+    regions = {r["id"]: r["regions"] for r in rows("regions.jsonl")}
+    asr = [r for r in asr if r["id"] in regions]
+    dev = ("affectron", "step-audio-editx", "sponlm-tts", "firered-tts")
+    names = args.config or list(CONFIGS)
+    table = {}
+    for name in names:
+        hyp = run_config(CONFIGS[name], asr, regions)
+        per = {}
+        for s in dev:
+            sc = rs.score_rows([r for r in hyp if r["source"] == s])
+            tp = (sc["tag_precision"] or 0) * sc["n_hyp_tags"]
+            per[s] = (sc["tag_f1"] or 0.0, sc["n_hyp_tags"] - tp, sc["minutes"], sc["nv_exact_match"])
+        pr = [r for r in hyp if r["group"] == "plain" and plain_half(r) == "choose"]
+        table[name] = (per, sum(len(r["events"]) for r in pr), sum(r["duration"] for r in pr) / 60)
+    print("left out          | chosen on the other three            | its F1 / EM there")
+    for out in dev:
+        others = [s for s in dev if s != out]
+
+        def key(name):
+            per, n_plain, m_plain = table[name]
+            f1 = np.mean([per[s][0] for s in others])
+            fp = (sum(per[s][1] for s in others) + n_plain) / (sum(per[s][2] for s in others) + m_plain)
+            return (-round(f1, 6), round(fp, 6), names.index(name))
+
+        best = min(names, key=key)
+        per = table[best][0][out]
+        print(f"{out:17} | {best:36} | {100 * per[0]:5.1f} / {100 * per[3]:5.1f}   (base: {100 * table[names[0]][0][out][0]:5.1f} / {100 * table[names[0]][0][out][3]:5.1f})")
+
+
+#: AudioSet classes (EfficientAT's label indices) read as each taxonomy tag: the maximum over them.
+AUDIOSET_TAGS = {
+    "laugh": (16, 17, 18, 19, 20, 21), "cry": (22, 23, 24), "scream": (14,), "sigh": (26,), "hum": (37,),
+    "moan": (25, 38), "breath": (41,), "snore": (43,), "gasp": (44,), "pant": (45,), "cough": (47,),
+    "ahem": (48,), "sneeze": (49,), "sniff": (50,), "speech": (0,),
+}
+AS_WINDOW, AS_HOP = 1.0, 0.25
+
+
+def cmd_audioset(args: argparse.Namespace) -> None:
+    """AudioSet probabilities of the mapped classes on 1-s windows every 0.25 s, per clip."""
+    from efficientat import AudioSetTagger
+
+    from paravox.audio import load_audio
+
+    tagger = AudioSetTagger()
+    folder = CACHE / "audioset"
+    folder.mkdir(exist_ok=True)
+    todo = [r for r in rows("asr.jsonl") if not (folder / f"{r['id']}.npy").exists()]
+    for k, row in enumerate(todo, 1):
+        samples = load_audio(row["audio"]).samples
+        total = len(samples) / 16000
+        starts = np.arange(0.0, max(total - AS_WINDOW, 0.0) + 1e-9, AS_HOP)
+        p = tagger.region_probs(samples, [(t, t + AS_WINDOW) for t in starts])
+        cols = np.stack([p[:, list(ix)].max(axis=1) for ix in AUDIOSET_TAGS.values()], axis=1)
+        np.save(folder / f"{row['id']}.npy", cols.astype(np.float16))
+        if k % 50 == 0:
+            print(f"{k}/{len(todo)}", file=sys.stderr)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("cache")
+    c.add_argument("--group", choices=["nvasr", "plain"])
+    sub.add_parser("regions")
+    sub.add_parser("audioset")
+    sc = sub.add_parser("score")
+    sc.add_argument("--config", action="append", choices=list(CONFIGS))
+    sc.add_argument("--report", action="store_true", help="also the real sources and the report half of the unseen voices")
+    sc.add_argument("--show", action="store_true", help="print every transcript")
+    lo = sub.add_parser("loso")
+    lo.add_argument("--config", action="append", choices=list(CONFIGS))
+    args = ap.parse_args()
+    {"cache": cmd_cache, "regions": cmd_regions, "score": cmd_score, "loso": cmd_loso, "audioset": cmd_audioset}[args.cmd](args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
