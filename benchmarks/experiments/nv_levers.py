@@ -18,6 +18,7 @@ unseen voices, split into a *choose* half and a *report* half of the speakers.
 
     python benchmarks/experiments/nv_levers.py loso             # choose on three development sources, score the fourth
     python benchmarks/experiments/nv_levers.py audioset         # EfficientAT AudioSet tagger on 1-s windows (efficientat.py)
+    python benchmarks/experiments/nv_levers.py audioset-isolated   # the tagger on isolated bursts and on read speech
 
 Cache: ``benchmarks/results/levers/`` (not committed; rebuilt by the commands above, about
 25 min on 2 cores). ``score`` shows only the development sources and the choose half unless
@@ -479,6 +480,47 @@ def cmd_audioset(args: argparse.Namespace) -> None:
             print(f"{k}/{len(todo)}", file=sys.stderr)
 
 
+def cmd_audioset_isolated(args: argparse.Namespace) -> None:
+    """What the AudioSet tagger says on data no choice here is made on: isolated vocalizations
+    (Deeply, EmoGator; up to 60 clips per tag and source, seeded) and read speech of the
+    detector's training voices (400 clips, seeded). Clip score = max over 1-s windows every 0.25 s."""
+    import collections
+    import random
+
+    from efficientat import AudioSetTagger
+
+    from paravox.audio import load_audio
+    from paravox.training.mixtures import speech_clips, vocalization_clips
+
+    tagger = AudioSetTagger()
+    names = list(AUDIOSET_TAGS)
+
+    def clip_max(path) -> np.ndarray:
+        x = load_audio(str(path)).samples
+        starts = np.arange(0.0, max(len(x) / 16000 - AS_WINDOW, 0.0) + 1e-9, AS_HOP)
+        p = tagger.region_probs(x, [(t, t + AS_WINDOW) for t in starts])
+        return np.stack([p[:, list(ix)].max(axis=1) for ix in AUDIOSET_TAGS.values()], axis=1).max(axis=0)
+
+    speech = [c for c in speech_clips(DATA) if not c.held_out]
+    random.Random(0).shuffle(speech)
+    neg = np.stack([clip_max(c.path) for c in speech[:400]])
+    print(f"read speech, training voices: {len(neg)} clips; highest clip score per tag: "
+          + ", ".join(f"{n} {neg[:, j].max():.2f}" for j, n in enumerate(names) if n != "speech"))
+    by = collections.defaultdict(list)
+    for c in vocalization_clips(DATA):
+        if c.tag in names:
+            by[(c.tag, "emogator" if c.id.startswith("emogator") else "deeply")].append(c)
+    print("| tag | source | clips | median score | >= 0.2 | >= 0.3 | most often the top tag |")
+    print("|---|---|---|---|---|---|---|")
+    for (tag, src), clips in sorted(by.items()):
+        random.Random(0).shuffle(clips)
+        m = np.stack([clip_max(c.path) for c in clips[:60]])
+        j = names.index(tag)
+        top = collections.Counter(names[int(np.argmax(r[:-1]))] for r in m).most_common(2)
+        print(f"| {tag} | {src} | {len(m)} | {np.median(m[:, j]):.2f} | {100 * np.mean(m[:, j] >= 0.2):.0f}% "
+              f"| {100 * np.mean(m[:, j] >= 0.3):.0f}% | {', '.join(f'{t} {k}' for t, k in top)} |")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -486,6 +528,7 @@ def main() -> int:
     c.add_argument("--group", choices=["nvasr", "plain"])
     sub.add_parser("regions")
     sub.add_parser("audioset")
+    sub.add_parser("audioset-isolated")
     sc = sub.add_parser("score")
     sc.add_argument("--config", action="append", choices=list(CONFIGS))
     sc.add_argument("--report", action="store_true", help="also the real sources and the report half of the unseen voices")
@@ -493,7 +536,7 @@ def main() -> int:
     lo = sub.add_parser("loso")
     lo.add_argument("--config", action="append", choices=list(CONFIGS))
     args = ap.parse_args()
-    {"cache": cmd_cache, "regions": cmd_regions, "score": cmd_score, "loso": cmd_loso, "audioset": cmd_audioset}[args.cmd](args)
+    {"cache": cmd_cache, "regions": cmd_regions, "score": cmd_score, "loso": cmd_loso, "audioset": cmd_audioset, "audioset-isolated": cmd_audioset_isolated}[args.cmd](args)
     return 0
 
 
