@@ -115,7 +115,8 @@ def test_code_switched_file_every_clip_recovered_in_its_language():
     # Forced (here for this input only, as a manifest line may), the language still forces.
     forced = analyzer.analyze((audio, 16000), language="zh")
     assert forced.segments and {s.language for s in forced.segments} == {"zh"}
-    assert forced.options["transcribe"]["language"] == "zh" and analyzer.options.transcribe.language is None
+    assert forced.options["input_language"] == "zh" and analyzer.options.transcribe.language is None
+    assert forced.options["transcribe"]["language"] is None  # the run's own options; this input's language beside them
     # Restricted to zh,en, the same regions get the same languages.
     allowed = Analyzer(threads=2, events=None, emotion=None, language="zh,en").analyze((audio, 16000))
     assert [s.language for s in allowed.segments] == [s.language for s in result.segments]

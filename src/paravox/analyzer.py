@@ -64,7 +64,8 @@ class Analyzer:
     @property
     def asr(self):
         if self._asr is None:
-            self._asr = registry.create("asr", self.options.asr, threads=self.options.threads)
+            self._asr = registry.create("asr", self.options.asr, threads=self.options.threads,
+                                        **self.options.asr_backend_options())
         return self._asr
 
     @property
@@ -90,7 +91,7 @@ class Analyzer:
             set_runtime_threads(self.options.threads)
 
     def models(self) -> dict[str, str]:
-        names = {"asr": self.options.asr}
+        names = {"asr": self.options.asr if self.options.asr_model is None else f"{self.options.asr}:{self.options.asr_model}"}
         if self.options.events:
             names["events"] = self.options.events
         if self.options.emotion:

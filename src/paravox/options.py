@@ -223,6 +223,11 @@ class AnalyzeOptions:
     """Which backends run and how the input is read."""
 
     asr: str = "whisper-base"
+    #: the recogniser's model: None for the packaged Whisper base (offline); a faster-whisper size
+    #: name (small, large-v3, ...), a Hugging Face repo id or a CTranslate2 folder
+    asr_model: str | None = None
+    device: str = "cpu"  #: where the recogniser runs: cpu, cuda or auto (cuda when a GPU is visible)
+    compute_type: str | None = None  #: CTranslate2 compute type; default int8 on cpu, float16 on cuda
     events: str | None = "paravox-events"  #: vocal-event backend name, None for none
     #: the event backend's options (None: its defaults): a model directory, one threshold
     #: or ``{tag: threshold}``, the tags to keep, the shortest event in seconds
@@ -255,6 +260,8 @@ class AnalyzeOptions:
             raise OptionError(f"events_min_duration must be >= 0 seconds, got {self.events_min_duration}")
         if self.window_seconds < 30:
             raise OptionError(f"window_seconds must be at least 30, got {self.window_seconds}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise OptionError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if self.threads < 0:
             raise OptionError(f"threads must be >= 0, got {self.threads}")
         if self.max_duration is not None and self.max_duration <= 0:
@@ -293,6 +300,13 @@ class AnalyzeOptions:
             **kwargs,
         })
 
+    def asr_backend_options(self) -> dict[str, Any]:
+        """Keyword arguments for the recogniser: only the model choices that were set (a
+        recogniser that takes none of them keeps working with the defaults)."""
+        given = {"model": self.asr_model, "device": None if self.device == "cpu" else self.device,
+                 "compute_type": self.compute_type}
+        return {k: v for k, v in given.items() if v is not None}
+
     def events_backend_options(self) -> dict[str, Any]:
         """Keyword arguments for the event backend: only the options that were set."""
         given = {
@@ -316,7 +330,10 @@ class AnalyzeOptions:
     def from_dict(cls, d: dict[str, Any]) -> "AnalyzeOptions":
         d = dict(d)
         d.pop("elapsed_seconds", None)  # present in Analysis.options, not an option
+        item_language = d.pop("input_language", None)  # one input's language (a manifest line's)
         t = d.pop("transcribe", None) or {}
+        if item_language is not None:
+            t = {**t, "language": item_language, "languages": None}
         return cls.from_kwargs(transcribe=TranscribeOptions(**t), **d)
 
     def to_json(self) -> str:

@@ -132,21 +132,97 @@ SAMPLING_SEED = 0
 _MODELS: dict[tuple[str, int, int], object] = {}
 
 
-def load_whisper(threads: int = 0, workers: int = 1):
+#: Sizes faster-whisper can fetch by name (``--asr-model large-v3``); any Hugging Face repo id
+#: of a CTranslate2 conversion works too (``Systran/faster-whisper-small``).
+WHISPER_SIZES = ("tiny", "tiny.en", "base", "base.en", "small", "small.en", "medium", "medium.en", "large-v1",
+                 "large-v2", "large-v3", "large", "large-v3-turbo", "turbo", "distil-small.en", "distil-medium.en",
+                 "distil-large-v2", "distil-large-v3")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def whisper_model_path(model: str | None = None) -> str:
+    """The CTranslate2 folder of ``model``: None, the packaged Whisper base (offline); a folder
+    holding ``model.bin``; else a size name or Hugging Face repo id, from paravox's cache
+    (``<cache>/hub``), downloaded there when it is not yet and the network allows.
+
+    A named model that is neither cached nor downloadable raises :class:`ModelFilesError` with
+    one line that says how to get it.
+    """
+    from pathlib import Path
+
+    from paravox.encoder.files import ModelFilesError, cache_dir
+
+    if model is None:
+        return str(ensure_whisper_base())
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not (path / "model.bin").is_file():
+            raise ModelFilesError(f"--asr-model {model}: no model.bin in that folder; give a CTranslate2 "
+                                  "Whisper folder (ct2-transformers-converter output) or a model name such as large-v3")
+        return str(path)
+    looks_like_path = model.startswith(("/", ".", "~")) or model.count("/") > 1 or "\\" in model
+    if looks_like_path:
+        raise ModelFilesError(f"--asr-model {model}: no such folder; give a CTranslate2 Whisper folder or a model "
+                              "name such as large-v3")
+    if "/" not in model and model not in WHISPER_SIZES:
+        raise ModelFilesError(f"--asr-model {model}: not a folder, not a Whisper size ({', '.join(WHISPER_SIZES)}) "
+                              "and not a Hugging Face repo id (owner/name)")
+    from faster_whisper.utils import download_model
+
+    hub = cache_dir() / "hub"
+    try:
+        return download_model(model, local_files_only=True, cache_dir=str(hub))
+    except Exception:  # noqa: BLE001 - not cached: try the network below
+        pass
+    try:
+        log.info("downloading Whisper %s into %s", model, hub)
+        return download_model(model, cache_dir=str(hub))
+    except Exception as exc:  # noqa: BLE001 - no network, unknown repo, disk full: one line for all
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise ModelFilesError(
+            f"Whisper model {model!r} is not in paravox's cache ({hub}) and could not be downloaded ({reason}). "
+            f"On a machine with a network: python -c \"from faster_whisper import download_model; "
+            f"download_model('{model}', cache_dir='{hub}')\" and copy {hub} here, or pass a CTranslate2 folder "
+            "to --asr-model"
+        ) from None
+
+
+def load_whisper(threads: int = 0, workers: int = 1, model: str | None = None, device: str = "cpu",
+                 compute_type: str | None = None):
     """The faster-whisper model, loaded once per process, thread count and worker count.
 
     ``workers`` transcriptions may run at once when called from that many Python threads (a
     server's concurrency); with one, concurrent calls wait for each other. A second worker
     costs some memory: ``benchmarks/serve_latency.py`` prints the server's peak RSS.
+    ``model``, ``device``, ``compute_type``: see :func:`whisper_model_path` and :func:`new_whisper`.
     """
-    key = (str(ensure_whisper_base()), threads, workers)
+    key = (whisper_model_path(model), threads, workers, device, compute_type)
     with _MODEL_LOCK:
         if key not in _MODELS:
-            _MODELS[key] = new_whisper(threads, workers)
+            _MODELS[key] = new_whisper(threads, workers, model=key[0], device=device, compute_type=compute_type)
         return _MODELS[key]
 
 
-def new_whisper(threads: int = 0, workers: int = 1):
+def resolve_device(device: str = "cpu", compute_type: str | None = None) -> tuple[str, str]:
+    """(device, compute type) for CTranslate2: ``auto`` is ``cuda`` when a GPU is visible, else
+    ``cpu``; the compute type defaults to int8 on the CPU and float16 on a GPU.
+
+    >>> resolve_device("cpu")
+    ('cpu', 'int8')
+    """
+    if device not in DEVICES:
+        from paravox.errors import OptionError
+
+        raise OptionError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+    if device == "auto":
+        import ctranslate2
+
+        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    return device, compute_type or ("int8" if device == "cpu" else "float16")
+
+
+def new_whisper(threads: int = 0, workers: int = 1, *, model: str | None = None, device: str = "cpu",
+                compute_type: str | None = None):
     """A faster-whisper model of its own, not the process's shared one (:func:`load_whisper`),
     with the sampler seeded from :data:`SAMPLING_SEED`. Benchmarks give each configuration one,
     so that configurations never draw from one sampler stream and decode hard clips alike."""
@@ -156,8 +232,9 @@ def new_whisper(threads: int = 0, workers: int = 1):
     # the temperature fallback samples. A fixed seed makes a fresh process that is given the
     # same inputs in the same order produce the same transcripts.
     ctranslate2.set_random_seed(SAMPLING_SEED)
-    return _model_class()(str(ensure_whisper_base()), device="cpu", compute_type="int8", cpu_threads=threads,
-                          num_workers=workers)
+    device, compute_type = resolve_device(device, compute_type)
+    return _model_class()(model or str(ensure_whisper_base()), device=device, compute_type=compute_type,
+                          cpu_threads=threads, num_workers=workers)
 
 
 def reset_whisper(seed: int | None = None) -> None:
@@ -257,15 +334,18 @@ class WhisperResult(ASRResult):
 
 
 
-@register("asr", "whisper-base", description="Whisper base (CTranslate2 int8, offline), word timestamps")
+@register("asr", "whisper-base", description="Whisper via faster-whisper (default: base, CTranslate2 int8, offline; "
+          "--asr-model for another size or folder), word timestamps")
 class WhisperBaseASR:
-    """Whisper base via faster-whisper, with Silero VAD, word timestamps and the language
-    detected per speech region (see :meth:`transcribe`)."""
+    """Whisper via faster-whisper (the packaged base unless ``model`` names another), with
+    Silero VAD, word timestamps and the language detected per speech region (see
+    :meth:`transcribe`)."""
 
     name = "whisper-base"
 
-    def __init__(self, threads: int = 0, workers: int = 1) -> None:
-        self.model = load_whisper(threads, workers)
+    def __init__(self, threads: int = 0, workers: int = 1, model: str | None = None, device: str = "cpu",
+                 compute_type: str | None = None) -> None:
+        self.model = load_whisper(threads, workers, model, device, compute_type)
 
     def transcribe(
         self,

@@ -85,6 +85,16 @@ def _add_model_options(p: argparse.ArgumentParser, *, emotion: bool = True) -> N
     g.add_argument("--no-word-timestamps", action="store_true", help="segment times only (a little faster)")
     g.add_argument("--keep-traditional", action="store_true", help="do not fold Traditional Chinese output to Simplified")
     g.add_argument("--asr", default=None, help="speech recogniser backend (default: whisper-base)")
+    g.add_argument(
+        "--asr-model", default=None, metavar="NAME|DIR",
+        help="the Whisper model: a size (small, medium, large-v3, large-v3-turbo, distil-large-v3 ...), a Hugging Face "
+        "repo id or a CTranslate2 folder (default: the packaged base, offline); a named model is taken from paravox's "
+        "cache, downloaded there when the network allows",
+    )
+    g.add_argument("--device", default=None, choices=("auto", "cpu", "cuda"),
+                   help="where Whisper runs (default cpu; auto: cuda when a GPU is visible)")
+    g.add_argument("--compute-type", default=None, metavar="TYPE",
+                   help="CTranslate2 compute type (default int8 on cpu, float16 on cuda; e.g. int8_float16, float32)")
     g.add_argument("--events", default=None, metavar="NAME", help="vocal-event backend (default: paravox-events; 'none' turns events off)")
     g.add_argument("--events-model", default=None, metavar="DIR", help="an events model directory from 'paravox train events'")
     g.add_argument(

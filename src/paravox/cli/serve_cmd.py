@@ -24,6 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("models (loaded once, before the server accepts requests)")
     g.add_argument("-l", "--language", default=None, help="default spoken language (default: detect)")
     g.add_argument("--asr", default=None, help="speech recogniser backend (default: whisper-base)")
+    g.add_argument("--asr-model", default=None, metavar="NAME|DIR",
+                   help="the Whisper model: a size (large-v3 ...), a Hugging Face repo id or a CTranslate2 folder "
+                        "(default: the packaged base, offline)")
+    g.add_argument("--device", default=None, choices=("auto", "cpu", "cuda"), help="where Whisper runs (default cpu)")
+    g.add_argument("--compute-type", default=None, metavar="TYPE", help="CTranslate2 compute type (default int8 on cpu)")
+    g.add_argument("--config", default=None, metavar="JSON", help="options from a file written by --save-config")
     g.add_argument("--events", default=None, metavar="NAME", help="vocal-event backend ('none' for none; see 'paravox models')")
     g.add_argument("--events-model", default=None, metavar="DIR", help="an events model directory from 'paravox train events'")
     add_threshold_argument(g, dest="events_threshold")

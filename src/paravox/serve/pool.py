@@ -110,7 +110,7 @@ class PooledAnalyzer(Analyzer):
 
     @property
     def asr(self):
-        return self._backends.get("asr", self.options.asr)
+        return self._backends.get("asr", self.options.asr, **self.options.asr_backend_options())
 
     @property
     def events(self):
