@@ -14,7 +14,7 @@ True
 >>> AnalyzeOptions.from_kwargs(beam=3)
 Traceback (most recent call last):
 ...
-paravox.options.OptionTypeError: unknown option 'beam'; known options: asr, beam_size, ...word_timestamps
+paravox.options.OptionTypeError: unknown option 'beam'; known options: asr, asr_model, beam_size, ...word_timestamps
 """
 
 from __future__ import annotations

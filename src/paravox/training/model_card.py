@@ -24,13 +24,24 @@ TAG_SOURCES = {
 CARRIED_SECTION = "### The shipped labelling on the same mixtures"
 
 
+#: Hand-maintained sections after it, carried over too (figures of benchmark scripts, not of training).
+CARRIED_AFTER = ("### With the gate, in real speech",)
+
+
 def carried_section(card: str) -> str:
-    """``CARRIED_SECTION`` of an existing card, up to the next heading ('' if absent)."""
+    """``CARRIED_SECTION`` of an existing card and the :data:`CARRIED_AFTER` sections, each up to
+    the next heading ('' if the first is absent)."""
     if CARRIED_SECTION not in card:
         return ""
-    rest = card[card.index(CARRIED_SECTION):]
-    ends = [i for i in (rest.find("\n## ", 1), rest.find("\n### ", 1), rest.find("\nSpeaker-independent 5-fold", 1)) if i > 0]
-    return rest[: min(ends)].rstrip() + "\n" if ends else rest.rstrip() + "\n"
+    blocks = []
+    for heading in (CARRIED_SECTION, *CARRIED_AFTER):
+        if heading not in card:
+            continue
+        rest = card[card.index(heading):]
+        ends = [i for i in (rest.find("\n## ", 1), rest.find("\n### ", 1), rest.find("\nSpeaker-independent 5-fold", 1))
+                if i > 0]
+        blocks.append(rest[: min(ends)].rstrip() if ends else rest.rstrip())
+    return "\n\n".join(blocks) + "\n"
 
 
 def model_card(report: dict[str, Any], command: str, carried: str = "") -> str:
