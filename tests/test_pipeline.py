@@ -265,3 +265,36 @@ def test_reset_whisper_loads_a_fresh_model_with_its_seed_and_new_whisper_is_neve
     assert whisper_asr.SAMPLING_SEED == 7 and whisper_asr.load_whisper(1) is not again
     own = whisper_asr.new_whisper(1)
     assert own is not whisper_asr.load_whisper(1) and type(own).__name__ == type(first).__name__ == "_OnceEncodingWhisperModel"
+
+
+def test_speech_that_gives_no_words_stays_in_the_output_as_an_empty_segment_saying_so():
+    """Issue 19: a speech region the recogniser turned into nothing vanished without a trace."""
+    from paravox.analyzer import Analyzer
+    from paravox.backends import registry
+    from paravox.backends.whisper import WhisperResult
+    from paravox.formats import render
+    from paravox.result import NO_WORDS, Analysis, Segment, Word
+    from paravox.testing.signals import tone
+
+    class Mumbling:
+        name = "mumbling-asr"
+
+        def __init__(self, threads: int = 0) -> None:
+            pass
+
+        def transcribe(self, samples, *, offset=0.0, options=None, progress=None):
+            words = [Word(offset + 0.2, offset + 0.6, "hello", 0.9)]
+            return WhisperResult([Segment(offset + 0.2, offset + 0.6, "hello", words, "en")], "en", 0.9,
+                                 empty_regions=[(offset + 1.0, offset + 2.5, "en")])
+
+    registry.register("asr", "mumbling-asr")(Mumbling)
+    try:
+        a = Analyzer(asr="mumbling-asr", events=None, emotion=None).analyze((tone(220, seconds=3.0), 16000))
+    finally:
+        registry.unregister("asr", "mumbling-asr")
+    assert [(s.start, s.end, s.text, s.note) for s in a.segments] == [(0.2, 0.6, "hello", None), (1.0, 2.5, "", NO_WORDS)]
+    assert a.text == a.tagged_text() == "hello"
+    doc = a.to_dict()
+    assert doc["segments"][1]["note"] == NO_WORDS and "note" not in doc["segments"][0]
+    assert Analysis.from_dict(doc).segments[1].note == NO_WORDS
+    assert render(a, "srt").count("-->") == 1  # no empty subtitle

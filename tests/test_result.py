@@ -181,3 +181,12 @@ def test_txt_separates_segments_and_stays_one_line_per_input():
     a = Analysis(source="x", duration=3.0, segments=segs, events=[Event("laugh", 2.5, 2.9, 0.9)])
     assert render(a, "txt") == "第一句话 第二句话 [laugh]\n"
     assert render(Analysis(source="y", duration=1.0), "txt") == "\n"
+
+
+def test_subtitle_lines_are_broken_at_max_line_chars():
+    words = [Word(0.1 * i, 0.1 * i + 0.1, w) for i, w in enumerate("He was not an ill-disposed young man.".split())]
+    a = Analysis(source="x", duration=2.0, segments=[Segment(0.0, 0.7, "He was not an ill-disposed young man.", words)])
+    srt = render(a, "srt", max_line_chars=20)
+    assert srt.splitlines()[2:5] == ["He was not an", "ill-disposed young", "man."]
+    assert all(len(line) <= 20 for line in render(a, "vtt", max_line_chars=20).splitlines()[3:])
+    assert render(a, "srt") .splitlines()[2] == "He was not an ill-disposed young man."  # no limit: one line

@@ -140,7 +140,16 @@ class Analyzer:
                 window_opts = topts if topts.language_per_region else replace(topts, language=language)
                 result = self.asr.transcribe(piece, offset=offset, options=window_opts, progress=progress)
                 piece_segments = result.segments
-                empty_regions += len(getattr(result, "empty_regions", ()))
+                empty = getattr(result, "empty_regions", ())
+                empty_regions += len(empty)
+                if empty:
+                    # Speech that gave no words stays in the output as an empty segment saying so.
+                    from paravox.result import NO_WORDS
+
+                    piece_segments = sorted(
+                        list(piece_segments) + [Segment(a, b, "", [], lang, note=NO_WORDS) for a, b, lang in empty],
+                        key=lambda s: (s.start, s.end),
+                    )
                 if piece_segments and not topts.language_per_region and language_prob is None:
                     language, language_prob = result.language, result.language_probability
                 if piece_segments and topts.language_per_region:

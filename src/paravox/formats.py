@@ -100,8 +100,39 @@ def error_record(key: str, exc: BaseException) -> dict[str, Any]:
     return {"id": key, "error": {"type": type(exc).__name__, "message": str(exc)}}
 
 
-def render(analysis: Analysis, fmt: str, *, style: str = "bracket", key: str | None = None) -> str:
-    """The text of one output file (or one JSONL line, newline included)."""
+def wrap_cue(text: str, width: int | None) -> str:
+    """``text`` broken into lines of at most ``width`` characters (subtitles): between words,
+    and between any two characters of a Chinese or Japanese run; a tag or a word longer than
+    the width keeps a line of its own. None or 0: one line.
+
+    >>> wrap_cue("He was not an ill-disposed young man. [laugh]", 20)
+    'He was not an\\nill-disposed young\\nman. [laugh]'
+    >>> wrap_cue("他对着光 [hum] 仔细端详着，仿佛在欣赏一件稀世珍宝", 12)
+    '他对着光 [hum] 仔\\n细端详着，仿佛在欣赏一件\\n稀世珍宝'
+    """
+    if not width or len(text) <= width:
+        return text
+    import re
+
+    # pieces: a Latin word or tag with the space before it, or one CJK character
+    pieces = re.findall(r"\s*\[[^\]]*\]|\s*<[^>]*>|\s*\([^)]*\)|\s*[\u2e80-\u9fff\uac00-\ud7af\uff00-\uffef\u3000-\u303f]|\s*[^\s\u2e80-\u9fff\uac00-\ud7af\uff00-\uffef\u3000-\u303f]+", text)
+    lines, line = [], ""
+    for piece in pieces:
+        if line and len(line + piece) > width:
+            lines.append(line)
+            piece = piece.lstrip()
+            line = piece
+        else:
+            line = (line + piece) if line else piece.lstrip()
+    if line:
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def render(analysis: Analysis, fmt: str, *, style: str = "bracket", key: str | None = None,
+           max_line_chars: int | None = None) -> str:
+    """The text of one output file (or one JSONL line, newline included); ``max_line_chars``
+    wraps the subtitle lines of srt and vtt (:func:`wrap_cue`)."""
     fmt = _check(fmt)
     if fmt == "json":
         return json.dumps(analysis_record(analysis, key=key), ensure_ascii=False, indent=2) + "\n"
@@ -116,7 +147,8 @@ def render(analysis: Analysis, fmt: str, *, style: str = "bracket", key: str | N
     blocks = []
     for i, cue in enumerate(analysis.cues(style), 1):
         times = f"{timestamp(cue.start, sep=sep)} --> {timestamp(max(cue.end, cue.start + 0.001), sep=sep)}"
-        blocks.append(f"{i}\n{times}\n{cue.text}\n" if fmt == "srt" else f"{times}\n{cue.text}\n")
+        text = wrap_cue(cue.text, max_line_chars)
+        blocks.append(f"{i}\n{times}\n{text}\n" if fmt == "srt" else f"{times}\n{text}\n")
     body = "\n".join(blocks)
     return body if fmt == "srt" else "WEBVTT\n\n" + body
 

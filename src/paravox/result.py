@@ -126,9 +126,12 @@ class Segment:
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
     emotion: EmotionScore | None = None
+    #: why a segment has no text: a stretch the voice detector calls speech that gave no words
+    #: (:data:`NO_WORDS`), so that nothing vanishes from the output unreported
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "start": _r(self.start),
             "end": _r(self.end),
             "text": self.text,
@@ -138,6 +141,9 @@ class Segment:
             "no_speech_prob": _r(self.no_speech_prob, 4),
             "emotion": None if self.emotion is None else self.emotion.to_dict(),
         }
+        if self.note is not None:
+            d["note"] = self.note
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Segment":
@@ -150,7 +156,12 @@ class Segment:
             None if d.get("avg_logprob") is None else float(d["avg_logprob"]),
             None if d.get("no_speech_prob") is None else float(d["no_speech_prob"]),
             None if d.get("emotion") is None else EmotionScore.from_dict(d["emotion"]),
+            d.get("note"),
         )
+
+
+#: :attr:`Segment.note` of a speech region that the recogniser turned into no words.
+NO_WORDS = "speech (voice activity) but no words recognised"
 
 
 @dataclass
@@ -187,8 +198,7 @@ class Analysis:
     def text(self) -> str:
         """The plain transcript: :meth:`tagged_text` without the tags (the same words, joined
         by the same spacing rule)."""
-        words = [w for s in self.segments for w in (s.words or [_segment_as_word(s)])]
-        return _insert_events(words, [], "bracket")
+        return _insert_events(self._words(), [], "bracket")
 
     def tagged_text(self, style: str = "bracket") -> str:
         """The transcript with each event written inline at the nearest word boundary.
@@ -196,14 +206,19 @@ class Analysis:
         ``style``: ``"bracket"`` ``[laugh]`` (MNV-17), ``"sensevoice"`` ``<|Laughter|>``,
         ``"paren"`` ``(laughs)``, ``"angle"`` ``<laugh>``.
         """
-        words = [w for s in self.segments for w in (s.words or [_segment_as_word(s)])]
-        return _insert_events(words, sorted(self.events, key=lambda e: e.start), style)
+        return _insert_events(self._words(), sorted(self.events, key=lambda e: e.start), style)
+
+    def _words(self) -> list[Word]:
+        """Every word in order; a segment without word times counts as one word, an empty one as none."""
+        return [w for s in self.segments for w in (s.words or ([_segment_as_word(s)] if s.text.strip() else []))]
 
     def cues(self, style: str = "bracket") -> list[Cue]:
         """Subtitle cues: one per segment with its events inline; far-off events get their own cue."""
         owned, standalone = self._events_by_segment()
         cues = []
         for seg, evs in zip(self.segments, owned):
+            if not seg.text.strip() and not evs:
+                continue  # an empty segment (a region that gave no words) makes no subtitle
             words = seg.words or [_segment_as_word(seg)]
             start = min([seg.start] + [e.start for e in evs])
             end = max([seg.end] + [e.end for e in evs])

@@ -50,6 +50,8 @@ def _add_outputs(p: argparse.ArgumentParser, default_format: str) -> None:
         default="bracket",
         help="how events are written inline: [laugh] (default, MNV-17), <|Laughter|>, (laughs), <laugh>",
     )
+    g.add_argument("--max-line-chars", type=int, default=None, metavar="N",
+                   help="srt/vtt: break subtitle lines at N characters (between words; anywhere in Chinese)")
 
 
 def _add_model_options(p: argparse.ArgumentParser, *, emotion: bool = True) -> None:
@@ -230,12 +232,15 @@ def _run_analysis(args: argparse.Namespace, *, transcript_only: bool) -> int:
     fmt = pick_format(args, ANALYSIS_FORMATS, "txt" if transcript_only else "json")
     items = read_inputs(args)
     style = args.tag_style
+    width = args.max_line_chars
+    if width is not None and width < 1:
+        raise UsageError(f"--max-line-chars must be 1 or more, got {width}")
     if transcript_only:
         render = Render(lambda item, a: formats.transcript_record(a, key=item.key, style=style),
-                        lambda item, a, fmt, several: formats.render(a, fmt, style=style))
+                        lambda item, a, fmt, several: formats.render(a, fmt, style=style, max_line_chars=width))
     else:
         render = Render(lambda item, a: formats.record(a, key=item.key),
-                        lambda item, a, fmt, several: formats.render(a, fmt, style=style))
+                        lambda item, a, fmt, several: formats.render(a, fmt, style=style, max_line_chars=width))
     progress = Progress(enabled=not args.quiet, seconds=True)
     output = Output(args.output, fmt, items, render, progress)
     analyzer = Analyzer(opts)
