@@ -182,6 +182,8 @@ class TranscribeOptions:
     no_speech_threshold: float | None = 0.6
     condition_on_previous_text: bool = True
     initial_prompt: str | None = None
+    #: words or names the recogniser should favour (faster-whisper's hotwords; ignored with initial_prompt)
+    hotwords: str | None = None
     word_timestamps: bool = True
     vad: bool = True  #: skip non-speech with the Silero VAD that faster-whisper ships
     vad_min_silence_ms: int = 2000
@@ -199,6 +201,8 @@ class TranscribeOptions:
         object.__setattr__(self, "temperature", tuple(float(t) for t in temps))
         if not self.temperature or any(t < 0 for t in self.temperature):
             raise OptionError(f"temperature must be one or more values >= 0, got {self.temperature}")
+        if self.vad_min_silence_ms < 0:
+            raise OptionError(f"vad_min_silence_ms must be 0 or more, got {self.vad_min_silence_ms}")
         if not 0.0 <= self.vad_threshold <= 1.0:
             raise OptionError(f"vad_threshold is a speech probability between 0 and 1, got {self.vad_threshold}")
         if self.chinese_script not in ("simplified", "keep"):

@@ -455,6 +455,7 @@ class WhisperBaseASR:
             no_speech_threshold=opts.no_speech_threshold,
             condition_on_previous_text=opts.condition_on_previous_text,
             initial_prompt=opts.initial_prompt,
+            hotwords=opts.hotwords,
             word_timestamps=opts.word_timestamps,
             vad_filter=False,  # paravox picks the speech itself (speech_chunks) and maps times back
         )

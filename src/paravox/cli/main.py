@@ -78,6 +78,10 @@ def _add_model_options(p: argparse.ArgumentParser, *, emotion: bool = True) -> N
     )
     g.add_argument("--vad-threshold", type=float, default=None, metavar="P",
                    help="Silero speech probability above which audio counts as speech (default 0.3)")
+    g.add_argument("--vad-min-silence-ms", type=int, default=None, metavar="MS",
+                   help="pauses shorter than this are bridged into the speech around them (default 2000)")
+    g.add_argument("--hotwords", default=None, metavar="TEXT",
+                   help="words or names the recogniser should favour (faster-whisper's hotwords; unused with --initial-prompt)")
     g.add_argument("--initial-prompt", default=None, help="text that primes the recogniser (style, spelling, names)")
     g.add_argument("--no-vad", action="store_true", help="do not skip non-speech with the Silero VAD")
     g.add_argument(
