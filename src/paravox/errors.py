@@ -30,3 +30,9 @@ class InputListError(ParavoxError, ValueError):
 class ModelError(ParavoxError, ValueError):
     """A model directory that cannot be loaded (missing file, wrong kind, bad config); the
     message names the directory."""
+
+
+class ModelUnavailableError(ParavoxError, RuntimeError):
+    """A model named by the user is neither on this machine nor downloadable from it (offline);
+    the message gives the command that fetches it. The command line exits with status 1 for it,
+    not 2: the options were right, the machine lacks the model."""

@@ -151,6 +151,7 @@ def whisper_model_path(model: str | None = None) -> str:
     from pathlib import Path
 
     from paravox.encoder.files import ModelFilesError, cache_dir
+    from paravox.errors import ModelUnavailableError
 
     if model is None:
         return str(ensure_whisper_base())
@@ -179,7 +180,7 @@ def whisper_model_path(model: str | None = None) -> str:
         return download_model(model, cache_dir=str(hub))
     except Exception as exc:  # noqa: BLE001 - no network, unknown repo, disk full: one line for all
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise ModelFilesError(
+        raise ModelUnavailableError(
             f"Whisper model {model!r} is not in paravox's cache ({hub}) and could not be downloaded ({reason}). "
             f"On a machine with a network: python -c \"from faster_whisper import download_model; "
             f"download_model('{model}', cache_dir='{hub}')\" and copy {hub} here, or pass a CTranslate2 folder "

@@ -309,16 +309,20 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``paravox`` command; returns the exit status (0 ok, 1 some inputs failed, 2 usage)."""
+    """Run the ``paravox`` command; returns the exit status (0 ok, 1 some inputs failed or a named
+    model is not on this machine and cannot be downloaded, 2 usage or a broken model)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return 2
-    from paravox.errors import ParavoxError
+    from paravox.errors import ModelUnavailableError, ParavoxError
 
     try:
         return int(args.handler(args) or 0)
+    except ModelUnavailableError as exc:
+        fail(str(exc))
+        return 1
     except (UsageError, ParavoxError) as exc:
         # A bad option, input list or model, or a fatal error: one line, exit status 2.
         return fail(str(exc))

@@ -99,7 +99,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:  # load the models now, so that a missing one is one clear line, not a traceback
         app.state.pool.load()
     except Exception as exc:  # noqa: BLE001 - whatever a backend raises while loading
-        return fail(f"cannot load the models: {exc}")
+        from paravox.errors import ModelUnavailableError
+
+        code = fail(f"cannot load the models: {exc}")
+        return 1 if isinstance(exc, ModelUnavailableError) else code
     # uvicorn's own cap on open requests is a backstop above the app's queue: /healthz and
     # the page still answer while the queue is full, and nothing grows without bound.
     limit = args.concurrency + args.queue + 32
