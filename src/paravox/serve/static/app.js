@@ -203,7 +203,9 @@
     const segs = a.segments || [];
     const words = [];
     segs.forEach((s, si) => {
-      const ws = s.words && s.words.length ? s.words : [{ start: s.start, end: s.end, text: s.text }];
+      // A speech region that gave no words (s.note says so) shows as such, not as nothing.
+      const text = s.text || (s.note ? "(speech, no words recognised)" : "");
+      const ws = s.words && s.words.length ? s.words : [{ start: s.start, end: s.end, text }];
       ws.forEach((w) => words.push({ ...w, seg: si }));
     });
     const slots = words.map(() => []);
