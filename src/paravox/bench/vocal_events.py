@@ -5,9 +5,10 @@
   score its test part, report UAR and macro-F1 per fold, their mean, and per class. With
   negatives, the classifier also learns ``none`` (no vocalization) and the report adds how
   many negatives it called none and how many vocalizations it wrongly called none.
-- :func:`bench_nvasr`: transcribe every clip with events inline and score the tagged
-  transcripts with the MNV-17 metrics; real and synthetic clips are reported apart, and
-  tag F1 is also given over the tags the event model can emit.
+- :func:`bench_nvasr`: transcribe every clip of one or more sets with events inline and score
+  the tagged transcripts with the MNV-17 metrics and the NVVSpeech Track 1 ones; real and
+  synthetic clips, and every source, are reported apart, with the mean and spread over the
+  real sources; tag F1 is also given over the tags the event model can emit.
 """
 
 from __future__ import annotations
@@ -199,21 +200,36 @@ def _map_folds(fn, items: list[tuple[str, dict[str, Any]]], jobs: int) -> list[A
 
 
 def bench_nvasr(
-    data: str | Path,
+    data: str | Path | Sequence[str | Path],
     *,
     events: str | None = "paravox-events",
     events_model: str | None = None,
     language: str | None = None,
+    filler_words: bool = False,
+    laugh_words: bool = True,
+    asr: str = "whisper-base",
     hyp_output: str | None = None,
     quiet: bool = True,
 ) -> dict[str, Any]:
+    """Tagged transcripts of every clip of one or more NV-tagged sets, scored per group (real,
+    synthetic), per source (a manifest row's ``source``, else its folder's name) and, over the
+    real sources, their mean and spread: the figures docs/vocal-events-protocol.md asks a model
+    change to move, source by source. Tag scores are given as bags (MNV-17) and by position
+    (NVVSpeech Track 1: position-aware F1, mNTD, Track1Score)."""
     from paravox.analyzer import Analyzer
     from paravox.evaluation.nvasr import evaluate_nvasr
     from paravox.options import AnalyzeOptions
 
-    data = Path(data)
-    rows = manifest_rows(data / "manifest.jsonl")
-    opts = AnalyzeOptions.from_kwargs(events=events, events_model=events_model, language=language)
+    folders = [Path(data)] if isinstance(data, (str, Path)) else [Path(d) for d in data]
+    rows: list[dict[str, Any]] = []
+    for folder in folders:
+        for r in manifest_rows(folder / "manifest.jsonl"):
+            rows.append({**r, "_audio": str(folder / r["audio"]), "_source": str(r.get("source") or folder.name)})
+    ids = [r["id"] for r in rows]
+    if len(set(ids)) != len(ids):
+        raise ValueError("the sets share clip ids; give sets whose ids differ")
+    opts = AnalyzeOptions.from_kwargs(asr=asr, events=events, events_model=events_model, language=language,
+                                      filler_words=filler_words, laugh_words=laugh_words, emotion=None)
     analyzer = Analyzer(opts)
     covered: list[str] = []
     if analyzer.events is not None and hasattr(analyzer.events, "detector"):
@@ -222,7 +238,7 @@ def bench_nvasr(
     from tqdm import tqdm
 
     for row in tqdm(rows, unit="clip", file=sys.stderr, disable=quiet or not sys.stderr.isatty()):
-        analysis = analyzer.analyze(str(data / row["audio"]), name=row["id"])
+        analysis = analyzer.analyze(row["_audio"], name=row["id"])
         hyps[row["id"]] = analysis.tagged_text()
     if hyp_output:
         from paravox.formats import write_atomic
@@ -232,30 +248,57 @@ def bench_nvasr(
         "real": [r for r in rows if not r.get("synthetic")],
         "synthetic": [r for r in rows if r.get("synthetic")],
     }
-    results: dict[str, Any] = {"data": str(data), "events": events, "covered_tags": covered, "groups": {}}
-    lines = [
-        f"NV-ASR on {data}: transcription + {events or 'no'} events",
-        "",
-        "| clips | n | Joint CER | text CER | NV exact match | tag P | tag R | tag F1 | tag F1 (covered tags) | parent tag F1 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, group in groups.items():
-        if not group:
-            continue
+    sources = sorted({r["_source"] for r in rows})
+    data_names = ", ".join(str(f) for f in folders)
+    results: dict[str, Any] = {"data": [str(f) for f in folders], "events": events, "covered_tags": covered,
+                               "options": {"filler_words": filler_words, "laugh_words": laugh_words},
+                               "groups": {}, "sources": {}}
+    header = ("| clips | n | Joint CER | text CER | NV exact match | tag P | tag R | tag F1 | tag F1 (covered tags) "
+              "| parent tag F1 | position F1 | mNTD | Track1Score |")
+    lines = [f"NV-ASR on {data_names}: transcription + {events or 'no'} events", "", header,
+             "|" + "---|" * (header.count("|") - 1)]
+
+    def score(group: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
         refs = {r["id"]: r["text"] for r in group}
-        rep = evaluate_nvasr(refs, {k: hyps[k] for k in refs})
+        langs = {r["id"]: r.get("language") for r in group}
+        rep = evaluate_nvasr(refs, {k: hyps[k] for k in refs}, languages=langs)
         d = rep.to_dict(per_utterance=True)
         cov = [rep.per_class[c] for c in rep.per_class if c in covered]
         tp = sum(s.tp for s in cov)
         denom = sum(s.n_ref + s.n_hyp for s in cov)
         d["tag_f1_covered"] = 2 * tp / denom if denom else None
-        results["groups"][name] = d
+        nvv = rep.nvvspeech
+        d["position_f1"], d["mntd"], d["track1_score"] = nvv.f1_micro, nvv.mntd, nvv.track1_score
+        d["table"] = rep.format_table()
         f1c = "n/a" if d["tag_f1_covered"] is None else f"{100 * d['tag_f1_covered']:.1f}"
-        lines.append(
-            f"| {name} | {rep.n} | {100 * rep.joint_cer:.2f} | {100 * rep.text_cer:.2f} | {100 * rep.nv_exact_match:.1f} "
-            f"| {100 * rep.tag.precision:.1f} | {100 * rep.tag.recall:.1f} | {100 * rep.tag.f1:.1f} | {f1c} | {100 * rep.parent_tag.f1:.1f} |"
-        )
-        results["groups"][name]["table"] = rep.format_table()
+        line = (f" {rep.n} | {100 * rep.joint_cer:.2f} | {100 * rep.text_cer:.2f} | {100 * rep.nv_exact_match:.1f} "
+                f"| {100 * rep.tag.precision:.1f} | {100 * rep.tag.recall:.1f} | {100 * rep.tag.f1:.1f} | {f1c} "
+                f"| {100 * rep.parent_tag.f1:.1f} | {100 * nvv.f1_micro:.1f} | {nvv.mntd:.3f} | {nvv.track1_score:.1f} |")
+        return d, line
+
+    for name, group in groups.items():
+        if group:
+            results["groups"][name], line = score(group)
+            lines.append(f"| **{name}** |" + line)
+    real_sources = []
+    for source in sources:
+        group = [r for r in rows if r["_source"] == source]
+        results["sources"][source], line = score(group)
+        kind = "synthetic" if all(r.get("synthetic") for r in group) else "real"
+        results["sources"][source]["kind"] = kind
+        if kind == "real":
+            real_sources.append(source)
+        lines.append(f"| {source} ({kind}) |" + line)
+    if real_sources:
+        spread = {}
+        for key in ("nv_exact_match", "tag_f1", "position_f1", "track1_score", "text_cer"):
+            values = [float(results["sources"][s][key]) for s in real_sources]
+            spread[key] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "min": min(values), "max": max(values)}
+        results["real_sources"] = {"sources": real_sources, **spread}
+        lines += ["", f"real sources ({len(real_sources)}), mean ± std [min, max]: " + "; ".join(
+            f"{k} {v['mean'] * (1 if k == 'track1_score' else 100):.1f} ± {v['std'] * (1 if k == 'track1_score' else 100):.1f} "
+            f"[{v['min'] * (1 if k == 'track1_score' else 100):.1f}, {v['max'] * (1 if k == 'track1_score' else 100):.1f}]"
+            for k, v in spread.items())]
     results["markdown"] = "\n".join(lines) + "\n\n" + "\n\n".join(
         f"{name}:\n{g['table']}" for name, g in results["groups"].items()
     )

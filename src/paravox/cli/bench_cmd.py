@@ -46,13 +46,18 @@ def register_events(bsub: argparse._SubParsersAction) -> None:
     p = bsub.add_parser(
         "nvasr",
         help="tagged transcripts on an NV-ASR set: Joint CER, text CER, NV exact match, tag F1",
-        description="Transcribe every clip of an NV-tagged set with events inline and score it (MNV-17 metrics); "
-        "synthetic clips are reported apart.",
-        epilog="example:\n  paravox bench nvasr --data ../shared/data/nvasr/dev -o nvasr.json",
+        description="Transcribe every clip of one or more NV-tagged sets with events inline and score them: MNV-17 "
+        "metrics and NVVSpeech Track 1 (position-aware F1, mNTD, Track1Score), per group (real, synthetic), per source, "
+        "and the mean and spread over the real sources (docs/vocal-events-protocol.md).",
+        epilog="example:\n  paravox bench nvasr --data ../shared/data/nvasr/dev ../shared/data/nvasr/tts-demos -o nvasr.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--data", required=True, metavar="DIR", help="folder with manifest.jsonl (audio, text, synthetic)")
+    p.add_argument("--data", required=True, nargs="+", action="extend", metavar="DIR",
+                   help="one or more folders with manifest.jsonl (audio, text; synthetic, source, language optional); "
+                        "each source is scored on its own, with the mean and spread over the real ones")
     p.add_argument("--events", default="paravox-events", help="event backend ('none' for plain transcripts)")
+    p.add_argument("--filler-words", action="store_true", help="um, 嗯 as [uhm] events (as 'paravox analyze --filler-words')")
+    p.add_argument("--keep-laugh-words", action="store_true", help="leave spelled-out laughter as text")
     p.add_argument("--events-model", metavar="DIR", help="events model directory")
     p.add_argument("--language", help="force the language (default: detect)")
     p.add_argument("--hyp-output", metavar="JSONL", help="also write the hypotheses ({'id', 'text'}) here")
@@ -83,7 +88,8 @@ def cmd_bench_nvasr(args: argparse.Namespace) -> int:
     from paravox.bench import vocal_events as bench
 
     result = bench.bench_nvasr(
-        args.data, events=args.events, events_model=args.events_model, language=args.language,
+        args.data, events=None if args.events == "none" else args.events, events_model=args.events_model,
+        language=args.language, filler_words=args.filler_words, laugh_words=not args.keep_laugh_words,
         hyp_output=args.hyp_output, quiet=args.quiet,
     )
     print(result["markdown"])
