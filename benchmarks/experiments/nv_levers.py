@@ -19,6 +19,7 @@ unseen voices, split into a *choose* half and a *report* half of the speakers.
     python benchmarks/experiments/nv_levers.py loso             # choose on three development sources, score the fourth
     python benchmarks/experiments/nv_levers.py audioset         # EfficientAT AudioSet tagger on 1-s windows (efficientat.py)
     python benchmarks/experiments/nv_levers.py audioset-isolated   # the tagger on isolated bursts and on read speech
+    python benchmarks/experiments/nv_levers.py demo             # what the models make of samples/demo.flac
 
 Cache: ``benchmarks/results/levers/`` (not committed; rebuilt by the commands above, about
 25 min on 2 cores). ``score`` shows only the development sources and the choose half unless
@@ -521,6 +522,40 @@ def cmd_audioset_isolated(args: argparse.Namespace) -> None:
               f"| {100 * np.mean(m[:, j] >= 0.3):.0f}% | {', '.join(f'{t} {k}' for t, k in top)} |")
 
 
+def cmd_demo(args: argparse.Namespace) -> None:
+    """What the detector and the isolated classifier make of samples/demo.flac (a laugh at
+    3.14-5.7 s, a gasp at 17.39 s): the detector's regions at activity 0.15 and 0.3 and the
+    stretches without words, each with the detector's top tag and the isolated classifier's answer."""
+    from paravox.analyzer import Analyzer
+    from paravox.audio import load_audio
+    from paravox.vocal_events import features
+    from paravox.vocal_events.api import isolated_classifier_path
+    from paravox.vocal_events.model import load_classifier, load_detector
+
+    audio = load_audio(REPO / "samples" / "demo.flac")
+    row = {"segments": [s.to_dict() for s in Analyzer(events=None, emotion=None).analyze(audio, name="demo").segments]}
+    det = load_detector()
+    iso = load_classifier(isolated_classifier_path(None))
+    scores = det.frame_scores(audio.samples)
+    fs = features.FRAME_SECONDS
+
+    def show(kind: str, a: float, b: float, extra: str = "") -> None:
+        p = iso.label_probabilities(iso.embed(audio.samples[int(a * 16000) : int(b * 16000)]))[0]
+        tags = [t for t in iso.labels if t != "none"]
+        top = max(tags, key=lambda t: p[iso.labels.index(t)])
+        print(f"{kind:7} {a:6.2f}-{b:6.2f} s {extra}isolated: none {p[iso.labels.index('none')]:.2f}, "
+              f"best tag {top} {p[iso.labels.index(top)]:.2f}")
+
+    for thr in (0.15, 0.3):
+        for a, b, peak in detector_regions(scores, det, thr):
+            top = det.tags[int(scores[a:b].mean(axis=0).argmax())]
+            show(f"act{thr:g}", a * fs, b * fs, f"peak activity {peak:.2f}, detector's tag {top}; ")
+    for a, b in gap_regions(row, len(audio.samples) / 16000, 0.25):
+        show("no word", a, b)
+    near = scores[int(17.0 / fs) : int(18.2 / fs)].max(axis=1)
+    print(f"detector activity 17.0-18.2 s (the gasp): max {near.max():.2f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -529,6 +564,7 @@ def main() -> int:
     sub.add_parser("regions")
     sub.add_parser("audioset")
     sub.add_parser("audioset-isolated")
+    sub.add_parser("demo")
     sc = sub.add_parser("score")
     sc.add_argument("--config", action="append", choices=list(CONFIGS))
     sc.add_argument("--report", action="store_true", help="also the real sources and the report half of the unseen voices")
@@ -536,7 +572,7 @@ def main() -> int:
     lo = sub.add_parser("loso")
     lo.add_argument("--config", action="append", choices=list(CONFIGS))
     args = ap.parse_args()
-    {"cache": cmd_cache, "regions": cmd_regions, "score": cmd_score, "loso": cmd_loso, "audioset": cmd_audioset, "audioset-isolated": cmd_audioset_isolated}[args.cmd](args)
+    {"cache": cmd_cache, "regions": cmd_regions, "score": cmd_score, "loso": cmd_loso, "audioset": cmd_audioset, "audioset-isolated": cmd_audioset_isolated, "demo": cmd_demo}[args.cmd](args)
     return 0
 
 
