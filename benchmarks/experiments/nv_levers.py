@@ -409,6 +409,11 @@ def cmd_score(args: argparse.Namespace) -> None:
             mins = sum(r["duration"] for r in pr) / 60
             plain.append(f"{n / max(mins, 1e-9):5.2f} ({n}/{mins:.1f}m)")
         print(f"{name:22} | " + " | ".join(f"{c:>19}" for c in cells) + f" | {100 * np.mean(f1s):5.1f} | " + " | ".join(plain))
+        if args.per_tag:
+            pooled = rs.score_rows([r for r in hyp if r["group"] == "nvasr" and r["source"] in shown])
+            print("   per tag (reference / written / right): " + ", ".join(
+                f"{t} {v['support']}/{v['hyp']}/{round((v['recall'] or 0) * v['support'])}"
+                for t, v in sorted(pooled["per_tag"].items())))
         if args.show:
             for r in hyp:
                 if r["group"] == "nvasr" and (args.report or r["source"] in dev):
@@ -569,6 +574,7 @@ def main() -> int:
     sc.add_argument("--config", action="append", choices=list(CONFIGS))
     sc.add_argument("--report", action="store_true", help="also the real sources and the report half of the unseen voices")
     sc.add_argument("--show", action="store_true", help="print every transcript")
+    sc.add_argument("--per-tag", action="store_true", help="per tag over the sources shown: reference, written, right")
     lo = sub.add_parser("loso")
     lo.add_argument("--config", action="append", choices=list(CONFIGS))
     args = ap.parse_args()
