@@ -222,6 +222,10 @@ class TranscribeOptions:
         object.__setattr__(self, "languages", allowed)
 
 
+#: Where the recogniser may run (``AnalyzeOptions.device``).
+DEVICES = ("auto", "cpu", "cuda")
+
+
 @dataclass(frozen=True)
 class AnalyzeOptions:
     """Which backends run and how the input is read."""
@@ -264,8 +268,8 @@ class AnalyzeOptions:
             raise OptionError(f"events_min_duration must be >= 0 seconds, got {self.events_min_duration}")
         if self.window_seconds < 30:
             raise OptionError(f"window_seconds must be at least 30, got {self.window_seconds}")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise OptionError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if self.device not in DEVICES:
+            raise OptionError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
         if self.threads < 0:
             raise OptionError(f"threads must be >= 0, got {self.threads}")
         if self.max_duration is not None and self.max_duration <= 0:

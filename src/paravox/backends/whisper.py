@@ -33,7 +33,7 @@ from paravox.backends.speech_regions import (  # noqa: F401  (speech_chunks: par
     speech_regions,
 )
 from paravox.encoder.files import ensure_whisper_base
-from paravox.options import TranscribeOptions
+from paravox.options import DEVICES, TranscribeOptions
 from paravox.result import Segment, Word, join_words
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,6 @@ _MODELS: dict[tuple[str, int, int], object] = {}
 WHISPER_SIZES = ("tiny", "tiny.en", "base", "base.en", "small", "small.en", "medium", "medium.en", "large-v1",
                  "large-v2", "large-v3", "large", "large-v3-turbo", "turbo", "distil-small.en", "distil-medium.en",
                  "distil-large-v2", "distil-large-v3")
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def whisper_model_path(model: str | None = None) -> str:
