@@ -10,7 +10,18 @@ Public names are imported lazily so that ``import paravox`` stays cheap.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import TYPE_CHECKING, Any
+
+if "ctranslate2" not in sys.modules:
+    # CTranslate2's OpenMP threads (libgomp) spin for a while after each call by default, and
+    # the event and emotion heads (ONNX Runtime, NumPy) that run between two recogniser calls
+    # then share the cores with threads doing nothing: on 2 cores a short clip took 1.5 times
+    # as long to analyse (benchmarks/experiments/omp_wait.py; docs/benchmarks.md, "Speed on
+    # short clips"). Passive waiting changes no result. A value set by the user wins; it must
+    # be set before ctranslate2 is first imported.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 
