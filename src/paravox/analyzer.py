@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 #: Inputs shorter than this are not sent to the recogniser (Whisper invents text on them).
 MIN_SPEECH_SECONDS = 1.0
+#: Inputs up to this long may share the recogniser's windows (Analyzer.analyze_many).
+PACK_SECONDS = 30.0
 #: A window is cut in the middle of a pause at least this long found by the VAD.
 _CUT_MIN_PAUSE = 0.3
 
@@ -105,19 +107,19 @@ class Analyzer:
         name: str | None = None,
         progress: ProgressCallback | None = None,
         language: str | None = None,
+        _transcript: Any = None,
     ) -> Analysis:
         """Analyse one input (path, ``"-"``, bytes, file object, ``(array, rate)`` or Audio).
 
         ``language`` overrides the analyser's for this input (a code forces it, ``"zh,en"``
         restricts detection), as a manifest line may (:class:`paravox.inputs.InputItem`).
         Raises :class:`paravox.audio.AudioError` for input that is not usable audio. Silence
-        and sub-second audio give a valid Analysis with no segments.
+        and sub-second audio give a valid Analysis with no segments. (``_transcript``: the
+        recogniser's result for an input of one window, made beforehand by :meth:`analyze_many`.)
         """
         label = name or source_name(source)
-        opts = self.options
         language_given = language
-        if language is not None:
-            opts = replace(opts, transcribe=replace(opts.transcribe, language=language, languages=None))
+        opts = self._input_options(language)
         topts = opts.transcribe
         segments: list[Segment] = []
         events: list[Event] = []
@@ -138,7 +140,12 @@ class Analyzer:
                 # Detecting per region, each window detects its own; detecting once, the first
                 # window with speech decides the language for the rest.
                 window_opts = topts if topts.language_per_region else replace(topts, language=language)
-                result = self.asr.transcribe(piece, offset=offset, options=window_opts, progress=progress)
+                if _transcript is not None:
+                    if offset:
+                        raise ValueError("a transcript made beforehand covers an input of one window only")
+                    result = _transcript
+                else:
+                    result = self.asr.transcribe(piece, offset=offset, options=window_opts, progress=progress)
                 piece_segments = result.segments
                 empty = getattr(result, "empty_regions", ())
                 empty_regions += len(empty)
@@ -215,6 +222,69 @@ class Analyzer:
             options={**self.options.to_dict(), **({"input_language": language_given} if language_given else {}),
                      "elapsed_seconds": round(time.perf_counter() - started, 3)},
         )
+
+
+    def analyze_many(self, items: Sequence[tuple[Any, str | None, str | None]], *,
+                     fatal: tuple = ()) -> list[Analysis | Exception]:
+        """Analyse several inputs, each ``(source, name, language)`` as :meth:`analyze` takes them;
+        one Analysis per input, or the exception it raised (an exception of ``fatal`` is raised).
+
+        With ``options.pack`` above 1 and a recogniser that can (``transcribe_many``), short
+        inputs (one window, at most ``PACK_SECONDS``) are transcribed together, up to ``pack`` of
+        them sharing one of Whisper's 30-s windows (:meth:`WhisperBaseASR.transcribe_many`);
+        their events and emotion are then found input by input. A packed input's words may
+        differ from what it gives alone, since Whisper reads its neighbours too; ``pack=1``
+        analyses each alone, exactly as :meth:`analyze`.
+        """
+        out: list[Analysis | Exception | None] = [None] * len(items)
+        many = getattr(self.asr, "transcribe_many", None) if self.options.pack > 1 else None
+        short: list[tuple[int, np.ndarray, Any]] = []
+        if many is not None:
+            from paravox.audio import load_audio
+
+            for i, (source, name, language) in enumerate(items):
+                opts = self._input_options(language).transcribe
+                try:
+                    head = stream_audio(source, window_seconds=PACK_SECONDS, name=name or source_name(source),
+                                        max_duration=self.options.max_duration)
+                    first = next(head, None)
+                    if first is None or next(head, None) is not None:
+                        continue  # empty, or longer than a window: analysed alone below
+                    if len(first) / SAMPLE_RATE >= MIN_SPEECH_SECONDS:
+                        short.append((i, first, opts))
+                except fatal:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - this input's failure, recorded
+                    out[i] = exc
+            if short:
+                transcripts = many([(samples, opts) for _, samples, opts in short], pack=self.options.pack)
+                for (i, samples, _), transcript in zip(short, transcripts):
+                    if transcript is None:
+                        continue
+                    source, name, language = items[i]
+                    label = name or source_name(source)
+                    try:
+                        out[i] = self.analyze((samples, SAMPLE_RATE), name=label, language=language,
+                                              _transcript=transcript)
+                    except fatal:
+                        raise
+                    except Exception as exc:  # noqa: BLE001
+                        out[i] = exc
+        for i, (source, name, language) in enumerate(items):
+            if out[i] is None:
+                try:
+                    out[i] = self.analyze(source, name=name, language=language)
+                except fatal:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    out[i] = exc
+        return out  # type: ignore[return-value]
+
+    def _input_options(self, language: str | None) -> AnalyzeOptions:
+        """The options for one input given its own ``language`` (a manifest line's), as analyze uses them."""
+        if language is None:
+            return self.options
+        return replace(self.options, transcribe=replace(self.options.transcribe, language=language, languages=None))
 
 
 def _emits(backend: Any, tag: str) -> bool:

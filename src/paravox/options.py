@@ -255,6 +255,10 @@ class AnalyzeOptions:
     #: long inputs are decoded and transcribed window by window so memory stays bounded
     window_seconds: float = 600.0
     max_duration: float | None = None  #: refuse inputs longer than this many seconds
+    #: inputs analysed together (:meth:`~paravox.analyzer.Analyzer.analyze_many`, ``paravox batch``):
+    #: up to this many short ones share one of the recogniser's 30-s windows; 1 decodes each
+    #: input alone, exactly as ``paravox analyze`` does
+    pack: int = 1
     transcribe: TranscribeOptions = field(default_factory=TranscribeOptions)
 
     def __post_init__(self) -> None:
@@ -272,6 +276,8 @@ class AnalyzeOptions:
             raise OptionError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
         if self.threads < 0:
             raise OptionError(f"threads must be >= 0, got {self.threads}")
+        if not isinstance(self.pack, int) or isinstance(self.pack, bool) or self.pack < 1:
+            raise OptionError(f"pack must be a whole number >= 1 (1: no packing), got {self.pack!r}")
         if self.max_duration is not None and self.max_duration <= 0:
             raise OptionError(f"max_duration must be a positive number of seconds, got {self.max_duration}")
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import unicodedata
-from dataclasses import dataclass, field
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -302,16 +305,140 @@ def merge_subwords(words: list[Word], raw: list[str]) -> list[Word]:
     return out
 
 
+#: Seconds of silence between two inputs packed into one window (see transcribe_many); chosen
+#: over 0.5 and 2 s on the choose set (docs/benchmarks.md, "Speed on short clips").
+PACK_GAP = 1.0
+#: A word wholly in the silence around its input, or whose middle lies further than this
+#: (seconds) into it, makes the input decoded alone.
+PACK_SLACK = 0.2
+#: An input with more speech than this (seconds) is decoded alone, not packed.
+PACK_MAX_SPEECH = 20.0
+#: Audio in one packed window at most, gaps included (Whisper reads 30 s; a little room is left
+#: so that the last segment ends inside the window and no second window is decoded).
+PACK_WINDOW = 28.0
+#: Inputs analysed together at most, by default (``paravox batch --pack``).
+PACK_INPUTS = 32
+#: Packed windows decoded in one batch at most (the recogniser's time falls by a quarter against
+#: one by one on 2 cores: ``benchmarks/experiments/packing.py``); each costs about 75 MB more.
+PACK_BATCH = 4
+#: Rounds of packing: with 2, an input in doubt because of its companions is packed again with
+#: others before it is decoded alone (13% faster, but more vocalizations written as words).
+PACK_ROUNDS = 1
+#: A word reaching into a neighbour's speech sends its input to be decoded alone (False: the
+#: word is cut to its input; measured, no better).
+PACK_CHECK_CROSSING = True
+#: What became of the inputs offered for packing in this process, for benchmarks: ``packed`` (the
+#: window answered for them) and the checks that sent the others to be decoded alone.
+PACK_COUNTS: Counter = Counter()
 
 
+def restore_speech_timestamps(segments, chunks, sample_rate):
+    """faster-whisper's mapping of times in the joined speech back to times in the audio."""
+    from faster_whisper.transcribe import restore_speech_timestamps as restore
+
+    return restore(segments, chunks, sample_rate)
 
 
+def pack_windows(sizes: list[tuple[int, int]], pack: int = PACK_INPUTS) -> list[list[int]]:
+    """Group ``(input, samples)`` in the order given into windows of at most ``pack`` inputs and
+    ``PACK_WINDOW`` seconds, ``PACK_GAP`` between inputs; an input too long for any company
+    gets a window of its own.
+
+    >>> pack_windows([(0, 10 * 16000), (1, 10 * 16000), (2, 10 * 16000), (3, 1 * 16000)])
+    [[0, 1], [2, 3]]
+    >>> pack_windows([(0, 16000), (1, 16000), (2, 16000)], pack=2)
+    [[0, 1], [2]]
+    """
+    limit, gap = PACK_WINDOW * SAMPLE_RATE, PACK_GAP * SAMPLE_RATE
+    windows: list[list[int]] = []
+    used = 0.0
+    for i, n in sizes:
+        if windows and len(windows[-1]) < pack and used + gap + n <= limit:
+            windows[-1].append(i)
+            used += gap + n
+        else:
+            windows.append([i])
+            used = n
+    return windows
 
 
+def split_window(segments: list, spans: list[tuple[float, float]], opts: TranscribeOptions, *,
+                 heard_until: float | None = None) -> list[tuple[list | None, str | None]]:
+    """Give each word of a packed window's ``segments`` (faster-whisper's) to the input whose
+    span (``(start, end)`` seconds in the window) its middle falls in, the gaps split in the
+    middle. Per input: ``(segments, None)``, times moved to the start of its own speech; or
+    ``(None, doubt)`` when the window cannot answer for it cleanly:
+
+    - ``crossing``: a word reaches into the speech of the input before or after;
+    - ``in gap``: a word lies wholly in the silence around the input, or its middle more than
+      ``PACK_SLACK`` into it (an echo of a neighbour, or made up);
+    - ``cut off``: the decode stopped (``heard_until``, seconds) before the input's end;
+    - ``no words``;
+    - ``compression``: its words compress like a repetition loop (``compression_ratio_threshold``);
+    - ``logprob``: their mean log probability is under ``log_prob_threshold``.
+
+    The first three (:data:`NEIGHBOUR_DOUBTS`) may come from the companions.
+    """
+    n = len(spans)
+    edges = [(spans[k][1] + spans[k + 1][0]) / 2 for k in range(n - 1)]
+    out: list[list] = [[] for _ in range(n)]
+    doubts: list[str | None] = [None] * n
+    if heard_until is not None:
+        for k, (_, end) in enumerate(spans):
+            if end > heard_until + PACK_SLACK:
+                doubts[k] = "cut off"
+    for s in segments:
+        words = list(s.words or [])
+        if not words:
+            continue
+        mine: dict[int, list] = {}
+        for w in words:
+            middle = (w.start + w.end) / 2
+            k = int(np.searchsorted(edges, middle))
+            before = spans[k - 1][1] if k else -np.inf
+            after = spans[k + 1][0] if k < n - 1 else np.inf
+            if PACK_CHECK_CROSSING and (w.start < before or w.end > after):
+                doubts[k] = doubts[k] or "crossing"
+            elif (not spans[k][0] - PACK_SLACK <= middle <= spans[k][1] + PACK_SLACK
+                  or w.start >= spans[k][1] or w.end <= spans[k][0]):
+                doubts[k] = doubts[k] or "in gap"
+            mine.setdefault(k, []).append(w)
+        for k, ws in mine.items():
+            start, length = spans[k][0], spans[k][1] - spans[k][0]
+
+            def local(t: float) -> float:
+                return round(min(max(t - start, 0.0), length), 3)
+
+            whole = len(mine) == 1
+            moved = [replace(w, start=local(w.start), end=local(w.end)) for w in ws]
+            out[k].append(replace(
+                s,
+                start=local(s.start if whole else ws[0].start),
+                end=local(s.end if whole else ws[-1].end),
+                text=s.text if whole else "".join(w.word for w in ws),
+                words=moved,
+            ))
+    for k, mine_segments in enumerate(out):
+        if doubts[k]:
+            continue
+        words = [w for seg in mine_segments for w in seg.words]
+        if not words:
+            doubts[k] = "no words"
+            continue
+        text = "".join(w.word for w in words).strip().encode()
+        ratio = len(text) / max(1, len(zlib.compress(text)))
+        if opts.compression_ratio_threshold is not None and ratio > opts.compression_ratio_threshold:
+            doubts[k] = "compression"  # a repetition loop: alone, the temperature fallback deals with it
+            continue
+        logprob = float(np.mean([math.log(max(w.probability, 1e-9)) for w in words]))
+        if opts.log_prob_threshold is not None and logprob < opts.log_prob_threshold:
+            doubts[k] = "logprob"  # unsure words: alone, the fallback (or the no-speech rule) decides
+    return [(None, doubts[k]) if doubts[k] else (out[k], None) for k in range(n)]
 
 
-
-
+#: Doubts of :func:`split_window` that may come from an input's companions in the window: such
+#: an input is packed once more, with others, before it is decoded alone.
+NEIGHBOUR_DOUBTS = frozenset({"crossing", "in gap", "cut off"})
 
 
 @dataclass
@@ -320,18 +447,6 @@ class WhisperResult(ASRResult):
     ``(start, end, language)`` in seconds (absolute), so that nothing vanishes unreported."""
 
     empty_regions: list[tuple[float, float, str | None]] = field(default_factory=list)
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 @register("asr", "whisper-base", description="Whisper via faster-whisper (default: base, CTranslate2 int8, offline; "
@@ -372,20 +487,28 @@ class WhisperBaseASR:
         """
         opts = options or TranscribeOptions()
         audio = np.ascontiguousarray(samples, dtype=np.float32)
+        plan = self._plan(audio, opts)
+        if isinstance(plan, WhisperResult):
+            return plan
+        return self._decode_runs(audio, *plan, offset, opts, progress)
+
+    def _plan(self, audio: np.ndarray, opts: TranscribeOptions):
+        """What :meth:`transcribe` decodes: ``(runs, prior)``, each run ``(language, chunks,
+        regions)``; or the (empty) WhisperResult when there is no speech."""
         chunks = None
         if opts.vad:
             chunks = speech_chunks(audio, opts)
             if not chunks:
                 return WhisperResult([], opts.language, None)
         if opts.language is not None:
-            return self._decode_runs(audio, [(opts.language, chunks, [])], 1.0, offset, opts, progress)
+            return [(opts.language, chunks, [])], 1.0
         if not (opts.language_per_region and chunks):
             speech = audio if chunks is None else np.concatenate([audio[c["start"] : c["end"]] for c in chunks])
             if opts.languages is None:  # faster-whisper detects on the first 30 s (encoded once, see _model_class)
-                return self._decode_runs(audio, [(None, chunks, [])], None, offset, opts, progress)
+                return [(None, chunks, [])], None
             probs, _ = language_probs(self.model, speech, opts.languages, pad=True)
             language = max(probs, key=probs.get)
-            return self._decode_runs(audio, [(language, chunks, [])], probs[language], offset, opts, progress)
+            return [(language, chunks, [])], probs[language]
 
         regions = speech_regions(audio, chunks, opts)
 
@@ -404,8 +527,170 @@ class WhisperBaseASR:
             for r in rare:
                 read_padded(r)
             prior = choose_languages(regions)
-        runs = [(lang, join_adjacent(rs), rs) for lang, rs in language_runs(regions)]
-        return self._decode_runs(audio, runs, prior, offset, opts, progress)
+        return [(lang, join_adjacent(rs), rs) for lang, rs in language_runs(regions)], prior
+
+    def transcribe_many(self, inputs: list[tuple[np.ndarray, TranscribeOptions]],
+                        pack: int = PACK_INPUTS) -> list[WhisperResult | None]:
+        """Transcribe several inputs, short ones sharing Whisper's 30-s windows.
+
+        Each input is planned as :meth:`transcribe` plans it (speech, language per region).
+        An input whose speech is one run of one language, at most ``PACK_MAX_SPEECH`` long,
+        is packed: up to ``pack`` such inputs of one language (and the same options) are
+        joined, ``PACK_GAP`` of silence apart, into windows of at most ``PACK_WINDOW``
+        (:func:`pack_windows`); up to ``PACK_BATCH`` windows are decoded in one batch
+        (:meth:`_decode_windows`), and each word goes back to the input its middle falls in
+        (:func:`split_window`). An input a window cannot answer for cleanly is packed once more
+        with other companions when the doubt came from them (a word across two inputs or in
+        the silence between them, a window whose decode stopped before it), and otherwise, or
+        again in doubt, decoded alone, exactly as :meth:`transcribe` would.
+
+        One result per input, times relative to the input (offset 0); None for an input whose
+        planning failed (the caller analyses it alone and meets the error there).
+        """
+        results: list[WhisperResult | None] = [None] * len(inputs)
+        plans: list[tuple | None] = [None] * len(inputs)
+        groups: dict[tuple, list[int]] = {}
+        for i, (samples, opts) in enumerate(inputs):
+            audio = np.ascontiguousarray(samples, dtype=np.float32)
+            try:
+                plan = self._plan(audio, opts)
+            except Exception:  # noqa: BLE001 - this input is analysed alone and fails there, named
+                log.debug("planning input %d failed", i, exc_info=True)
+                continue
+            if isinstance(plan, WhisperResult):
+                results[i] = plan
+                continue
+            plans[i] = (audio, plan)
+            runs, _ = plan
+            language, chunks, _ = runs[0]
+            speech = sum(c["end"] - c["start"] for c in chunks or ()) / SAMPLE_RATE
+            if (pack > 1 and len(runs) == 1 and language is not None and chunks and opts.word_timestamps
+                    and speech <= PACK_MAX_SPEECH):
+                groups.setdefault((language, replace(opts, language=None, languages=None)), []).append(i)
+        for (language, _), members in groups.items():
+            opts = inputs[members[0]][1]
+            speeches = {i: np.concatenate([plans[i][0][c["start"] : c["end"]] for c in plans[i][1][0][0][1]])
+                        for i in members}
+            for round_ in range(PACK_ROUNDS):
+                windows = pack_windows([(i, len(speeches[i])) for i in members], pack)
+                again: list[int] = []
+                for first in range(0, len(windows), PACK_BATCH):
+                    batch = windows[first : first + PACK_BATCH]
+                    try:
+                        answers = self._decode_windows([[speeches[i] for i in w] for w in batch], language, opts)
+                    except Exception:  # noqa: BLE001 - the inputs of a failed batch are decoded alone
+                        log.warning("a batch of packed windows failed; decoding its inputs alone", exc_info=True)
+                        continue
+                    for window, answered in zip(batch, answers):
+                        for i, (window_segments, doubt) in zip(window, answered):
+                            if window_segments is None:
+                                PACK_COUNTS[doubt] += 1
+                                if doubt in NEIGHBOUR_DOUBTS and round_ + 1 < PACK_ROUNDS:
+                                    again.append(i)
+                                continue
+                            results[i] = self._packed_result(plans[i], window_segments, language, opts)
+                members = again
+        for i, plan in enumerate(plans):
+            if plan is not None and results[i] is None:
+                audio, (runs, prior) = plan
+                try:
+                    results[i] = self._decode_runs(audio, runs, prior, 0.0, inputs[i][1], None)
+                except Exception:  # noqa: BLE001 - as planning: the caller meets the error alone
+                    log.debug("decoding input %d failed", i, exc_info=True)
+        return results
+
+    def _packed_result(self, plan, window_segments, language, opts) -> WhisperResult | None:
+        """One packed input's result from its share of a window, or None when a region of it
+        with speech got no word (alone, such a region is decoded again on its own)."""
+        _, (runs, prior) = plan
+        chunks, regions = runs[0][1], runs[0][2]
+        restored = restore_speech_timestamps(window_segments, chunks, SAMPLE_RATE)
+        segments = self._segments(restored, language, 0.0, opts, None)
+        if any(r.speech >= EMPTY_REGION_SPEECH
+               and not heard_between(segments, r.start / SAMPLE_RATE, r.end / SAMPLE_RATE) for r in regions):
+            PACK_COUNTS["region without words"] += 1
+            return None
+        PACK_COUNTS["packed"] += 1
+        probability = prior.get(language) if isinstance(prior, dict) else prior
+        return WhisperResult(segments, language, probability)
+
+    def _decode_windows(self, windows: list[list[np.ndarray]], language: str, opts: TranscribeOptions):
+        """Decode packed windows (each a list of inputs' speech, joined ``PACK_GAP`` apart) in one
+        batch; per window, per input: ``(segments, None)`` with times from the start of its
+        speech, or ``(None, doubt)`` (see :func:`split_window`).
+
+        faster-whisper's decoding of one window at temperature 0, batched: the encoder and the
+        beam search run once for all windows (on 2 cores a batch of 4 windows decodes in about
+        half the time of 4 one after the other). There is no temperature fallback and no
+        no-speech skip here, since a window's average log probability or compression ratio would
+        judge all its inputs by one of them: each input is judged on its own words instead, and
+        decoded alone when in doubt. A window whose decode stops before its end answers for the
+        inputs before that point only.
+        """
+        import ctranslate2
+        from faster_whisper import WhisperModel
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import Segment as FWSegment
+        from faster_whisper.transcribe import Word as FWWord
+        from faster_whisper.transcribe import get_compression_ratio, get_end, get_suppressed_tokens
+
+        model = self.model
+        gap = np.zeros(int(PACK_GAP * SAMPLE_RATE), dtype=np.float32)
+        audios, spans = [], []
+        for speeches in windows:
+            pieces, starts, at = [], [], 0
+            for k, speech in enumerate(speeches):
+                if k:
+                    pieces.append(gap)
+                    at += len(gap)
+                starts.append(at / SAMPLE_RATE)
+                pieces.append(speech)
+                at += len(speech)
+            audios.append(np.concatenate(pieces))
+            spans.append([(st, st + len(x) / SAMPLE_RATE) for st, x in zip(starts, speeches)])
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
+        features = [model.feature_extractor(a) for a in audios]
+        frames = [min(model.feature_extractor.nb_max_frames, f.shape[-1] - 1) for f in features]
+        encoded = WhisperModel.encode(model, np.stack([pad_or_trim(f[:, :n]) for f, n in zip(features, frames)]))
+        previous = tokenizer.encode(" " + opts.initial_prompt.strip()) if opts.initial_prompt else []
+        prompt = model.get_prompt(tokenizer, previous, without_timestamps=False, hotwords=opts.hotwords)
+        generated = model.model.generate(
+            encoded, [prompt] * len(windows), beam_size=opts.beam_size, patience=1, length_penalty=1,
+            repetition_penalty=1, no_repeat_ngram_size=0, max_length=model.max_length, return_scores=True,
+            return_no_speech_prob=True, suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+            max_initial_timestamp_index=int(round(1.0 / model.time_precision)),
+        )
+        states = np.asarray(encoded) if len(windows) > 1 else None
+        out = []
+        for w, result in enumerate(generated):
+            tokens = result.sequences_ids[0]
+            segment_size = frames[w]
+            parts, seek, single_ending = model._split_segments_by_timestamps(
+                tokenizer=tokenizer, tokens=tokens, time_offset=0.0, segment_size=segment_size,
+                segment_duration=segment_size * model.feature_extractor.time_per_frame, seek=0)
+            own = encoded if states is None else ctranslate2.StorageView.from_array(np.ascontiguousarray(states[w : w + 1]))
+            model.add_word_timestamps([parts], tokenizer, own, segment_size, "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、",
+                                      last_speech_timestamp=0.0)
+            if not single_ending:
+                last_word_end = get_end(parts)
+                if last_word_end is not None and last_word_end > 0:
+                    seek = round(last_word_end * model.frames_per_second)
+            heard_until = min(seek, segment_size) * model.feature_extractor.time_per_frame
+            cut = seek < segment_size
+            avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+            segments = []
+            for part in parts:
+                text = tokenizer.decode(part["tokens"])
+                if part["start"] == part["end"] or not text.strip():
+                    continue
+                segments.append(FWSegment(
+                    id=len(segments) + 1, seek=0, start=part["start"], end=part["end"], text=text,
+                    tokens=part["tokens"], avg_logprob=avg_logprob, compression_ratio=get_compression_ratio(text.strip()),
+                    no_speech_prob=result.no_speech_prob, words=[FWWord(**word) for word in part["words"]],
+                    temperature=0.0))
+            out.append(split_window(segments, spans[w], opts, heard_until=heard_until if cut else None))
+        return out
 
     def _decode_runs(self, audio, runs, prior, offset, opts, progress) -> WhisperResult:
         """Decode each ``(language, chunks, regions)`` run; ``prior`` is the file's language
@@ -443,9 +728,9 @@ class WhisperBaseASR:
             probability = prior.get(main)
         return WhisperResult(segments, main, probability, empty)
 
-    def _decode(self, audio, chunks, language, offset, opts, progress) -> tuple[list[Segment], object]:
-        """One faster-whisper decode of ``chunks`` of ``audio`` (all of it when None), joined."""
-        kwargs = dict(
+    @staticmethod
+    def _decode_kwargs(language: str | None, opts: TranscribeOptions) -> dict:
+        return dict(
             language=language,
             beam_size=opts.beam_size,
             best_of=opts.beam_size,  # the fallback's beam (see _NoSamplingWhisper)
@@ -459,14 +744,19 @@ class WhisperBaseASR:
             word_timestamps=opts.word_timestamps,
             vad_filter=False,  # paravox picks the speech itself (speech_chunks) and maps times back
         )
+
+    def _decode(self, audio, chunks, language, offset, opts, progress) -> tuple[list[Segment], object]:
+        """One faster-whisper decode of ``chunks`` of ``audio`` (all of it when None), joined."""
         if chunks is not None:
             audio = np.concatenate([audio[c["start"] : c["end"]] for c in chunks])
-        segments_iter, info = self.model.transcribe(audio, **kwargs)
+        segments_iter, info = self.model.transcribe(audio, **self._decode_kwargs(language, opts))
         if chunks is not None:
-            from faster_whisper.transcribe import restore_speech_timestamps
-
             segments_iter = restore_speech_timestamps(segments_iter, chunks, SAMPLE_RATE)
-        language = info.language
+        return self._segments(segments_iter, info.language, offset, opts, progress), info
+
+    def _segments(self, segments_iter, language, offset, opts, progress) -> list[Segment]:
+        """faster-whisper's segments as paravox Segments (times + ``offset``): Chinese folded to
+        Simplified, English pieces joined into words, repetition loops cut."""
         fold = opts.chinese_script == "simplified" and language in _CHINESE
         segments: list[Segment] = []
         for s in segments_iter:
@@ -501,4 +791,4 @@ class WhisperBaseASR:
             )
             if progress is not None:
                 progress(offset + s.end)
-        return segments, info
+        return segments
