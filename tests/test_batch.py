@@ -242,6 +242,44 @@ def test_an_input_that_kills_its_worker_is_recorded_and_the_job_goes_on(tmp_path
     assert (summary.analysed, summary.failed, summary.failed_total) == (3, 1, 1)
 
 
+def test_an_input_that_kills_its_worker_inside_a_bundle_costs_only_that_input(tmp_path):
+    corpus = tmp_path / "c"
+    ids = _corpus(corpus, 5)
+    (corpus / "clip02b.wav").write_bytes(wav_bytes(tone(seconds=CRASH_SECONDS)))  # inside the first bundle
+    summary = run_batch(
+        list_inputs([str(corpus)]),
+        tmp_path / "r.jsonl",
+        options=AnalyzeOptions(asr="fake-asr", events=None, pack=4),
+        workers=1,
+        plugins=["test_batch"],
+    )
+    got = {r["id"]: r for r in _rows(tmp_path / "r.jsonl")}
+    assert sorted(got) == sorted(ids + ["clip02b.wav"])  # each once
+    assert got["clip02b.wav"]["error"]["type"] == "WorkerCrashed"
+    assert all("error" not in got[i] and got[i]["options"]["pack"] == 4 for i in ids)
+    assert (summary.analysed, summary.failed) == (5, 1)
+
+
+def test_a_resumed_job_analyses_a_cut_bundle_whole_and_writes_only_what_is_missing(tmp_path, monkeypatch):
+    from paravox.batch import local
+
+    corpus = tmp_path / "c"
+    ids = _corpus(corpus, 7)
+    out = tmp_path / "r.jsonl"
+    options = AnalyzeOptions(asr="fake-asr", events=None, pack=3)
+    run_batch(list_inputs([str(corpus)]), out, options=options, plugins=["test_batch"])
+    lines = out.read_text().splitlines(keepends=True)
+    out.write_text("".join(lines[:4]))  # the job was killed after clip03: its bundle (clip03-05) was cut
+    sent = []
+    real = local.run_local
+    monkeypatch.setattr(local, "run_local", lambda work, *a, **k: (sent.extend(work), real(work, *a, **k))[1])
+    summary = run_batch(list_inputs([str(corpus)]), out, options=options, resume=True, plugins=["test_batch"])
+    assert [[i.key for i in b] for b in sent] == [["clip03.wav", "clip04.wav", "clip05.wav"], ["clip06.wav"]]
+    got = _rows(out)
+    assert sorted(r["id"] for r in got) == sorted(ids) and summary.analysed == 3 and summary.skipped == 4
+    assert out.read_text().startswith("".join(lines[:4]))  # what was written stays as it was
+
+
 # ---- SIGKILL and --resume -----------------------------------------------------------------------
 
 
@@ -296,12 +334,12 @@ def test_sigkill_then_resume_gives_every_input_exactly_once(tmp_path):
     ids = _corpus(corpus, 10)
     out = tmp_path / "results.jsonl"
 
-    proc = _start(corpus, out, "--workers", "2")
+    proc = _start(corpus, out, "--workers", "2", "--pack", "1")
     _kill_after_lines(proc, out, 2)
     first = _rows(out)  # whole lines only: the writer fsyncs each one in a single write
     assert 2 <= len(first) < 10
 
-    proc = _start(corpus, out, "--workers", "2", "--resume", delay=0.2)
+    proc = _start(corpus, out, "--workers", "2", "--pack", "1", "--resume", delay=0.2)
     _kill_after_lines(proc, out, len(first) + 2)
     # simulate a torn write: the kill landed in the middle of the next line
     with open(out, "ab") as f:
@@ -309,7 +347,7 @@ def test_sigkill_then_resume_gives_every_input_exactly_once(tmp_path):
 
     proc = subprocess.run(
         [sys.executable, "-m", "paravox.cli.main", "batch", str(corpus), "-o", str(out), *FAKE, "--resume",
-         "--workers", "2"],
+         "--workers", "2", "--pack", "1"],
         env=_env(PARAVOX_FAKE_ASR_SECONDS="0"), capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
@@ -321,7 +359,7 @@ def test_sigkill_then_resume_gives_every_input_exactly_once(tmp_path):
 
     # a finished job resumed again has nothing to do and changes nothing
     before = out.read_bytes()
-    assert main(["batch", str(corpus), "-o", str(out), *FAKE, "--resume", "-q"]) == 0
+    assert main(["batch", str(corpus), "-o", str(out), *FAKE, "--resume", "--pack", "1", "-q"]) == 0
     assert out.read_bytes() == before
 
 
@@ -331,7 +369,7 @@ def test_workers_stop_with_their_parent_even_in_the_middle_of_a_long_input(tmp_p
     corpus = tmp_path / "corpus"
     _corpus(corpus, 2)
     out = tmp_path / "results.jsonl"
-    proc = _start(corpus, out, "--workers", "2", delay=600)  # each input would take ten minutes
+    proc = _start(corpus, out, "--workers", "2", "--pack", "1", delay=600)  # each input would take ten minutes
     deadline = time.monotonic() + 60
     while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -349,15 +387,16 @@ def test_workers_stop_with_their_parent_even_in_the_middle_of_a_long_input(tmp_p
 
 
 def test_kills_at_random_moments_never_lose_or_repeat_an_input(tmp_path):
+    """In bundles of 3 inputs (--pack 3): a bundle cut short by a kill is analysed whole again."""
     import random
 
     corpus = tmp_path / "corpus"
-    ids = _corpus(corpus, 12)
+    ids = _corpus(corpus, 18)
     out = tmp_path / "results.jsonl"
     rng = random.Random(6)
     counts = []
     for round_ in range(3):
-        proc = _start(corpus, out, "--workers", "2", "--resume", delay=0.15)
+        proc = _start(corpus, out, "--workers", "2", "--pack", "3", "--resume", delay=0.3)
         if round_ == 0:
             time.sleep(rng.uniform(0.2, 1.0))  # while starting up and loading models
         else:  # while working: some time after its first new line, between or during writes
@@ -372,7 +411,7 @@ def test_kills_at_random_moments_never_lose_or_repeat_an_input(tmp_path):
         assert len({r["id"] for r in rows}) == len(rows)
         counts.append(len(rows))
     assert counts[0] < counts[-1] < len(ids), counts  # the kills did land mid-job
-    proc = _start(corpus, out, "--workers", "2", "--resume", delay=0)
+    proc = _start(corpus, out, "--workers", "2", "--pack", "3", "--resume", delay=0)
     assert proc.wait(120) == 0, proc.stderr.read().decode()
     assert sorted(r["id"] for r in _rows(out)) == sorted(ids)
 
@@ -458,7 +497,8 @@ def test_real_pipeline_lines_match_paravox_analyze(tmp_path, capsys):
     scp = tmp_path / "wav.scp"
     scp.write_text(f"talk {en}\ncorrupt corrupt.wav\n")
     out = tmp_path / "batch.jsonl"
-    assert main(["batch", str(scp), "-o", str(out), "--workers", "2", *REAL, "-q"]) == 1
+    # --pack 1: each input alone, as analyze does (packing is tested in test_packing.py)
+    assert main(["batch", str(scp), "-o", str(out), "--workers", "2", "--pack", "1", *REAL, "-q"]) == 1
     rows = {r["id"]: r for r in _rows(out)}
     assert rows["corrupt"]["error"]["type"] == "AudioError"
     talk = rows["talk"]
@@ -472,6 +512,7 @@ def test_real_pipeline_lines_match_paravox_analyze(tmp_path, capsys):
                            *REAL, "-q"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 1, done.stderr
     want = {r["id"]: r for r in _rows(ref)}
+    assert talk["options"]["pack"] == 1 and want["talk"]["options"]["pack"] == 1
     for doc in (talk, want["talk"]):
         doc["options"].pop("elapsed_seconds")
     assert list(talk) == list(want["talk"]) and talk == want["talk"]
@@ -483,7 +524,7 @@ def test_workers_auto_starts_as_many_workers_as_cores_and_memory_allow(tmp_path,
 
     monkeypatch.setattr(opts, "auto_workers", lambda threads=0, **_: 2)  # this machine's answer varies
     ids = _corpus(tmp_path / "c", 4)
-    code = main(["batch", str(tmp_path / "c"), "-o", str(tmp_path / "r.jsonl"), "--workers", "auto", *FAKE])
+    code = main(["batch", str(tmp_path / "c"), "-o", str(tmp_path / "r.jsonl"), "--workers", "auto", "--pack", "2", *FAKE])
     assert code == 0
     assert sorted(r["id"] for r in _rows(tmp_path / "r.jsonl")) == sorted(ids)
     assert "on 2 workers" in capsys.readouterr().err

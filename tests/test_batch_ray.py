@@ -64,12 +64,14 @@ def test_ray_runs_the_real_pipeline_and_records_bad_files(tmp_path, ray_address)
 
 
 def test_ray_driver_killed_then_resumed_gives_every_input_exactly_once(tmp_path, ray_address):
+    """In bundles of 3 (--pack 3): the bundle holding the input that kills its worker is analysed
+    again one input at a time, and a bundle cut by the kill is analysed whole on resume."""
     corpus = tmp_path / "corpus"
     ids = _corpus(corpus, 10)
     (corpus / "crash.wav").write_bytes(wav_bytes(tone(seconds=CRASH_SECONDS)))  # kills its worker process
     out = tmp_path / "results.jsonl"
     cmd = [sys.executable, "-m", "paravox.cli.main", "batch", str(corpus), "-o", str(out), *FAKE,
-           "--engine", "ray", "--address", ray_address, "--workers", "2", "-q"]
+           "--engine", "ray", "--address", ray_address, "--workers", "2", "--pack", "3", "-q"]
 
     proc = subprocess.Popen(cmd, env=_env(PARAVOX_FAKE_ASR_SECONDS="0.4"), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)

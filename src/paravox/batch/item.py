@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paravox.errors import ParavoxError
+from paravox.inputs import InputItem
 
 __all__ = ["FatalBatchError", "ItemAnalyzer", "ItemResult", "WorkerSpec"]
 
@@ -40,6 +41,7 @@ class ItemResult:
     ok: bool
     audio_seconds: float = 0.0  #: duration analysed (0 for a failed item)
     message: str = ""  #: for a failed item: the error, naming the input
+    peak_rss_mb: float = 0.0  #: the worker process's peak resident memory so far (0: not known)
 
 
 def import_plugins(plugins: tuple[str, ...] | list[str]) -> None:
@@ -69,21 +71,29 @@ class ItemAnalyzer:
             raise FatalBatchError(str(exc)) from None
 
     def __call__(self, key: str, source: str, language: str | None = None) -> ItemResult:
-        from paravox import formats
-        from paravox.inputs import InputItem, attempt, describe, item_language
+        return self.many([InputItem(key, source, language)])[0]
 
+    def many(self, items: "list[InputItem]") -> list[ItemResult]:
+        """One :class:`ItemResult` per item, in order. With the option ``pack`` above 1, short
+        inputs share the recogniser's windows (:meth:`paravox.analyzer.Analyzer.analyze_many`)."""
+        from paravox import formats
+        from paravox.inputs import describe, item_language
+
+        options = self.analyzer.options
+        jobs = [(item.source, item.key, item_language(options, item)) for item in items]
         try:
-            outcome = attempt(InputItem(key, source, language),
-                              lambda item: self.analyzer.analyze(item.source, name=item.key,
-                                                                 language=item_language(self.analyzer.options, item)),
-                              fatal=self._fatal)
+            outcomes = self.analyzer.analyze_many(jobs, fatal=self._fatal)
         except self._fatal as exc:
             raise FatalBatchError(str(exc)) from None
-        if outcome.error is not None:
-            return ItemResult(key, error_line(key, outcome.error), ok=False, message=describe(key, outcome.error))
-        analysis = outcome.result
-        return ItemResult(key, formats.json_line(formats.record(analysis, key=key)), ok=True,
-                          audio_seconds=analysis.duration)
+        results = []
+        for item, outcome in zip(items, outcomes):
+            if isinstance(outcome, BaseException):
+                results.append(ItemResult(item.key, error_line(item.key, outcome), ok=False,
+                                          message=describe(item.key, outcome)))
+            else:
+                results.append(ItemResult(item.key, formats.json_line(formats.record(outcome, key=item.key)), ok=True,
+                                          audio_seconds=outcome.duration))
+        return results
 
 
 def error_line(key: str, exc: BaseException) -> str:

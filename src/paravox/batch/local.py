@@ -1,11 +1,13 @@
 """The local engine: ``workers`` processes on this machine, each loading the models once.
 
-The parent hands out one input at a time to each worker over a pipe and gets back the
-finished JSONL line; only the parent writes the results file, so two workers can never
+The parent hands out a bundle of inputs at a time to each worker over a pipe (one input, or
+``pack`` of them that share the recogniser's windows, see :func:`bundles`) and gets back the
+finished JSONL lines; only the parent writes the results file, so two workers can never
 interleave or repeat a line. Workers are started with ``spawn`` (no state shared with
 the parent). A worker that dies in the middle of an input (a crash in a native decoder,
 the kernel's OOM killer) costs only that input: it is recorded as a ``WorkerCrashed``
-error and a fresh worker takes its place.
+error and a fresh worker takes its place. A bundle whose worker dies is handed out again
+one input at a time, so the crash still costs only the input that caused it.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+from collections import deque
+from dataclasses import replace
 from multiprocessing.connection import wait
 from typing import Iterable, Iterator
 
 from paravox.batch.item import FatalBatchError, ItemAnalyzer, ItemResult, WorkerSpec, error_line
 from paravox.inputs import InputItem
 
-__all__ = ["IsolatedAnalyzer", "WorkerCrashed", "run_local"]
+__all__ = ["IsolatedAnalyzer", "WorkerCrashed", "bundles", "run_local"]
 
 #: Give up when this many inputs in a row kill their worker: something is wrong beyond the inputs.
 MAX_CRASHES_IN_A_ROW = 5
@@ -30,32 +34,42 @@ class WorkerCrashed(RuntimeError):
     """The worker process died while analysing this input."""
 
 
-def run_local(items: Iterable[InputItem], spec: WorkerSpec, *, workers: int = 1) -> Iterator[ItemResult]:
-    """Analyse ``items`` on ``workers`` processes; yields one result per item as each finishes.
+def bundles(items: list[InputItem], pack: int = 1) -> list[list[InputItem]]:
+    """The inputs in order, ``pack`` at a time: the units a worker analyses together.
 
-    Raises :class:`FatalBatchError` when the models cannot be loaded. Closing the iterator
-    early (or an exception in the caller) stops the workers.
+    >>> [[i.key for i in b] for b in bundles([InputItem(k, k) for k in "abcde"], 2)]
+    [['a', 'b'], ['c', 'd'], ['e']]
+    """
+    pack = max(1, int(pack))
+    return [items[i : i + pack] for i in range(0, len(items), pack)]
+
+
+def run_local(work: Iterable[list[InputItem]], spec: WorkerSpec, *, workers: int = 1) -> Iterator[ItemResult]:
+    """Analyse the bundles of ``work`` (see :func:`bundles`) on ``workers`` processes; yields one
+    result per item as each bundle finishes.
+
+    Raises :class:`FatalBatchError` when the models cannot be loaded. Closing the iterator early
+    (or an exception in the caller) stops the workers.
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     ctx = mp.get_context("spawn")
-    items = list(items)
-    pending = iter(items)
+    pending = deque(list(bundle) for bundle in work)
     pool: list[_Worker] = []
     crashes_in_a_row = 0
     clean_exit = False
     try:
-        for _ in range(min(workers, len(items))):
+        for _ in range(min(workers, len(pending))):
             worker = _Worker(ctx, spec)
             pool.append(worker)
             worker.feed(pending)
         while True:
-            busy = [w for w in pool if w.item is not None]
+            busy = [w for w in pool if w.bundle is not None]
             if not busy:
                 break
             ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
             for i, worker in enumerate(pool):
-                if worker.item is None or (worker.conn not in ready and worker.process.sentinel not in ready):
+                if worker.bundle is None or (worker.conn not in ready and worker.process.sentinel not in ready):
                     continue
                 message = worker.receive()
                 if message is None:  # the process is gone
@@ -64,7 +78,12 @@ def run_local(items: Iterable[InputItem], spec: WorkerSpec, *, workers: int = 1)
                             f"a worker process exited ({_describe_exit(worker.process)}) while loading the models"
                         )
                     crashes_in_a_row += 1
-                    yield _crash_result(worker)
+                    if len(worker.bundle) > 1:
+                        # Which input killed it? Hand the bundle out again one input at a time.
+                        pending.extendleft([item] for item in reversed(worker.bundle))
+                        worker.stop()
+                    else:
+                        yield _crash_result(worker)
                     if crashes_in_a_row >= MAX_CRASHES_IN_A_ROW:
                         raise FatalBatchError(f"{crashes_in_a_row} inputs in a row crashed their worker; stopping")
                     pool[i] = worker = _Worker(ctx, spec)
@@ -77,8 +96,8 @@ def run_local(items: Iterable[InputItem], spec: WorkerSpec, *, workers: int = 1)
                     raise FatalBatchError(message[1])
                 else:
                     crashes_in_a_row = 0
-                    worker.item = None
-                    yield message[1]
+                    worker.bundle = None
+                    yield from message[1]
                     worker.feed(pending)
         clean_exit = True
     finally:
@@ -101,8 +120,13 @@ class IsolatedAnalyzer:
         self._crashes_in_a_row = 0
 
     def __call__(self, key: str, source: str, language: str | None = None) -> ItemResult:
+        return self.many([InputItem(key, source, language)])[0]
+
+    def many(self, items: list[InputItem]) -> list[ItemResult]:
+        """One result per item, the items analysed together (see :func:`bundles`); when they
+        crash the worker, each is analysed again alone."""
         worker = self._worker
-        worker.feed(iter([InputItem(key, source, language)]))
+        worker.feed(deque([items]))
         while True:
             wait([worker.conn, worker.process.sentinel])
             message = worker.receive()
@@ -114,16 +138,20 @@ class IsolatedAnalyzer:
                 self._crashes_in_a_row += 1
                 if self._crashes_in_a_row >= MAX_CRASHES_IN_A_ROW:
                     raise FatalBatchError(f"{self._crashes_in_a_row} inputs in a row crashed their worker; stopping")
+                if len(items) > 1:
+                    worker.stop()
+                    self._worker = _Worker(self._ctx, self._spec)
+                    return [result for item in items for result in self.many([item])]
                 result = _crash_result(worker)
                 self._worker = _Worker(self._ctx, self._spec)
-                return result
+                return [result]
             if message[0] == "ready":
                 worker.ready = True
             elif message[0] == "fatal":
                 raise FatalBatchError(message[1])
-            elif message[0] == "result":
+            elif message[0] == "results":
                 self._crashes_in_a_row = 0
-                worker.item = None
+                worker.bundle = None
                 return message[1]
 
     def close(self) -> None:
@@ -138,14 +166,14 @@ class IsolatedAnalyzer:
 
 def _crash_result(worker: "_Worker") -> ItemResult:
     """The error line of the input whose worker died (and the worker stopped for good)."""
-    item = worker.item
+    (item,) = worker.bundle
     worker.stop()
     exc = WorkerCrashed(f"{item.key}: the worker analysing this input died ({_describe_exit(worker.process)})")
     return ItemResult(item.key, error_line(item.key, exc), ok=False, message=str(exc))
 
 
 class _Worker:
-    """One worker process and the input it is working on."""
+    """One worker process and the bundle of inputs it is working on."""
 
     def __init__(self, ctx, spec: WorkerSpec) -> None:
         self.conn, child = ctx.Pipe()
@@ -154,17 +182,16 @@ class _Worker:
         )
         self.process.start()
         child.close()
-        self.item: InputItem | None = None
+        self.bundle: list[InputItem] | None = None
         self.ready = False
 
-    def feed(self, pending: Iterator[InputItem]) -> bool:
-        """Send the next input, if any; False when there is none left."""
-        item = next(pending, None)
-        if item is None:
+    def feed(self, pending: deque) -> bool:
+        """Send the next bundle, if any; False when there is none left."""
+        if not pending:
             return False
-        self.item = item
+        self.bundle = pending.popleft()
         try:
-            self.conn.send((item.key, item.source, item.language))
+            self.conn.send([(item.key, item.source, item.language) for item in self.bundle])
         except (BrokenPipeError, ConnectionResetError):
             pass  # the process died; its sentinel reports it
         return True
@@ -240,14 +267,25 @@ def _worker_main(conn, spec: WorkerSpec, parent_pid: int | None = None) -> None:
             return
         if message is None:
             return
-        key, source, language = message
         try:
-            result = analyze(key, source, language)
+            results = analyze.many([InputItem(key, source, language) for key, source, language in message])
         except FatalBatchError as exc:
             _send(conn, ("fatal", str(exc)))
             return
-        if not _send(conn, ("result", result)):
+        peak = _peak_rss_mb()
+        if not _send(conn, ("results", [replace(r, peak_rss_mb=peak) for r in results])):
             return
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory in MB (0 where the platform does not say)."""
+    try:
+        import resource
+
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    except (ImportError, OSError):
+        return 0.0
+    return round(kb / (1024 * 1024) if sys.platform == "darwin" else kb / 1024, 1)  # bytes on macOS
 
 
 def _send(conn, message) -> bool:

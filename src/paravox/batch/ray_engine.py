@@ -1,7 +1,8 @@
 """The Ray engine: the same per-item function on Ray Data, with a pool of actors.
 
-``paravox batch ... --engine ray [--address ADDR]`` builds a Ray Dataset of ``(id, path)``
-rows, maps it through :class:`RayItemAnalyzer` (a callable class, so each actor loads the
+``paravox batch ... --engine ray [--address ADDR]`` builds a Ray Dataset with one row per
+bundle of inputs (``(id, path, language)`` each; the local engine's bundles, see
+:func:`paravox.batch.local.bundles`), maps it through :class:`RayItemAnalyzer` (a callable class, so each actor loads the
 models once) and streams the finished JSONL lines back to this process, which alone writes
 the results file. The resume guarantee is therefore the local engine's: a line is on disk
 before it counts, and a killed job resumes from the ids in the file.
@@ -13,6 +14,7 @@ in the cluster's Python. Ray is optional: ``pip install 'paravox[ray]'``.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from typing import Any, Iterable, Iterator
@@ -42,7 +44,8 @@ def import_ray():
 
 
 class RayItemAnalyzer:
-    """A Ray Data callable class: built once per actor, it maps batches of ``key``/``source`` rows.
+    """A Ray Data callable class: built once per actor, it maps batches of bundle rows
+    (``items``: a JSON list of ``[key, source, language]``) to one row per input.
 
     The models load once per actor, in one child process of the actor
     (:class:`~paravox.batch.local.IsolatedAnalyzer`): an input that crashes it is recorded as
@@ -56,42 +59,44 @@ class RayItemAnalyzer:
         self._analyze = IsolatedAnalyzer(WorkerSpec(options=options, plugins=tuple(plugins)))
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
-        out: dict[str, list] = {"key": [], "line": [], "ok": [], "audio_seconds": [], "message": [], "fatal": []}
-        languages = batch.get("language", [None] * len(batch["key"]))
-        for key, source, language in zip(batch["key"], batch["source"], languages):
+        out: dict[str, list] = {"key": [], "line": [], "ok": [], "audio_seconds": [], "message": [], "fatal": [],
+                               "peak_rss_mb": []}
+        for bundle in batch["items"]:
+            items = [InputItem(str(key), str(source), str(language) if language else None)
+                     for key, source, language in json.loads(str(bundle))]
             try:
-                result = self._analyze(str(key), str(source), str(language) if language else None)
+                results, fatal = self._analyze.many(items), False
             except FatalBatchError as exc:
                 # Sent back as data: the driver stops the job with this message. Raised here,
                 # it would reach the driver buried in Ray's own exception wrappers.
-                result = ItemResult(str(key), "", ok=False, message=str(exc))
-                fatal = True
-            else:
-                fatal = False
-            out["key"].append(result.key)
-            out["line"].append(result.line)
-            out["ok"].append(result.ok)
-            out["audio_seconds"].append(float(result.audio_seconds))
-            out["message"].append(result.message)
-            out["fatal"].append(fatal)
+                results, fatal = [ItemResult(items[0].key, "", ok=False, message=str(exc))], True
+            for result in results:
+                out["key"].append(result.key)
+                out["line"].append(result.line)
+                out["ok"].append(result.ok)
+                out["audio_seconds"].append(float(result.audio_seconds))
+                out["message"].append(result.message)
+                out["fatal"].append(fatal)
+                out["peak_rss_mb"].append(float(result.peak_rss_mb))
         return out
 
 
 def run_ray(
-    items: Iterable[InputItem],
+    work: Iterable[list[InputItem]],
     spec: WorkerSpec,
     *,
     workers: int | None = None,
     address: str | None = None,
     threads_per_worker: int = 1,
 ) -> Iterator[ItemResult]:
-    """Analyse ``items`` on Ray; yields one result per item as each finishes (in any order).
+    """Analyse the bundles of ``work`` on Ray; yields one result per item as each bundle finishes (in any order).
 
     ``address`` is passed to ``ray.init`` (``"auto"``, ``"host:6379"``, ``"ray://host:10001"``);
     None connects to the Ray this process already runs, or starts a local one. ``workers``
     actors are started (default: the cluster's CPUs / ``threads_per_worker``).
     """
-    rows = [{"key": item.key, "source": item.source, "language": item.language or ""} for item in items]
+    # One row per bundle (the same bundles as the local engine's, so both give the same lines).
+    rows = [{"items": json.dumps([[item.key, item.source, item.language] for item in bundle])} for bundle in work]
     if not rows:
         return
     ray = import_ray()
@@ -133,6 +138,7 @@ def run_ray(
                     ok=bool(row["ok"]),
                     audio_seconds=float(row["audio_seconds"]),
                     message=str(row["message"]),
+                    peak_rss_mb=float(row["peak_rss_mb"]),
                 )
         except FatalBatchError:
             raise

@@ -43,6 +43,17 @@ class BatchSummary:
     changed_options: dict[str, tuple] = field(default_factory=dict)
     workers: int | None = None  #: local worker processes started (None: Ray chose)
     retried: int = 0  #: inputs whose error line was removed to analyse them again (``retry_errors``)
+    peak_worker_rss_mb: float = 0.0  #: the largest peak resident memory of one worker process (0: not known)
+
+    @property
+    def clips_per_second(self) -> float:
+        """Inputs analysed by this run per second of wall clock (start-up included)."""
+        return self.analysed / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def audio_hours_per_hour(self) -> float:
+        """Hours of audio analysed per hour of wall clock (start-up included)."""
+        return self.audio_seconds / self.elapsed if self.elapsed > 0 else 0.0
 
     @property
     def ok(self) -> bool:
@@ -161,6 +172,14 @@ def run_batch(
             state.done -= retry
             state.failed -= retry
     pending = [item for item in items if item.key not in state.done]
+    # Inputs go to the workers in bundles of options.pack (the short ones of a bundle share the
+    # recogniser's windows). The bundles are cut from the whole job, not from what is left of it,
+    # and a bundle with any input still to do is analysed whole (the lines of its inputs already
+    # in the file are not written again): a resumed job packs every input with the same companions
+    # as an uninterrupted one, so it writes the same lines.
+    from paravox.batch.local import bundles
+
+    work = [b for b in bundles(list(items), options.pack) if any(item.key not in state.done for item in b)]
     summary = BatchSummary(
         total=len(items),
         skipped=len(items) - len(pending),
@@ -177,7 +196,7 @@ def run_batch(
         check_backends(options.to_dict(), plugins)
     if engine == "local":
         workers = workers or 1
-        summary.workers = min(workers, len(pending)) if pending else 0
+        summary.workers = min(workers, len(work)) if pending else 0
         threads = options.threads or max(1, available_cores() // workers)
     else:
         threads = options.threads or 1
@@ -193,16 +212,19 @@ def run_batch(
     if engine == "local":
         from paravox.batch.local import run_local
 
-        results = run_local(pending, spec, workers=workers)
+        results = run_local(work, spec, workers=workers)
     else:
         from paravox.batch.ray_engine import run_ray
 
-        results = run_ray(pending, spec, workers=workers, address=address, threads_per_worker=threads)
+        results = run_ray(work, spec, workers=workers, address=address, threads_per_worker=threads)
 
     with ResultWriter(output) as out:
         try:
             for result in results:
+                if result.key in state.done:
+                    continue  # analysed again only as a companion in its bundle; its line is kept
                 out.write(result.line)
+                summary.peak_worker_rss_mb = max(summary.peak_worker_rss_mb, result.peak_rss_mb)
                 if result.ok:
                     summary.analysed += 1
                     summary.audio_seconds += result.audio_seconds

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from paravox.machine import available_cores, available_memory
 
-#: Peak memory of one batch worker with Whisper base and both heads, rounded up from the
-#: 685-764 MB that ``benchmarks/batch_throughput.py`` measured (docs/benchmarks.md, "Batch").
-WORKER_MEMORY_BYTES = 900 * 2**20
+#: Peak memory of one batch worker with Whisper base and both heads, packing short inputs,
+#: rounded up from the 1.07-1.13 GB that ``benchmarks/short_clips_throughput.py`` measured
+#: (docs/benchmarks.md, "Speed on short clips").
+WORKER_MEMORY_BYTES = 1200 * 2**20
 
 
 def auto_workers(threads: int = 0, *, cores: int | None = None, memory: int | None = None) -> int:
@@ -16,7 +17,7 @@ def auto_workers(threads: int = 0, *, cores: int | None = None, memory: int | No
 
     >>> auto_workers(cores=2, memory=8 * 2**30), auto_workers(2, cores=8, memory=8 * 2**30)
     (2, 4)
-    >>> auto_workers(cores=16, memory=3 * 2**30)  # memory bounds it
+    >>> auto_workers(cores=16, memory=4 * 2**30)  # memory bounds it
     3
     """
     cores = available_cores() if cores is None else cores

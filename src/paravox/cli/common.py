@@ -150,7 +150,7 @@ def analyze_options(args: argparse.Namespace, **fixed: Any):
             flat[name] = value
     for name in ("language", "beam_size", "initial_prompt", "asr", "events", "emotion", "threads", "max_duration",
                  "events_model", "events_tags", "events_min_duration", "vad_threshold", "vad_min_silence_ms", "hotwords", "asr_model", "device",
-                 "compute_type"):
+                 "compute_type", "pack"):
         if given(name) is not None:
             flat[name] = given(name)
     if given("temperature") is not None:
