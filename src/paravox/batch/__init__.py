@@ -1,8 +1,10 @@
 """Batch jobs: many inputs, one JSONL results file, on local worker processes or on Ray.
 
 * :func:`~paravox.inputs.list_inputs` lists the inputs (folder, ``wav.scp``, JSONL manifest);
-* :mod:`~paravox.batch.item` is the per-item function (one input -> one result line);
-* :mod:`~paravox.batch.local` and :mod:`~paravox.batch.ray_engine` run it in parallel;
+* :mod:`~paravox.batch.item` is the per-item function (a bundle of inputs -> one result line
+  each; short inputs of a bundle share the recogniser's windows, options ``pack``);
+* :mod:`~paravox.batch.local` and :mod:`~paravox.batch.ray_engine` run it in parallel, bundle by
+  bundle (:func:`~paravox.batch.local.bundles`);
 * :mod:`~paravox.batch.writer` appends the lines crash-safely and reads them back to resume;
 * :mod:`~paravox.batch.runner` ties these together: :func:`run_batch`.
 
