@@ -8,7 +8,7 @@ from faster_whisper.transcribe import Segment as FWSegment
 from faster_whisper.transcribe import Word as FWWord
 
 from conftest import clip
-from paravox.backends.whisper import PACK_SLACK, pack_windows, split_window
+from paravox.backends.packing import PACK_SLACK, pack_windows, split_window
 from paravox.options import TranscribeOptions
 
 OPTS = TranscribeOptions()

@@ -39,6 +39,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
 
+    import paravox.backends.packing as packing
     import paravox.backends.whisper as whisper
     from paravox.audio import load_audio
     from paravox.evaluation.nvasr import EditCounts, edit_counts
@@ -75,14 +76,14 @@ def main() -> int:
     import itertools
 
     for gap, batch, rounds, crossing in itertools.product(args.gaps, args.batches, args.rounds, args.crossing):
-        whisper.PACK_GAP, whisper.PACK_BATCH, whisper.PACK_ROUNDS = gap, batch, rounds
-        whisper.PACK_CHECK_CROSSING = bool(crossing)
-        whisper.PACK_COUNTS.clear()
+        packing.PACK_GAP, packing.PACK_BATCH, packing.PACK_ROUNDS = gap, batch, rounds
+        packing.PACK_CHECK_CROSSING = bool(crossing)
+        packing.PACK_COUNTS.clear()
         started = time.perf_counter()
         packed = [text(r) for r in asr.transcribe_many([(a, opts) for a in audio], pack=args.pack)]
         packed_s = (time.perf_counter() - started) / len(clips)
         e = scored(packed)
-        counts = dict(whisper.PACK_COUNTS)
+        counts = dict(packing.PACK_COUNTS)
         answered = counts.pop("packed", 0)
         why = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "-"
         differ = sum(a != p for a, p in zip(alone, packed))
