@@ -11,7 +11,8 @@ EXAMPLES = """\
 examples:
   paravox batch corpus/ -o results.jsonl                  every audio file under corpus/
   paravox batch wav.scp -o results.jsonl --workers 2      Kaldi list, two worker processes
-  paravox batch corpus/ -o results.jsonl --workers auto   one worker per core, as memory allows
+  paravox batch corpus/ -o results.jsonl --workers 1      one worker process (default: one per core, as memory allows)
+  paravox batch corpus/ -o results.jsonl --pack 1         each input alone, exactly as 'paravox analyze'
   paravox batch wav.scp -o results.jsonl --resume         after a crash: do only what is missing
   paravox batch wav.scp -o results.jsonl --resume --retry-errors     also analyse the failed inputs again
   paravox batch manifest.jsonl -o results.jsonl --engine ray --address auto
@@ -57,8 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(about 1.2 GB each); without --threads, local workers share the cores equally")
     p.add_argument("--pack", type=_positive_int, default=32, metavar="N",
                    help="analyse N inputs together (default 32): the short ones (one language, at most 20 s of "
-                   "speech) share Whisper's 30-s windows, decoded in batches, about twice as fast on corpora of "
-                   "short clips; a packed clip's words can differ from what it gives alone (Whisper hears its "
+                   "speech) share Whisper's 30-s windows, decoded in batches (the recogniser about 1.8x as fast on "
+                   "short clips, docs/benchmarks.md); a packed clip's words can differ from what it gives alone (Whisper hears its "
                    "neighbours too), and the same job always packs the same way; 1: each input alone, exactly "
                    "as 'paravox analyze'")
     p.add_argument("--engine", choices=("local", "ray"), default="local",
