@@ -95,3 +95,8 @@ def test_analyze_many_packs_short_inputs_and_keeps_each_one_apart(tmp_path):
     assert [a.to_dict() | {"options": None} for a in got[:5]] == [a.to_dict() | {"options": None} for a in again[:5]]
     alone = Analyzer(threads=2, events=None, emotion=None)
     assert alone.analyze_many(items[:1])[0].text == alone.analyze(items[0][0]).text  # pack=1: analyze itself
+    # a file object can be read once only: it is analysed alone, not packed
+    import io
+
+    stream = analyzer.analyze_many([(io.BytesIO(en[0].read_bytes()), "stream", None), items[2]])
+    assert stream[0].text == alone.analyze(str(en[0])).text and stream[1].language == "zh"

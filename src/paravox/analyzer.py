@@ -240,10 +240,11 @@ class Analyzer:
         many = getattr(self.asr, "transcribe_many", None) if self.options.pack > 1 else None
         short: list[tuple[int, np.ndarray, Any]] = []
         if many is not None:
-            from paravox.audio import load_audio
-
             for i, (source, name, language) in enumerate(items):
+                if not _rereadable(source):
+                    continue  # a stream read here could not be read again for a long input
                 opts = self._input_options(language).transcribe
+                head = None
                 try:
                     head = stream_audio(source, window_seconds=PACK_SECONDS, name=name or source_name(source),
                                         max_duration=self.options.max_duration)
@@ -256,6 +257,10 @@ class Analyzer:
                     raise
                 except Exception as exc:  # noqa: BLE001 - this input's failure, recorded
                     out[i] = exc
+                finally:
+                    close = getattr(head, "close", None)
+                    if close is not None:
+                        close()  # the decoder's file, now rather than when collected
             if short:
                 transcripts = many([(samples, opts) for _, samples, opts in short], pack=self.options.pack)
                 for (i, samples, _), transcript in zip(short, transcripts):
@@ -285,6 +290,16 @@ class Analyzer:
         if language is None:
             return self.options
         return replace(self.options, transcribe=replace(self.options.transcribe, language=language, languages=None))
+
+
+def _rereadable(source: Any) -> bool:
+    """Whether ``source`` can be read twice (a path, bytes, an array), unlike standard input
+    or a file object, which :meth:`Analyzer.analyze_many` then leaves to :meth:`Analyzer.analyze`."""
+    import os
+
+    if isinstance(source, str):
+        return source != "-"
+    return isinstance(source, (os.PathLike, bytes, bytearray, tuple, np.ndarray))
 
 
 def _emits(backend: Any, tag: str) -> bool:
