@@ -43,6 +43,9 @@ PACK_ROUNDS = 1
 #: A word reaching into a neighbour's speech sends its input to be decoded alone (False: the
 #: word is cut to its input; measured, no better).
 PACK_CHECK_CROSSING = True
+#: A word whose middle lies more than PACK_SLACK into the silence sends its input alone (False:
+#: only a word wholly outside its input's speech does; measured, text then crosses).
+PACK_CHECK_MIDDLE = True
 #: What became of the inputs offered for packing in this process, for benchmarks: ``packed`` (the
 #: window answered for them) and the checks that sent the others to be decoded alone.
 PACK_COUNTS: Counter = Counter()
@@ -108,8 +111,8 @@ def split_window(segments: list, spans: list[tuple[float, float]], opts: Transcr
             after = spans[k + 1][0] if k < n - 1 else np.inf
             if PACK_CHECK_CROSSING and (w.start < before or w.end > after):
                 doubts[k] = doubts[k] or "crossing"
-            elif (not spans[k][0] - PACK_SLACK <= middle <= spans[k][1] + PACK_SLACK
-                  or w.start >= spans[k][1] or w.end <= spans[k][0]):
+            elif w.start >= spans[k][1] or w.end <= spans[k][0] or (
+                    PACK_CHECK_MIDDLE and not spans[k][0] - PACK_SLACK <= middle <= spans[k][1] + PACK_SLACK):
                 doubts[k] = doubts[k] or "in gap"
             mine.setdefault(k, []).append(w)
         for k, ws in mine.items():
