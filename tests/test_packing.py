@@ -100,3 +100,30 @@ def test_analyze_many_packs_short_inputs_and_keeps_each_one_apart(tmp_path):
 
     stream = analyzer.analyze_many([(io.BytesIO(en[0].read_bytes()), "stream", None), items[2]])
     assert stream[0].text == alone.analyze(str(en[0])).text and stream[1].language == "zh"
+
+
+@pytest.mark.slow
+def test_inputs_no_window_answers_for_get_exactly_what_they_give_alone(monkeypatch):
+    """Every packed input doubted: each is decoded one to a window, four windows to a batch,
+    and must come out as decoding it alone does (or be decoded alone)."""
+    import paravox.backends.whisper as whisper
+    from paravox.audio import load_audio
+
+    real = whisper.split_window
+
+    def doubt_every_shared_window(segments, spans, opts, **kwargs):
+        return [(None, "crossing")] * len(spans) if len(spans) > 1 else real(segments, spans, opts, **kwargs)
+
+    monkeypatch.setattr(whisper, "split_window", doubt_every_shared_window)
+    whisper.PACK_COUNTS.clear()
+    paths = [clip("emotion/casia", f"casia-wangzhe-neutral-{n}")[0] for n in (201, 202)]
+    paths += [clip("emotion/ravdess", f"ravdess-03-01-01-01-0{n}-01-01")[0] for n in (1, 2)]
+    audio = [load_audio(p).samples for p in paths]
+    asr = whisper.WhisperBaseASR(threads=2)
+    opts = TranscribeOptions()
+    many = asr.transcribe_many([(a, opts) for a in audio])
+    assert whisper.PACK_COUNTS["crossing"] == 4 and whisper.PACK_COUNTS["alone, batched"] == 4
+    for got, a in zip(many, audio):
+        want = asr.transcribe(a, options=opts)
+        assert [(s.text, [(w.text, w.start, w.end) for w in s.words]) for s in got.segments] == \
+               [(s.text, [(w.text, w.start, w.end) for w in s.words]) for s in want.segments]

@@ -10,7 +10,7 @@ alone, and why), Text CER against the references with its insertions (text that 
 one input to another would show as insertions), and how many clips' text differs from alone.
 
     python benchmarks/experiments/packing.py [--set choose] [--clips N] [--gaps 0.5 1.0 2.0]
-        [--batches 1 4] [--rounds 1 2] [--crossing 1 0] [--middle 1 0] [--pack 32] [--threads 2]
+        [--batches 1 4] [--rounds 1 2] [--crossing 1 0] [--middle 1 0] [--alone-batched 1 0] [--pack 32] [--threads 2]
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, nargs="+", default=[1], help="rounds of packing")
     ap.add_argument("--crossing", type=int, nargs="+", default=[1],
                     help="1: a word reaching into a neighbour's speech sends its input alone; 0: it is cut to its input")
+    ap.add_argument("--alone-batched", type=int, nargs="+", default=[1],
+                    help="1: what no window answered for is decoded one input to a window, batched, first")
     ap.add_argument("--middle", type=int, nargs="+", default=[1],
                     help="1: a word whose middle lies more than PACK_SLACK into the silence sends its input alone; "
                     "0: only a word wholly outside its input's speech does (a stretched last word is cut)")
@@ -78,8 +80,9 @@ def main() -> int:
     print(f"| alone | {alone_s:.3f} | - | - | {100 * base.rate:.2f}% | {base.insertions} | - |")
     import itertools
 
-    for gap, batch, rounds, crossing, middle in itertools.product(args.gaps, args.batches, args.rounds, args.crossing,
-                                                                  args.middle):
+    for gap, batch, rounds, crossing, middle, single in itertools.product(args.gaps, args.batches, args.rounds,
+                                                                          args.crossing, args.middle, args.alone_batched):
+        packing.PACK_ALONE_BATCHED = bool(single)
         packing.PACK_CHECK_MIDDLE = bool(middle)
         packing.PACK_GAP, packing.PACK_BATCH, packing.PACK_ROUNDS = gap, batch, rounds
         packing.PACK_CHECK_CROSSING = bool(crossing)
@@ -90,9 +93,10 @@ def main() -> int:
         e = scored(packed)
         counts = dict(packing.PACK_COUNTS)
         answered = counts.pop("packed", 0)
+        batched_alone = counts.pop("alone, batched", 0)
         why = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "-"
         differ = sum(a != p for a, p in zip(alone, packed))
-        print(f"| gap {gap:g} s, batch {batch}, rounds {rounds}, crossing check {crossing}, middle check {middle} | {packed_s:.3f} | {answered} of {len(clips)} | {why} | {100 * e.rate:.2f}% "
+        print(f"| gap {gap:g} s, batch {batch}, rounds {rounds}, crossing check {crossing}, middle check {middle}, alone batched {single} | {packed_s:.3f} | {answered} of {len(clips)} (+{batched_alone} alone, batched) | {why} | {100 * e.rate:.2f}% "
               f"| {e.insertions} | {differ} |")
     return 0
 

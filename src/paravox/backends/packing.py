@@ -43,6 +43,9 @@ PACK_ROUNDS = 1
 #: A word reaching into a neighbour's speech sends its input to be decoded alone (False: the
 #: word is cut to its input; measured, no better).
 PACK_CHECK_CROSSING = True
+#: The inputs no window answered for are decoded one to a window, still 4 windows to a batch,
+#: before the decode alone with its temperature fallback (False: straight to that).
+PACK_ALONE_BATCHED = True
 #: A word whose middle lies more than PACK_SLACK into the silence sends its input alone (False:
 #: only a word wholly outside its input's speech does; measured, text then crosses).
 PACK_CHECK_MIDDLE = True

@@ -441,25 +441,15 @@ class WhisperBaseASR:
             opts = inputs[members[0]][1]
             speeches = {i: np.concatenate([plans[i][0][c["start"] : c["end"]] for c in plans[i][1][0][0][1]])
                         for i in members}
+            offered = list(members)
             for round_ in range(packing.PACK_ROUNDS):
                 windows = pack_windows([(i, len(speeches[i])) for i in members], pack)
-                again: list[int] = []
-                for first in range(0, len(windows), packing.PACK_BATCH):
-                    batch = windows[first : first + packing.PACK_BATCH]
-                    try:
-                        answers = self._decode_windows([[speeches[i] for i in w] for w in batch], language, opts)
-                    except Exception:  # noqa: BLE001 - the inputs of a failed batch are decoded alone
-                        log.warning("a batch of packed windows failed; decoding its inputs alone", exc_info=True)
-                        continue
-                    for window, answered in zip(batch, answers):
-                        for i, (window_segments, doubt) in zip(window, answered):
-                            if window_segments is None:
-                                PACK_COUNTS[doubt] += 1
-                                if doubt in packing.NEIGHBOUR_DOUBTS and round_ + 1 < packing.PACK_ROUNDS:
-                                    again.append(i)
-                                continue
-                            results[i] = self._packed_result(plans[i], window_segments, language, opts)
-                members = again
+                members = self._decode_batches(windows, speeches, plans, results, language, opts, round_)
+            if packing.PACK_ALONE_BATCHED:
+                # What the windows did not answer for, each in a window of its own, still batched:
+                # the same decode as alone when no fallback is needed (checked as alone checks it).
+                alone = [[i] for i in offered if results[i] is None]
+                self._decode_batches(alone, speeches, plans, results, language, opts, None)
         for i, plan in enumerate(plans):
             if plan is not None and results[i] is None:
                 audio, (runs, prior) = plan
@@ -469,7 +459,31 @@ class WhisperBaseASR:
                     log.debug("decoding input %d failed", i, exc_info=True)
         return results
 
-    def _packed_result(self, plan, window_segments, language, opts) -> WhisperResult | None:
+    def _decode_batches(self, windows, speeches, plans, results, language, opts, round_) -> list[int]:
+        """Decode ``windows`` (lists of input indices) ``PACK_BATCH`` at a time into ``results``;
+        the inputs to pack again (doubted because of their companions, before the last round).
+        ``round_`` None: each window holds one input, judged as :meth:`transcribe` judges a decode."""
+        again: list[int] = []
+        for first in range(0, len(windows), packing.PACK_BATCH):
+            batch = windows[first : first + packing.PACK_BATCH]
+            try:
+                answers = self._decode_windows([[speeches[i] for i in w] for w in batch], language, opts,
+                                               alone=round_ is None)
+            except Exception:  # noqa: BLE001 - the inputs of a failed batch are decoded alone
+                log.warning("a batch of packed windows failed; decoding its inputs alone", exc_info=True)
+                continue
+            for window, answered in zip(batch, answers):
+                for i, (window_segments, doubt) in zip(window, answered):
+                    if window_segments is None:
+                        PACK_COUNTS[doubt if round_ is not None else f"alone: {doubt}"] += 1
+                        if round_ is not None and doubt in packing.NEIGHBOUR_DOUBTS and round_ + 1 < packing.PACK_ROUNDS:
+                            again.append(i)
+                        continue
+                    results[i] = self._packed_result(plans[i], window_segments, language, opts,
+                                                     "packed" if round_ is not None else "alone, batched")
+        return again
+
+    def _packed_result(self, plan, window_segments, language, opts, how: str = "packed") -> WhisperResult | None:
         """One packed input's result from its share of a window, or None when a region of it
         with speech got no word (alone, such a region is decoded again on its own)."""
         _, (runs, prior) = plan
@@ -480,11 +494,12 @@ class WhisperBaseASR:
                and not heard_between(segments, r.start / SAMPLE_RATE, r.end / SAMPLE_RATE) for r in regions):
             PACK_COUNTS["region without words"] += 1
             return None
-        PACK_COUNTS["packed"] += 1
+        PACK_COUNTS[how] += 1
         probability = prior.get(language) if isinstance(prior, dict) else prior
         return WhisperResult(segments, language, probability)
 
-    def _decode_windows(self, windows: list[list[np.ndarray]], language: str, opts: TranscribeOptions):
+    def _decode_windows(self, windows: list[list[np.ndarray]], language: str, opts: TranscribeOptions, *,
+                        alone: bool = False):
         """Decode packed windows (each a list of inputs' speech, joined ``PACK_GAP`` apart) in one
         batch; per window, per input: ``(segments, None)`` with times from the start of its
         speech, or ``(None, doubt)`` (see :func:`split_window`).
@@ -496,6 +511,11 @@ class WhisperBaseASR:
         judge all its inputs by one of them: each input is judged on its own words instead, and
         decoded alone when in doubt. A window whose decode stops before its end answers for the
         inputs before that point only.
+
+        ``alone``: each window holds one input, and it is also judged as faster-whisper judges a
+        decode (``fallback``: compression ratio or average log probability past their thresholds,
+        where a temperature fallback would follow; ``no speech``: the no-speech rule would skip
+        it), so that what it answers is what decoding the input alone gives.
         """
         import ctranslate2
         from faster_whisper import WhisperModel
@@ -559,6 +579,17 @@ class WhisperBaseASR:
                     tokens=part["tokens"], avg_logprob=avg_logprob, compression_ratio=get_compression_ratio(text.strip()),
                     no_speech_prob=result.no_speech_prob, words=[FWWord(**word) for word in part["words"]],
                     temperature=0.0))
+            if alone:
+                text = tokenizer.decode(tokens).strip()
+                if ((opts.compression_ratio_threshold is not None
+                     and get_compression_ratio(text) > opts.compression_ratio_threshold)
+                        or (opts.log_prob_threshold is not None and avg_logprob < opts.log_prob_threshold)):
+                    out.append([(None, "fallback")])
+                    continue
+                if (opts.no_speech_threshold is not None and result.no_speech_prob > opts.no_speech_threshold
+                        and (opts.log_prob_threshold is None or avg_logprob <= opts.log_prob_threshold)):
+                    out.append([(None, "no speech")])
+                    continue
             out.append(split_window(segments, spans[w], opts, heard_until=heard_until if cut else None))
         return out
 
