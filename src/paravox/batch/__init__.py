@@ -4,7 +4,7 @@
 * :mod:`~paravox.batch.item` is the per-item function (a bundle of inputs -> one result line
   each; short inputs of a bundle share the recogniser's windows, options ``pack``);
 * :mod:`~paravox.batch.local` and :mod:`~paravox.batch.ray_engine` run it in parallel, bundle by
-  bundle (:func:`~paravox.batch.local.bundles`);
+  bundle (:func:`~paravox.batch.runner.bundles`);
 * :mod:`~paravox.batch.writer` appends the lines crash-safely and reads them back to resume;
 * :mod:`~paravox.batch.runner` ties these together: :func:`run_batch`.
 

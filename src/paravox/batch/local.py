@@ -1,7 +1,7 @@
 """The local engine: ``workers`` processes on this machine, each loading the models once.
 
 The parent hands out a bundle of inputs at a time to each worker over a pipe (one input, or
-``pack`` of them that share the recogniser's windows, see :func:`bundles`) and gets back the
+``pack`` of them that share the recogniser's windows, see :func:`paravox.batch.runner.bundles`) and gets back the
 finished JSONL lines; only the parent writes the results file, so two workers can never
 interleave or repeat a line. Workers are started with ``spawn`` (no state shared with
 the parent). A worker that dies in the middle of an input (a crash in a native decoder,
@@ -24,7 +24,7 @@ from typing import Iterable, Iterator
 from paravox.batch.item import FatalBatchError, ItemAnalyzer, ItemResult, WorkerSpec, error_line
 from paravox.inputs import InputItem
 
-__all__ = ["IsolatedAnalyzer", "WorkerCrashed", "bundles", "run_local"]
+__all__ = ["IsolatedAnalyzer", "WorkerCrashed", "run_local"]
 
 #: Give up when this many inputs in a row kill their worker: something is wrong beyond the inputs.
 MAX_CRASHES_IN_A_ROW = 5
@@ -34,18 +34,8 @@ class WorkerCrashed(RuntimeError):
     """The worker process died while analysing this input."""
 
 
-def bundles(items: list[InputItem], pack: int = 1) -> list[list[InputItem]]:
-    """The inputs in order, ``pack`` at a time: the units a worker analyses together.
-
-    >>> [[i.key for i in b] for b in bundles([InputItem(k, k) for k in "abcde"], 2)]
-    [['a', 'b'], ['c', 'd'], ['e']]
-    """
-    pack = max(1, int(pack))
-    return [items[i : i + pack] for i in range(0, len(items), pack)]
-
-
 def run_local(work: Iterable[list[InputItem]], spec: WorkerSpec, *, workers: int = 1) -> Iterator[ItemResult]:
-    """Analyse the bundles of ``work`` (see :func:`bundles`) on ``workers`` processes; yields one
+    """Analyse the bundles of ``work`` (see :func:`paravox.batch.runner.bundles`) on ``workers`` processes; yields one
     result per item as each bundle finishes.
 
     Raises :class:`FatalBatchError` when the models cannot be loaded. Closing the iterator early
@@ -123,7 +113,7 @@ class IsolatedAnalyzer:
         return self.many([InputItem(key, source, language)])[0]
 
     def many(self, items: list[InputItem]) -> list[ItemResult]:
-        """One result per item, the items analysed together (see :func:`bundles`); when they
+        """One result per item, the items analysed together (see :func:`paravox.batch.runner.bundles`); when they
         crash the worker, each is analysed again alone."""
         worker = self._worker
         worker.feed(deque([items]))

@@ -2,7 +2,7 @@
 
 ``paravox batch ... --engine ray [--address ADDR]`` builds a Ray Dataset with one row per
 bundle of inputs (``(id, path, language)`` each; the local engine's bundles, see
-:func:`paravox.batch.local.bundles`), maps it through :class:`RayItemAnalyzer` (a callable class, so each actor loads the
+:func:`paravox.batch.runner.bundles`), maps it through :class:`RayItemAnalyzer` (a callable class, so each actor loads the
 models once) and streams the finished JSONL lines back to this process, which alone writes
 the results file. The resume guarantee is therefore the local engine's: a line is on disk
 before it counts, and a killed job resumes from the ids in the file.

@@ -19,7 +19,7 @@ from paravox.batch.writer import ResultWriter, ResumeState, drop_error_lines, re
 from paravox.errors import ParavoxError
 from paravox.inputs import InputItem
 
-__all__ = ["BatchSummary", "OutputExistsError", "ENGINES", "open_results", "run_batch"]
+__all__ = ["BatchSummary", "OutputExistsError", "ENGINES", "bundles", "open_results", "run_batch"]
 
 ENGINES = ("local", "ray")
 
@@ -113,6 +113,16 @@ def changed_options(then: dict, now: dict, prefix: str = "") -> dict[str, tuple]
     return out
 
 
+def bundles(items: list[InputItem], pack: int = 1) -> list[list[InputItem]]:
+    """The inputs in order, ``pack`` at a time: the units a worker analyses together.
+
+    >>> [[i.key for i in b] for b in bundles([InputItem(k, k) for k in "abcde"], 2)]
+    [['a', 'b'], ['c', 'd'], ['e']]
+    """
+    pack = max(1, int(pack))
+    return [items[i : i + pack] for i in range(0, len(items), pack)]
+
+
 def run_batch(
     items: Sequence[InputItem],
     output: str | os.PathLike,
@@ -177,8 +187,6 @@ def run_batch(
     # and a bundle with any input still to do is analysed whole (the lines of its inputs already
     # in the file are not written again): a resumed job packs every input with the same companions
     # as an uninterrupted one, so it writes the same lines.
-    from paravox.batch.local import bundles
-
     work = [b for b in bundles(list(items), options.pack) if any(item.key not in state.done for item in b)]
     summary = BatchSummary(
         total=len(items),
