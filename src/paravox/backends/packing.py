@@ -35,7 +35,8 @@ PACK_WINDOW = 28.0
 #: Inputs analysed together at most, by default (``paravox batch --pack``).
 PACK_INPUTS = 32
 #: Packed windows decoded in one batch at most (the recogniser's time falls by a quarter against
-#: one by one on 2 cores: ``benchmarks/experiments/packing.py``); each costs about 75 MB more.
+#: one by one on 2 cores: ``benchmarks/experiments/packing.py``); 4 add 48 MB to a worker's peak
+#: against 1 (``benchmarks/experiments/worker_memory.py``).
 PACK_BATCH = 4
 #: Rounds of packing: with 2, an input in doubt because of its companions is packed again with
 #: others before it is decoded alone (13% faster, but more vocalizations written as words).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from paravox.machine import available_cores, available_memory
 
 #: Peak memory of one batch worker with Whisper base and both heads, packing short inputs,
-#: rounded up from the 1.07-1.13 GB that ``benchmarks/short_clips_throughput.py`` measured
+#: rounded up from the 1.07-1.28 GB that ``benchmarks/short_clips_throughput.py`` measured
 #: (docs/benchmarks.md, "Speed on short clips").
 WORKER_MEMORY_BYTES = 1200 * 2**20
 
