@@ -81,36 +81,48 @@ class EmotionScore:
     """Emotion of a stretch of audio: the top label, its probability, and all class probabilities.
 
     ``speech`` (file-level emotion only) is how many seconds of speech the score was read from.
+    ``dimensions`` (models with a dimensional head, such as the shipped one) maps each
+    dimension to a score on [-1, 1]: ``{"valence": 0.31, "arousal": -0.12, "dominance": 0.05}``.
+    A stretch that holds no speech (a frame of silence, noise or a vocalization alone) has no
+    emotion: ``label`` and ``score`` are None, ``scores`` empty and ``reason`` says why.
     """
 
-    label: str
-    score: float
+    label: str | None
+    score: float | None
     scores: dict[str, float] = field(default_factory=dict)
     start: float | None = None
     end: float | None = None
     speech: float | None = None
+    dimensions: dict[str, float] | None = None
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = {
             "label": self.label,
-            "score": _r(self.score, 4),
+            "score": None if self.score is None else _r(self.score, 4),
             "scores": {k: _r(v, 4) for k, v in self.scores.items()},
             "start": _r(self.start),
             "end": _r(self.end),
         }
         if self.speech is not None:
             d["speech"] = _r(self.speech)
+        if self.dimensions is not None:
+            d["dimensions"] = {k: _r(v, 4) for k, v in self.dimensions.items()}
+        if self.reason is not None:
+            d["reason"] = self.reason
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "EmotionScore":
         return cls(
-            str(d["label"]),
-            float(d["score"]),
+            None if d.get("label") is None else str(d["label"]),
+            None if d.get("score") is None else float(d["score"]),
             {str(k): float(v) for k, v in (d.get("scores") or {}).items()},
             None if d.get("start") is None else float(d["start"]),
             None if d.get("end") is None else float(d["end"]),
             None if d.get("speech") is None else float(d["speech"]),
+            None if d.get("dimensions") is None else {str(k): float(v) for k, v in d["dimensions"].items()},
+            d.get("reason"),
         )
 
 

@@ -15,7 +15,6 @@ import numpy as np
 
 from paravox.backends import registry
 from paravox.result import EmotionScore, Segment
-from paravox.speech_emotion.recognizer import emotion_score
 
 
 @registry.register("emotion", "paravox-emotion", description="nine-label speech emotion (Whisper-base states + prosody, NumPy head)")
@@ -38,14 +37,14 @@ class ParavoxEmotion:
         duration = len(samples) / sample_rate
         if len(samples) == 0:
             return None, [None for _ in segments]
-        labels = self.recognizer.labels
+        rec = self.recognizer
         spans = [(max(0.0, s.start), min(duration, s.end)) for s in segments]
         per: list[EmotionScore | None] = []
         if spans:
-            scored = self.recognizer.spans(samples, spans)
-            per = [emotion_score(labels, p, s.start, s.end) for p, s in zip(scored.probs, segments)]
-        found = self.recognizer.file_emotion(samples)
+            scored = rec.spans(samples, spans)
+            per = [rec.score(scored, i, s.start, s.end) for i, s in enumerate(segments)]
+        found = rec.file_emotion(samples)
         if found is None:
             return None, per
         whole, speech = found
-        return emotion_score(labels, whole.probs[0], 0.0, duration, speech), per
+        return rec.score(whole, 0, 0.0, duration, speech), per

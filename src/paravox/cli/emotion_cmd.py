@@ -20,10 +20,13 @@ examples:
   paravox emotion --scp wav.scp --embeddings emb/ -o pred.jsonl --model my_model/
 
 Records (-f json, -f jsonl, -o): EmotionResult.to_dict(), {"id", "duration", "granularity",
-"emotion": {"label", "score", "scores", "speech"}, "spans": [{"start", "end", "label",
-"score", "scores"}]}, with the file-level "label" and "score" also at the top (what 'paravox
-eval emotion' reads). An input with no speech has no file-level emotion: "emotion", "label"
-and "score" are null. A failed input is a 'paravox: error:' line on stderr and {"id",
+"emotion": {"label", "score", "scores", "dimensions", "speech"}, "spans": [{"start", "end",
+"label", "score", "scores", "dimensions"}]}, with the file-level "label" and "score" also at
+the top (what 'paravox eval emotion' reads). "dimensions" is {"valence", "arousal",
+"dominance"}, each on [-1, 1] (the shipped model; a model trained with --targets scores its
+own). An input with no speech has no file-level emotion: "emotion", "label" and "score" are
+null. Frames (--granularity frame) are smoothed so that the label changes when the voice
+does; a frame without speech has "label": null and "reason": "no speech". A failed input is a 'paravox: error:' line on stderr and {"id",
 "error": {"type", "message"}} in JSON output; the run goes on and exits with 1. A bad option
 or model exits with 2 before any input is read, with nothing written.
 """
@@ -55,11 +58,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_emotion)
 
 
+def _dims(score) -> str:
+    """``  valence +0.31 arousal -0.12 ...`` for a score with dimensions, else nothing."""
+    if not score.dimensions:
+        return ""
+    return "  " + " ".join(f"{k} {v:+.2f}" for k, v in score.dimensions.items())
+
+
 def _table(item, res, fmt: str, several: bool) -> str:
     """``id  label  score`` for the file, then one indented line per span."""
     head = (f"{res.id}\t(no speech found)" if res.emotion is None
-            else f"{res.id}\t{res.emotion.label}\t{res.emotion.score:.2f}")
-    rows = [f"  {s.start:8.2f}-{s.end:8.2f}  {s.label:<10} {s.score:.2f}" for s in res.spans]
+            else f"{res.id}\t{res.emotion.label}\t{res.emotion.score:.2f}{_dims(res.emotion)}")
+    rows = [f"  {s.start:8.2f}-{s.end:8.2f}  " + (f"({s.reason})" if s.label is None
+                                                  else f"{s.label:<10} {s.score:.2f}{_dims(s)}") for s in res.spans]
     return "\n".join([head] + rows) + "\n"
 
 

@@ -118,7 +118,6 @@ def emotion_result(
     """One input's :class:`EmotionResult` with an already loaded
     :class:`~paravox.speech_emotion.recognizer.EmotionRecognizer` (what the CLI calls per input)."""
     from paravox.encoder.framing import SAMPLE_RATE
-    from paravox.speech_emotion.recognizer import emotion_score
 
     samples = _samples(source, id)
     duration = len(samples) / SAMPLE_RATE
@@ -129,12 +128,12 @@ def emotion_result(
     file_score, embedding = None, None
     if found is not None:
         whole, speech = found
-        file_score = emotion_score(labels, whole.probs[0], 0.0, duration, speech)
+        file_score = recognizer.score(whole, 0, 0.0, duration, speech)
         embedding = whole.feats[0] if extract_embedding else None
     spans, span_feats = [], None
     if granularity != "utterance":
         scored = by_segment if by_segment is not None else recognizer.frames(samples, hop=frame_hop, window=frame_window)
-        spans = [emotion_score(labels, p, s, e) for p, (s, e) in zip(scored.probs, scored.spans)]
+        spans = [recognizer.score(scored, i, s, e) for i, (s, e) in enumerate(scored.spans)]
         span_feats = scored.feats if extract_embedding else None
     return EmotionResult(id, duration, file_score, granularity, spans, labels, embedding, span_feats)
 

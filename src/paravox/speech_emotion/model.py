@@ -11,6 +11,11 @@ A model directory holds two files:
     ``W0, b0, W1, b1, ...`` applied as ``x @ W + b`` with ``hidden_activation`` between
     them. The last layer has one column per label. Logits are divided by ``temperature``
     (fitted on held-out data so that scores are calibrated) before the softmax.
+    Optionally the dimensional head (config ``"dimensions": {"names": [...], ...}``):
+    ``D_W`` ``(D, K)``, ``D_P`` ``(L, K)`` (or ``(0, K)``) and ``D_b`` ``(K,)``, scoring
+    ``z @ D_W + log(p) @ D_P + D_b`` on the standardised features ``z`` and the calibrated
+    class probabilities ``p``, clipped to [-1, 1] (valence, arousal, dominance for the
+    shipped model; see :mod:`paravox.training.emotion_dimensions`).
 
 Loading checks every shape against the config and raises :class:`ModelError` naming the
 directory and the fix, e.g. when ``labels`` lists 4 labels and the weights score 9.
@@ -55,9 +60,13 @@ class EmotionModel:
     hidden_activation: str = "relu"
     info: dict[str, Any] = field(default_factory=dict)
     source: str = "<memory>"
+    dimensions: tuple[str, ...] = ()
+    dimension_head: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    dimension_info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.labels = tuple(str(x) for x in self.labels)
+        self.dimensions = tuple(str(x) for x in self.dimensions)
         self.validate()
 
     # ---- checks ------------------------------------------------------------------------
@@ -93,6 +102,15 @@ class EmotionModel:
             raise fail(f"temperature {self.temperature} must be a positive number")
         if self.hidden_activation not in _ACTIVATIONS:
             raise fail(f"hidden_activation {self.hidden_activation!r}; use one of {sorted(_ACTIVATIONS)}")
+        if bool(self.dimensions) != (self.dimension_head is not None):
+            raise fail("config.json names dimensions but weights.npz has no D_W, D_P, D_b (or the other way round)"
+                       if self.dimensions else "weights.npz has a dimensional head but config.json names no dimensions")
+        if self.dimension_head is not None:
+            W, P, b = self.dimension_head
+            k = len(self.dimensions)
+            if W.shape != (dim, k) or b.shape != (k,) or P.shape not in ((len(self.labels), k), (0, k)):
+                raise fail(f"the dimensional head has D_W{list(W.shape)} D_P{list(P.shape)} D_b{list(b.shape)}; "
+                           f"expected D_W[{dim}, {k}], D_P[{len(self.labels)} or 0, {k}], D_b[{k}] for {list(self.dimensions)}")
 
     # ---- inference ---------------------------------------------------------------------
     def logits(self, x: np.ndarray) -> np.ndarray:
@@ -108,6 +126,19 @@ class EmotionModel:
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities, ``(N, len(labels))`` (or ``(len(labels),)``)."""
         return softmax(self.logits(x) / np.float32(self.temperature))
+
+    def predict_dimensions(self, x: np.ndarray, probs: np.ndarray | None = None) -> np.ndarray | None:
+        """``(N, K)`` scores on [-1, 1] for :attr:`dimensions` (None without a dimensional
+        head); ``probs`` are :meth:`predict_proba` of the same rows, when already computed."""
+        if self.dimension_head is None:
+            return None
+        W, P, b = self.dimension_head
+        x2 = np.atleast_2d(np.asarray(x, dtype=np.float32))
+        out = ((x2 - self.mean) / self.scale) @ W + b
+        if len(P):
+            p = np.atleast_2d(self.predict_proba(x2) if probs is None else probs)
+            out = out + log_probs(p) @ P
+        return np.clip(out, -1.0, 1.0).astype(np.float32)
 
     def predict(self, x: np.ndarray) -> list[str]:
         p = np.atleast_2d(self.predict_proba(x))
@@ -126,6 +157,7 @@ class EmotionModel:
             "temperature": float(self.temperature),
             "hidden_activation": self.hidden_activation,
             **({"info": self.info} if self.info else {}),
+            **({"dimensions": {"names": list(self.dimensions), **self.dimension_info}} if self.dimensions else {}),
         }
 
     def save(self, directory: str | os.PathLike) -> Path:
@@ -135,6 +167,8 @@ class EmotionModel:
         arrays = {"mean": self.mean, "scale": self.scale}
         for i, (w, b) in enumerate(self.layers):
             arrays[f"W{i}"], arrays[f"b{i}"] = w, b
+        if self.dimension_head is not None:
+            arrays["D_W"], arrays["D_P"], arrays["D_b"] = self.dimension_head
         tmp = d / "weights.tmp.npz"
         np.savez_compressed(tmp, **{k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()})
         os.replace(tmp, d / "weights.npz")
@@ -183,6 +217,15 @@ class EmotionModel:
                 raise ModelError(f"{where}: weights.npz has W{i} but no b{i}")
             layers.append((arrays[f"W{i}"], arrays[f"b{i}"]))
             i += 1
+        dims_cfg = cfg.get("dimensions") or {}
+        if not isinstance(dims_cfg, dict) or not isinstance(dims_cfg.get("names", []), list):
+            raise ModelError(f"{where}: config.json 'dimensions' must be {{\"names\": [...], ...}}")
+        dims = tuple(str(x) for x in dims_cfg.get("names", []))
+        head = None
+        if any(k in arrays for k in ("D_W", "D_P", "D_b")):
+            if not all(k in arrays for k in ("D_W", "D_P", "D_b")):
+                raise ModelError(f"{where}: weights.npz has part of a dimensional head; it needs D_W, D_P and D_b")
+            head = (arrays["D_W"], arrays["D_P"], arrays["D_b"])
         return cls(
             labels=tuple(labels),
             features=features,
@@ -193,7 +236,15 @@ class EmotionModel:
             hidden_activation=str(cfg.get("hidden_activation", "relu")),
             info=dict(cfg.get("info") or {}),
             source=where,
+            dimensions=dims,
+            dimension_head=head,
+            dimension_info={k: v for k, v in dims_cfg.items() if k != "names"},
         )
+
+
+def log_probs(p: np.ndarray) -> np.ndarray:
+    """``log(p)``, floored at ``log(1e-6)``: the dimensional head's view of the class scores."""
+    return np.log(np.maximum(np.asarray(p, dtype=np.float32), 1e-6))
 
 
 def softmax(z: np.ndarray) -> np.ndarray:

@@ -34,18 +34,26 @@ from paravox.speech_emotion.model import load_model
 
 @dataclass
 class Scored:
-    """Probabilities (``(N, L)``), feature vectors (``(N, D)``) and spans (seconds) of N items."""
+    """Probabilities (``(N, L)``), feature vectors (``(N, D)``), spans (seconds) of N items and,
+    with a dimensional head, its scores (``(N, K)``)."""
 
     probs: np.ndarray
     feats: np.ndarray
     spans: list[tuple[float, float]]
+    dims: np.ndarray | None = None
+    #: frames only: the smoothed label index per row, ``-1`` where the frame holds no speech
+    path: np.ndarray | None = None
 
 
 def emotion_score(labels: Sequence[str], probs: np.ndarray, start: float | None, end: float | None,
-                  speech: float | None = None) -> EmotionScore:
-    """An :class:`EmotionScore` from one row of probabilities over ``labels``."""
+                  speech: float | None = None, *, dimensions: Sequence[str] = (),
+                  dims: np.ndarray | None = None) -> EmotionScore:
+    """An :class:`EmotionScore` from one row of probabilities over ``labels`` (and one row of
+    dimensional scores over ``dimensions``)."""
     i = int(np.argmax(probs))
-    return EmotionScore(labels[i], float(probs[i]), {l: float(p) for l, p in zip(labels, probs)}, start, end, speech)
+    d = None if dims is None or not len(dimensions) else {n: float(v) for n, v in zip(dimensions, dims)}
+    return EmotionScore(labels[i], float(probs[i]), {l: float(p) for l, p in zip(labels, probs)}, start, end, speech,
+                        dimensions=d)
 
 
 class EmotionRecognizer:
@@ -62,6 +70,23 @@ class EmotionRecognizer:
     @property
     def labels(self) -> tuple[str, ...]:
         return self.model.labels
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        return self.model.dimensions
+
+    def score(self, scored: "Scored", i: int, start: float | None, end: float | None,
+              speech: float | None = None) -> EmotionScore:
+        """Row ``i`` of ``scored`` as an :class:`EmotionScore`; a frame without speech gets
+        none (label None, with the reason), a smoothed frame the label of its path."""
+        if scored.path is not None and scored.path[i] < 0:
+            return EmotionScore(None, None, {}, start, end, reason="no speech")
+        out = emotion_score(self.labels, scored.probs[i], start, end, speech, dimensions=self.dimensions,
+                            dims=None if scored.dims is None else scored.dims[i])
+        if scored.path is not None:
+            k = int(scored.path[i])
+            out.label, out.score = self.labels[k], float(scored.probs[i][k])
+        return out
 
     @property
     def window_seconds(self) -> float:
@@ -90,15 +115,19 @@ class EmotionRecognizer:
         """One score per span (seconds into ``samples``); long spans are cut into 5-s clips
         whose probabilities are averaged, weighted by length."""
         samples = _as_samples(samples)
-        probs, feats = [], []
+        probs, feats, dims = [], [], []
         for start, end in spans:
             f, w = self._span_features(samples, start, end)
             p = np.atleast_2d(self.model.predict_proba(f))
             probs.append((p * w[:, None]).sum(0) / w.sum())
             feats.append((f * w[:, None]).sum(0) / w.sum())
-        L, D = len(self.labels), self.model.features.dim
+            d = self.model.predict_dimensions(f, p)
+            if d is not None:
+                dims.append((d * w[:, None]).sum(0) / w.sum())
+        L, D, K = len(self.labels), self.model.features.dim, len(self.dimensions)
         return Scored(np.array(probs, dtype=np.float32).reshape(-1, L), np.array(feats, dtype=np.float32).reshape(-1, D),
-                      [(float(s), float(e)) for s, e in spans])
+                      [(float(s), float(e)) for s, e in spans],
+                      np.array(dims, dtype=np.float32).reshape(-1, K) if K else None)
 
     def file_emotion(self, samples: np.ndarray, *, segments: Scored | None = None) -> tuple[Scored, float] | None:
         """The file-level emotion and the seconds of speech it was read from; None when the
@@ -131,16 +160,22 @@ class EmotionRecognizer:
         w = np.array([max(e - s, 1e-3) for s, e in parts])[:, None]
         probs = (scored.probs * w).sum(0, keepdims=True) / w.sum()
         feats = (scored.feats * w).sum(0, keepdims=True) / w.sum()
-        return Scored(probs.astype(np.float32), feats.astype(np.float32), [(0.0, duration)])
+        dims = None if scored.dims is None else ((scored.dims * w).sum(0, keepdims=True) / w.sum()).astype(np.float32)
+        return Scored(probs.astype(np.float32), feats.astype(np.float32), [(0.0, duration)], dims)
 
     def segments(self, samples: np.ndarray) -> Scored:
         """One score per speech segment found by the Silero VAD (emotion over time)."""
         samples = _as_samples(samples)
         return self.spans(samples, speech_spans(samples))
 
-    def frames(self, samples: np.ndarray, *, hop: float = 0.5, window: float = 2.0) -> Scored:
+    def frames(self, samples: np.ndarray, *, hop: float = 0.5, window: float = 2.0,
+               smooth: bool = True) -> Scored:
         """Scores of a ``window``-second span every ``hop`` seconds (spans centred on
-        ``k * hop``, clipped to the input), from one encoder pass."""
+        ``k * hop``, clipped to the input), from one encoder pass, with the label path
+        (:mod:`paravox.speech_emotion.smoothing`): -1 where the frame holds no speech, else the
+        smoothed label (``smooth=False``: the frame's own top label)."""
+        from paravox.speech_emotion.smoothing import SWITCH, label_path, speech_frames
+
         samples = _as_samples(samples)
         if hop <= 0 or window <= 0:
             raise ValueError("hop and window must be positive")
@@ -156,7 +191,10 @@ class EmotionRecognizer:
             feats.append(self.extractor.pool(states, samples, t0, min(t1, n_states)))
             spans.append((float(s), float(e)))
         feats = np.stack(feats)
-        return Scored(np.atleast_2d(self.model.predict_proba(feats)), feats, spans)
+        probs = np.atleast_2d(self.model.predict_proba(feats))
+        speech = speech_frames(centres, hop, speech_spans(samples))
+        path = label_path(probs, speech, min(0.8, SWITCH * hop / 0.5) if smooth else None)
+        return Scored(probs, feats, spans, self.model.predict_dimensions(feats, probs), path)
 
 
 def _as_samples(samples: np.ndarray) -> np.ndarray:
