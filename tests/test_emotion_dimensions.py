@@ -140,3 +140,48 @@ def test_silence_and_noise_frames_have_no_emotion():
         assert (scored.path == NO_SPEECH).all()
         assert all(rec.score(scored, i, *span).label is None for i, span in enumerate(scored.spans))
         assert rec.file_emotion(x) is None
+
+
+def test_train_targets_on_a_rated_manifest_keeps_the_shipped_classifier(tmp_path):
+    import json
+
+    import paravox
+    from paravox.training.speech_emotion import ManifestError, train_from_manifest
+    from tests.conftest import DATA, manifest
+
+    all_rows = manifest("emotion/tava")
+    four = sorted({r["speaker"] for r in all_rows})[:4]
+    rows = [r for r in all_rows if r["speaker"] in four]
+    m = tmp_path / "rated.jsonl"
+    m.write_text("".join(json.dumps({"audio": str(DATA / "emotion/tava" / r["audio"]), "speaker": r["speaker"],
+                                     "valence": r["valence"], "arousal": r["arousal"]}) + "\n" for r in rows))
+    report = train_from_manifest(m, tmp_path / "model", targets=("valence", "arousal"))
+    assert report.extra["dimensions"]["selection"]  # chosen by leave-one-speaker-out over the 4 speakers
+    res = paravox.emotion(str(DATA / "emotion/tava" / rows[0]["audio"]), model=str(tmp_path / "model"))
+    assert set(res.emotion.dimensions) == {"valence", "arousal"}
+    assert res.emotion.label in paravox.emotion(str(DATA / "emotion/tava" / rows[0]["audio"])).emotion.scores
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"audio": str(DATA / "emotion/tava" / rows[0]["audio"]), "valence": 3.0}) + "\n")
+    with pytest.raises(ManifestError, match=r"\[-1, 1\]"):
+        train_from_manifest(bad, tmp_path / "m2", targets=("valence",))
+
+
+def test_eval_dimensional_scores_ccc_and_counts_missing_answers(tmp_path, capsys):
+    import json
+
+    from paravox.cli.eval_cmd import main
+
+    ref = tmp_path / "ref.jsonl"
+    hyp = tmp_path / "hyp.jsonl"
+    vals = [-0.5, -0.1, 0.2, 0.6]
+    ref.write_text("".join(json.dumps({"id": f"c{i}", "valence": v, "arousal": -v}) + "\n" for i, v in enumerate(vals)))
+    hyp.write_text("".join(json.dumps({"id": f"c{i}", "emotion": {"label": "sad", "dimensions": {"valence": v, "arousal": -v}}}) + "\n"
+                           for i, v in enumerate(vals[:3]))
+                   + json.dumps({"id": "c3", "label": None, "emotion": None}) + "\n")
+    assert main(["emotion", "--ref", str(ref), "--hyp", str(hyp), "--dimensional", "valence,arousal", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["no_answer"] == 1 and out["items"] == 4
+    assert out["dimensions"]["valence"]["mae"] == pytest.approx(0.15)
+    assert 0.5 < out["dimensions"]["valence"]["ccc"] < 1.0
+    with pytest.raises(SystemExit):
+        main(["emotion", "--ref", str(ref), "--hyp", str(hyp), "--dimensional", "dominance"])

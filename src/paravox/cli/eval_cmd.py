@@ -42,6 +42,7 @@ examples:
   paravox emotion --manifest ravdess/manifest.jsonl -o hyp.jsonl
   paravox eval emotion --ref ravdess/manifest.jsonl --hyp hyp.jsonl --label-map ravdess
   paravox eval emotion --ref ref.jsonl --hyp hyp.jsonl --label-map my_map.json --json
+  paravox eval emotion --ref tava/manifest.jsonl --hyp hyp.jsonl --dimensional      CCC, Pearson, MAE
       with my_map.json = {"disgust": "disgusted", "calm": null}   (calm items left out)
 
 built-in label maps (reference label -> emotion2vec label; paravox/data/label_maps/):
@@ -121,6 +122,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "...}; a null value drops those items (counted in the report); unlisted labels are kept",
         )
         p.add_argument("--labels", metavar="A,B,...", help="class order of the confusion matrix")
+        if name == "emotion":
+            p.add_argument(
+                "--dimensional", nargs="?", const="valence,arousal,dominance", default=None, metavar="A,B,...",
+                help="score dimensions instead of labels: CCC, Pearson and MAE per dimension, the reference's "
+                "numeric columns against the hypothesis' emotion.dimensions (default names: valence,arousal,dominance)",
+            )
         p.add_argument(
             "--average-over", choices=("reference", "union"), default="reference",
             help="classes averaged by macro-F1 (default: reference classes; union = scikit-learn's default)",
@@ -226,7 +233,24 @@ def _run_labels(args: argparse.Namespace, title: str) -> int:
 
 
 def run_emotion(args: argparse.Namespace) -> int:
+    if getattr(args, "dimensional", None):
+        return _run_dimensions(args)
     return _run_labels(args, "Emotion recognition")
+
+
+def _run_dimensions(args: argparse.Namespace) -> int:
+    try:
+        from paravox.evaluation.dimensions import evaluate_dimensions, load_dimension_pairs
+
+        names = [x.strip() for x in args.dimensional.split(",") if x.strip()]
+        if not names:
+            raise ValueError("--dimensional needs at least one column name")
+        refs, hyps = load_dimension_pairs(args.ref, args.hyp, names, id_field=args.id_field)
+        report = evaluate_dimensions(refs, hyps, names)
+    except (ValueError, OSError) as exc:
+        _fail("emotion", exc)
+    _emit(args, report.to_dict(), report.format_table())
+    return 0
 
 
 def run_classify(args: argparse.Namespace) -> int:

@@ -221,16 +221,25 @@ def _augment_set(text: str) -> list[str]:
 def register_emotion(tsub: argparse._SubParsersAction) -> None:
     p = tsub.add_parser(
         "emotion",
-        help="train an emotion model on your own labels",
+        help="train an emotion model on your own labels (and/or numeric targets such as valence)",
         description="Train an emotion head on a JSONL manifest ('audio' relative to the manifest, 'label', "
         "optional 'speaker' for a speaker-independent validation split). Writes config.json, weights.npz "
-        "and train_report.json to -o DIR; load it with --model DIR.",
+        "and train_report.json to -o DIR; load it with --model DIR. With --targets, numeric columns on "
+        "[-1, 1] are learnt too (a dimensional head, output as 'dimensions'); a manifest with no 'label' "
+        "at all keeps the shipped classifier and adds only your dimensions.",
+        epilog="examples:\n"
+        "  paravox train emotion --manifest mine.jsonl -o my_model/\n"
+        "  paravox train emotion --manifest rated.jsonl --targets valence,arousal -o my_model/\n"
+        "  paravox emotion clip.wav --model my_model/ -f json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--manifest", required=True, metavar="JSONL")
     p.add_argument("-o", "--output", required=True, metavar="DIR")
     p.add_argument("--labels", metavar="A,B,...", help="the label set, in order (default: the manifest's labels, sorted)")
     p.add_argument("--C", type=float, default=None, help="inverse L2 strength of the head (default: chosen by CV)")
     p.add_argument("--augment", action="store_true", help="also train on noisy, gain-changed copies (twice the feature time)")
+    p.add_argument("--targets", metavar="A,B,...", default=None,
+                   help="numeric columns to learn as dimensions (values on [-1, 1]), e.g. valence,arousal,dominance")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(handler=cmd_train_emotion)
@@ -246,16 +255,26 @@ def cmd_train_emotion(args: argparse.Namespace) -> int:
     from paravox.audio import AudioError
 
     labels = [x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else None
+    targets = [x.strip() for x in args.targets.split(",") if x.strip()] if args.targets else []
+    if args.targets is not None and not targets:
+        return fail("--targets needs column names, e.g. --targets valence,arousal")
     head = HeadOptions(C=args.C, seed=args.seed) if args.C is not None else None
     try:
         report = train_from_manifest(args.manifest, args.output, labels=labels, head=head, augment=args.augment,
-                                     seed=args.seed, progress=not args.quiet)
+                                     seed=args.seed, progress=not args.quiet, targets=targets)
     except (ManifestError, ValueError, AudioError) as exc:
         return fail(str(exc))
     r = report.to_dict()
     ua = "n/a" if r["val_ua"] is None else f"{100 * r['val_ua']:.1f}%"
-    print(f"trained on {r['n_train']} items, labels {', '.join(r['labels'])}; "
-          f"validation ({r['n_val']} held-out items) UA {ua}, temperature {r['temperature']:.2f}")
+    if not targets or r["n_val"]:
+        print(f"trained on {r['n_train']} items, labels {', '.join(r['labels'])}; "
+              f"validation ({r['n_val']} held-out items) UA {ua}, temperature {r['temperature']:.2f}")
+    if targets:
+        dims = r["extra"]["dimensions"]
+        best = max(dims["selection"].values()) if dims["selection"] else None
+        print(f"dimensions {', '.join(targets)} on {r['n_train']} items: {dims['options']}"
+              + (f"; mean CCC {best:.3f} leave-one-speaker-out" if best is not None else
+                 " (no speaker column: options not chosen by cross-validation)"))
     print(f"wrote {args.output}/config.json, weights.npz, train_report.json  (use: --model {args.output})")
     if not args.quiet:
         print(_json.dumps({k: r[k] for k in ("options", "seconds")}))

@@ -186,17 +186,20 @@ def _logits(X: np.ndarray, mean: np.ndarray, scale: np.ndarray, layers) -> np.nd
 @dataclass
 class Item:
     audio: str
-    label: str
+    label: str | None
     speaker: str | None = None
     id: str | None = None
+    targets: tuple[float, ...] = ()
 
 
 class ManifestError(ParavoxError, ValueError):
     """A training manifest that cannot be used; names the file and line."""
 
 
-def read_manifest(path: str | Path, label_field: str = "label") -> list[Item]:
-    """``audio`` (relative to the manifest), ``label``, optional ``speaker`` and ``id`` per line."""
+def read_manifest(path: str | Path, label_field: str = "label", targets: Sequence[str] = ()) -> list[Item]:
+    """``audio`` (relative to the manifest), ``label``, optional ``speaker`` and ``id`` per line.
+    With ``targets`` (numeric column names), each line needs those numbers and ``label`` is
+    optional (None where absent)."""
     # parsing and its errors, as for every JSONL input
     from paravox.evaluation.io import EvaluationInputError, read_jsonl
 
@@ -208,12 +211,20 @@ def read_manifest(path: str | Path, label_field: str = "label") -> list[Item]:
     items = []
     for record in records:
         row = record.data
-        if "audio" not in row or label_field not in row:
+        if "audio" not in row or (label_field not in row and not targets):
             raise ManifestError(f"{path}:{record.line}: each line needs 'audio' and '{label_field}'")
+        values = []
+        for name in targets:
+            v = row.get(name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+                raise ManifestError(f"{path}:{record.line}: --targets needs a number in '{name}', got {v!r}")
+            values.append(float(v))
         audio = Path(str(row["audio"])).expanduser()
         audio = audio if audio.is_absolute() else path.resolve().parent / audio
         spk = row.get("speaker")
-        items.append(Item(str(audio), str(row[label_field]), None if spk is None else str(spk), row.get("id")))
+        label = row.get(label_field)
+        items.append(Item(str(audio), None if label is None else str(label), None if spk is None else str(spk),
+                          row.get("id"), tuple(values)))
     return items
 
 
@@ -325,15 +336,33 @@ def train_from_manifest(
     augment: bool = False,
     seed: int = 0,
     progress: bool = False,
+    targets: Sequence[str] = (),
 ) -> TrainReport:
     """Train on a JSONL manifest (``audio``, ``label``, optional ``speaker``); write ``out_dir``.
 
     The label set is the sorted set of labels in the manifest unless ``labels`` is given
     (then every manifest label must be in it).
+
+    ``targets`` (numeric column names, e.g. ``("valence", "arousal")``) adds a dimensional head
+    (:mod:`paravox.training.emotion_dimensions`). When no line has a ``label``, the classifier
+    is the shipped one, kept as it is, and the head may read its scores (``stack``); when the
+    classifier is trained here, on these same clips, it does not.
     """
     from paravox.speech_emotion.model import default_model_dir
 
-    items = read_manifest(manifest)
+    items = read_manifest(manifest, targets=targets)
+    if targets:
+        top = max(abs(v) for it in items for v in it.targets)
+        if top > 1:
+            raise ManifestError(f"{manifest}: --targets values must lie in [-1, 1] (the range the head predicts); "
+                                f"found {top:g}: rescale the column first")
+    has_labels = [it.label is not None for it in items]
+    if targets and not any(has_labels):
+        return _train_dimensions_only(manifest, out_dir, items, targets, progress)
+    if not all(has_labels):
+        line = has_labels.index(False) + 1
+        raise ManifestError(f"{manifest}: item {line} has no 'label' while others do; give every line a label, "
+                            "or none (then only --targets are trained, on top of the shipped classifier)")
     if features is None:
         try:
             features = FeatureConfig.from_dict(json.loads((default_model_dir() / "config.json").read_text())["features"])
@@ -353,6 +382,36 @@ def train_from_manifest(
                                 grid=DEFAULT_GRID if select and head is None else None, seed=seed,
                                 X_extra=Xe, extra_index=ei,
                                 info={"trained_on": str(manifest), "items": len(items), "augment": augment})
+    if targets:
+        model, dims = _attach_targets(model, X, items, targets, groups, stack=False, manifest=manifest)
+        report.extra["dimensions"] = dims
     model.save(out_dir)
+    (Path(out_dir) / "train_report.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+def _attach_targets(model: EmotionModel, X: np.ndarray, items: Sequence[Item], targets: Sequence[str],
+                    groups: Sequence[str] | None, *, stack: bool, manifest: str | Path) -> tuple[EmotionModel, dict[str, Any]]:
+    from paravox.training.emotion_dimensions import attach
+
+    Y = np.array([it.targets for it in items], dtype=np.float64)
+    return attach(model, X, Y, list(targets), groups, stack=stack, info={"trained_on": str(manifest)})
+
+
+def _train_dimensions_only(manifest: str | Path, out_dir: str | Path, items: Sequence[Item], targets: Sequence[str],
+                           progress: bool) -> TrainReport:
+    from paravox.speech_emotion.model import load_model
+
+    started = time.perf_counter()
+    if len(items) < 5:
+        raise ManifestError(f"{manifest}: {len(items)} item(s); a dimensional head needs at least 5")
+    base = load_model()
+    X = extract_files([it.audio for it in items], base.features, progress=progress)
+    groups = [it.speaker for it in items] if all(it.speaker for it in items) else None
+    model, dims = _attach_targets(base, X, items, targets, groups, stack=True, manifest=manifest)
+    model.info = {**model.info, "classifier": "the shipped paravox-emotion classifier, unchanged"}
+    model.save(out_dir)
+    report = TrainReport(list(model.labels), len(items), 0, None, None, model.temperature, None, None, {},
+                         round(time.perf_counter() - started, 2), {"dimensions": dims})
     (Path(out_dir) / "train_report.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
     return report
