@@ -175,10 +175,14 @@ def test_upload_shows_transcript_event_markers_and_emotion(page, base_url, backe
         timeout=30_000,
     )
 
-    # Emotion over time: a chart with a legend, not the "no model" note.
+    # Emotion over time: a band of dominant labels (and, with the real model, valence and
+    # arousal lines) with a legend, not the "no model" note.
     assert page.locator("#emotion").is_visible()
+    assert page.locator("#emotion-legend span[data-label]").count() >= 1
     assert page.locator("#emotion-legend span").count() >= 2
     assert page.locator("#emotion-none").is_hidden()
+    if _emotion == REAL_EMOTION:
+        assert page.locator("#emotion-legend span[data-line]").all_inner_texts() == ["valence", "arousal"]
 
     # Clicking a word plays from that word.
     word = page.locator("#transcript .word", has_text="Unless").first

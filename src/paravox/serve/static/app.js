@@ -278,52 +278,88 @@
     return t;
   }
 
-  // One line per emotion class: its probability in each segment, drawn over the segment.
+  // Emotion over time: the dominant label of each segment as a coloured band, and (models with
+  // a dimensional head) valence and arousal as two lines on [-1, 1] below it.
+  const DIM_COLORS = { valence: "#2b8a3e", arousal: "#d9480f" };
   function drawEmotion(a) {
     const canvas = $("emotion");
     const legend = $("emotion-legend");
     legend.innerHTML = "";
     let spans = (a.segments || []).filter((s) => s.emotion).map((s) => ({
-      start: s.emotion.start ?? s.start, end: s.emotion.end ?? s.end, scores: s.emotion.scores || {},
+      start: s.emotion.start ?? s.start, end: s.emotion.end ?? s.end, label: s.emotion.label,
+      score: s.emotion.score, dims: s.emotion.dimensions || null,
     }));
     if (!spans.length && a.emotion) {
-      spans = [{ start: a.emotion.start ?? 0, end: a.emotion.end ?? a.duration, scores: a.emotion.scores || {} }];
+      spans = [{ start: a.emotion.start ?? 0, end: a.emotion.end ?? a.duration, label: a.emotion.label,
+                 score: a.emotion.score, dims: a.emotion.dimensions || null }];
     }
     $("emotion-none").hidden = spans.length > 0;
     canvas.hidden = spans.length === 0;
     if (!spans.length) return;
-    const labels = [...new Set(spans.flatMap((s) => Object.keys(s.scores)))];
+    const order = Object.keys((a.emotion && a.emotion.scores) || {});
+    const labels = [...new Set(spans.map((s) => s.label).filter((l) => l))];
+    const colorOf = (l) => COLORS[(order.indexOf(l) >= 0 ? order.indexOf(l) : order.length + labels.indexOf(l)) % COLORS.length];
+    const dims = ["valence", "arousal"].filter((k) => spans.some((s) => s.dims && typeof s.dims[k] === "number"));
     const ratio = window.devicePixelRatio || 1;
     const w = canvas.width = Math.floor(canvas.clientWidth * ratio);
     const h = canvas.height = Math.floor(canvas.clientHeight * ratio);
     const g = canvas.getContext("2d");
     const d = current.duration;
     const pad = 6 * ratio;
+    const band = 22 * ratio;
+    const top = band + 2 * pad;  // the lines' area starts below the band
     const X = (t) => (t / d) * w;
-    const Y = (p) => h - pad - p * (h - 2 * pad);
+    const Y = (v) => top + (1 - (v + 1) / 2) * (h - top - pad - 12 * ratio);
     g.clearRect(0, 0, w, h);
-    g.strokeStyle = "#dee2e6";
-    g.lineWidth = ratio;
-    [0, 0.5, 1].forEach((p) => { g.beginPath(); g.moveTo(0, Y(p)); g.lineTo(w, Y(p)); g.stroke(); });
-    g.fillStyle = "#868e96";
     g.font = `${11 * ratio}px system-ui, sans-serif`;
-    g.fillText("100%", 2 * ratio, Y(1) + 12 * ratio);
-    g.fillText("50%", 2 * ratio, Y(0.5) - 3 * ratio);
+    spans.forEach((s) => {
+      if (!s.label) return;
+      g.fillStyle = colorOf(s.label);
+      g.globalAlpha = 0.35 + 0.65 * Math.min(1, Math.max(0, s.score ?? 1));
+      g.fillRect(X(s.start), pad, Math.max(ratio, X(s.end) - X(s.start) - ratio), band);
+      g.globalAlpha = 1;
+      const text = s.label;
+      if (g.measureText(text).width + 6 * ratio < X(s.end) - X(s.start)) {
+        g.fillStyle = "#fff";
+        g.fillText(text, X(s.start) + 3 * ratio, pad + band - 7 * ratio);
+      }
+    });
+    if (dims.length) {
+      g.strokeStyle = "#dee2e6";
+      g.lineWidth = ratio;
+      [-1, 0, 1].forEach((v) => { g.beginPath(); g.moveTo(0, Y(v)); g.lineTo(w, Y(v)); g.stroke(); });
+      g.fillStyle = "#868e96";
+      g.fillText("+1", 2 * ratio, Y(1) + 11 * ratio);
+      g.fillText("0", 2 * ratio, Y(0) - 3 * ratio);
+      g.fillText("-1", 2 * ratio, Y(-1) - 3 * ratio);
+      dims.forEach((k) => {
+        g.strokeStyle = DIM_COLORS[k];
+        g.lineWidth = 2 * ratio;
+        g.beginPath();
+        let pen = false;
+        spans.forEach((s) => {
+          const v = s.dims ? s.dims[k] : undefined;
+          if (typeof v !== "number") { pen = false; return; }
+          const mid = (s.start + s.end) / 2;
+          if (!pen) g.moveTo(X(mid), Y(v)); else g.lineTo(X(mid), Y(v));
+          pen = true;
+        });
+        g.stroke();
+      });
+    }
+    g.fillStyle = "#868e96";
     const step = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600].find((s) => d / s <= 10) || 1200;
     for (let t = step; t < d; t += step) g.fillText(fmtTime(t).replace(/\.0$/, ""), X(t) + 2 * ratio, h - 2 * ratio);
-    labels.forEach((label, i) => {
-      const color = COLORS[i % COLORS.length];
-      g.strokeStyle = color;
-      g.lineWidth = 2 * ratio;
-      g.beginPath();
-      spans.forEach((s, j) => {
-        const p = s.scores[label] || 0;
-        if (j === 0) g.moveTo(X(s.start), Y(p)); else g.lineTo(X(s.start), Y(p));
-        g.lineTo(X(s.end), Y(p));
-      });
-      g.stroke();
+    labels.forEach((label) => {
       const item = document.createElement("span");
-      item.innerHTML = `<i style="background:${color}"></i>${esc(label)}`;
+      item.dataset.label = label;
+      item.innerHTML = `<i style="background:${colorOf(label)}"></i>${esc(label)}`;
+      legend.appendChild(item);
+    });
+    dims.forEach((k) => {
+      const item = document.createElement("span");
+      item.dataset.line = k;
+      item.innerHTML = `<i class="line" style="background:${DIM_COLORS[k]}"></i>${esc(k)}`;
       legend.appendChild(item);
     });
   }
