@@ -8,7 +8,7 @@ so that no emotion floods the training set), refits on both and, with ``rounds``
 re-labelling every unlabelled row each round from the latest head. It returns
 ``(mean, scale, layers)`` in the layout of :func:`~paravox.training.speech_emotion.fit_head`.
 
-What was measured (2026-12-04, ``benchmarks/emotion_semisupervised.py``, figures and protocol in
+What was measured (2026-12-04, ``benchmarks/experiments/emotion_semisupervised.py``, figures and protocol in
 ``docs/emotion-semisupervised.md``): EmoBox folds with 10/25/50% of each training part
 labelled, the rest given unlabelled, three label-subset seeds, knobs (these defaults: one
 round, share 1, weight 0.5) chosen on EmoDB. On the speaker-independent corpora it does not

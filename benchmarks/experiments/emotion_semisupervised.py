@@ -1,6 +1,6 @@
 """Does unlabelled speech help the emotion head? Self-training vs labelled-only, EmoBox folds.
 
-    python benchmarks/emotion_semisupervised.py [--corpora casia emodb ravdess]
+    python benchmarks/experiments/emotion_semisupervised.py [--corpora casia emodb ravdess]
         [--fractions 0.1 0.25 0.5] [--seeds 0 1 2] [--extra-unlabelled] [--jobs 2] [--json out.json]
 
 For each corpus and each fold of its ``folds.json``, only ``fraction`` of the fold's training
@@ -10,7 +10,7 @@ TAVA). Two heads are scored on the fold's test part:
 
 - labelled-only: ``C`` chosen by 3-fold speaker-grouped CV on the labelled rows
   (``select_head`` over ``DEFAULT_GRID``, as ``train_model`` does), refit on them;
-- self-trained: the same ``C``, then :func:`paravox.training.semisupervised.self_train`.
+- self-trained: the same ``C``, then :func:`semisupervised.self_train` (beside this script).
 
 UA (balanced accuracy) and WA are averaged over folds, as EmoBox does; the table gives
 their mean and standard deviation over the label-subset seeds, and the paired
@@ -33,7 +33,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 DATA = ROOT / ".." / "shared" / "data" / "emotion"
 CORPORA = ("casia", "emodb", "ravdess")
 _DATA: dict = {}  # corpus -> (X, y, groups, n_classes, X_other); filled before the worker processes fork
@@ -80,7 +81,7 @@ def label_subset(y: np.ndarray, fraction: float, seed: int, fold: str) -> np.nda
 
 def run_fold(task):
     """One (corpus, fold, fraction, seed): UA and WA of each head on the fold's test part."""
-    from paravox.training.semisupervised import SelfTrainOptions, self_train
+    from semisupervised import SelfTrainOptions, self_train
     from paravox.training.speech_emotion import (
         DEFAULT_GRID,
         _logits,
@@ -126,7 +127,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--json", type=Path, help="write every fold's figures here")
     args = ap.parse_args(argv)
-    from paravox.training.semisupervised import SelfTrainOptions
+    from semisupervised import SelfTrainOptions
 
     chosen = SelfTrainOptions(args.rounds, args.share, args.threshold, args.weight).to_dict()
     st = {"self-trained": chosen}
