@@ -48,6 +48,10 @@ def test_english_sentence_with_word_times(analyzer):
     words = [w for s in result.segments for w in s.words]
     starts = [w.start for w in words]
     assert starts == sorted(starts) and words[-1].end <= result.duration + 0.05
+    # the emotion of the file and of each segment carries the dimensions, in the JSON too
+    for score in (result.emotion, *(s.emotion for s in result.segments)):
+        assert set(score.dimensions) == {"valence", "arousal", "dominance"}
+    assert -1 <= result.to_dict()["emotion"]["dimensions"]["arousal"] <= 1
 
 
 def test_thirty_seconds_of_mandarin_with_forced_language():
