@@ -185,3 +185,31 @@ def test_eval_dimensional_scores_ccc_and_counts_missing_answers(tmp_path, capsys
     assert 0.5 < out["dimensions"]["valence"]["ccc"] < 1.0
     with pytest.raises(SystemExit):
         main(["emotion", "--ref", str(ref), "--hyp", str(hyp), "--dimensional", "dominance"])
+
+
+def test_tiny_model_through_every_entry_point(tmp_path):
+    """`--model tiny`: the same result shape (labels, dimensions, smoothing, no speech) from the
+    edge model, in the library, the CLI and as an analyze backend; no embeddings to write."""
+    import json
+    import subprocess
+    import sys
+
+    import paravox
+    from paravox.backends import registry
+    from tests.conftest import SAMPLES
+
+    res = paravox.emotion(str(SAMPLES / "demo.flac"), granularity="frame", model="tiny")
+    assert res.emotion.label in res.emotion.scores and set(res.emotion.dimensions) == {"valence", "arousal", "dominance"}
+    assert any(s.label is None for s in res.spans) and any(s.label for s in res.spans)
+    silent = paravox.emotion((np.zeros(16000, np.float32), 16000), granularity="frame", model="tiny")
+    assert silent.emotion is None and all(s.label is None for s in silent.spans)
+    cli = [sys.executable, "-m", "paravox.cli.main", "emotion", str(SAMPLES / "demo.flac"), "--model", "tiny"]
+    out = subprocess.run(cli + ["-f", "json"], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout)["label"] == res.emotion.label
+    bad = subprocess.run(cli + ["--embeddings", str(tmp_path / "emb")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "no embeddings" in bad.stderr and not (tmp_path / "emb").exists()
+    backend = registry.create("emotion", "paravox-emotion-tiny")
+    from paravox.audio import load_audio
+
+    whole, _ = backend.score(load_audio(str(SAMPLES / "demo.flac")).samples, 16000, [])
+    assert whole.label == res.emotion.label

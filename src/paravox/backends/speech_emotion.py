@@ -48,3 +48,14 @@ class ParavoxEmotion:
             return None, per
         whole, speech = found
         return rec.score(whole, 0, 0.0, duration, speech), per
+
+
+@registry.register("emotion", "paravox-emotion-tiny",
+                   description="the edge model: nine labels + valence/arousal/dominance from log-mel, under 100K parameters")
+class ParavoxEmotionTiny(ParavoxEmotion):
+    """The tiny edge model (``paravox emotion --model tiny``) as an analyze backend."""
+
+    name = "paravox-emotion-tiny"
+
+    def __init__(self, model: Any = "tiny", encoder: Any = None):
+        super().__init__(model, encoder=encoder)

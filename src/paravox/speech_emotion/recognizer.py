@@ -64,16 +64,21 @@ class EmotionRecognizer:
     """
 
     def __init__(self, model: Any = None, encoder: Any = None):
-        self.model = load_model(model)
-        self.extractor = FeatureExtractor(self.model.features, encoder=encoder)
+        self.head = _head(model, encoder)
+        self.model = self.head.model
 
     @property
     def labels(self) -> tuple[str, ...]:
-        return self.model.labels
+        return self.head.labels
 
     @property
     def dimensions(self) -> tuple[str, ...]:
-        return self.model.dimensions
+        return self.head.dimensions
+
+    @property
+    def embedding_dim(self) -> int:
+        """Length of the feature vectors in :class:`Scored` (0: the model has no embeddings)."""
+        return self.head.embedding_dim
 
     def score(self, scored: "Scored", i: int, start: float | None, end: float | None,
               speech: float | None = None) -> EmotionScore:
@@ -90,15 +95,11 @@ class EmotionRecognizer:
 
     @property
     def window_seconds(self) -> float:
-        return self.model.features.window_seconds
+        return self.head.window_seconds
 
     # ---- pieces ----------------------------------------------------------------------------
-    def _clip_features(self, samples: np.ndarray) -> np.ndarray:
-        """Feature vector of one clip of at most ``window_seconds`` (the training framing)."""
-        return self.extractor(samples)
-
-    def _span_features(self, samples: np.ndarray, start: float, end: float) -> tuple[np.ndarray, float]:
-        """Duration-weighted mean feature vector of ``samples[start:end]`` cut into clips."""
+    def _span_clips(self, samples: np.ndarray, start: float, end: float) -> list[np.ndarray]:
+        """``samples[start:end]`` cut into clips of at most ``window_seconds``."""
         a = max(0, int(round(start * SAMPLE_RATE)))
         b = min(len(samples), int(round(end * SAMPLE_RATE)))
         piece = samples[a:b]
@@ -106,10 +107,7 @@ class EmotionRecognizer:
             mid = (a + b) // 2
             a, b = max(0, mid - MIN_SAMPLES // 2), min(len(samples), mid + MIN_SAMPLES // 2)
             piece = samples[a:b]
-        clips = windows(piece, self.window_seconds)
-        feats = np.stack([self._clip_features(c) for c in clips])
-        w = np.array([len(c) for c in clips], dtype=np.float64)
-        return feats, w
+        return windows(piece, self.window_seconds)
 
     def spans(self, samples: np.ndarray, spans: Sequence[tuple[float, float]]) -> Scored:
         """One score per span (seconds into ``samples``); long spans are cut into 5-s clips
@@ -117,17 +115,18 @@ class EmotionRecognizer:
         samples = _as_samples(samples)
         probs, feats, dims = [], [], []
         for start, end in spans:
-            f, w = self._span_features(samples, start, end)
-            p = np.atleast_2d(self.model.predict_proba(f))
+            clips = self._span_clips(samples, start, end)
+            w = np.array([len(c) for c in clips], dtype=np.float64)
+            p, f, d = self.head.clips(clips)
             probs.append((p * w[:, None]).sum(0) / w.sum())
             feats.append((f * w[:, None]).sum(0) / w.sum())
-            d = self.model.predict_dimensions(f, p)
             if d is not None:
                 dims.append((d * w[:, None]).sum(0) / w.sum())
-        L, D, K = len(self.labels), self.model.features.dim, len(self.dimensions)
-        return Scored(np.array(probs, dtype=np.float32).reshape(-1, L), np.array(feats, dtype=np.float32).reshape(-1, D),
+        L, D, K = len(self.labels), self.embedding_dim, len(self.dimensions)
+        return Scored(np.array(probs, dtype=np.float32).reshape(len(spans), L),
+                      np.array(feats, dtype=np.float32).reshape(len(spans), D),
                       [(float(s), float(e)) for s, e in spans],
-                      np.array(dims, dtype=np.float32).reshape(-1, K) if K else None)
+                      np.array(dims, dtype=np.float32).reshape(len(spans), K) if K else None)
 
     def file_emotion(self, samples: np.ndarray, *, segments: Scored | None = None) -> tuple[Scored, float] | None:
         """The file-level emotion and the seconds of speech it was read from; None when the
@@ -180,21 +179,82 @@ class EmotionRecognizer:
         if hop <= 0 or window <= 0:
             raise ValueError("hop and window must be positive")
         duration = len(samples) / SAMPLE_RATE
+        centres = np.arange(0.0, max(duration, 1e-9), hop) if duration > 0 else np.zeros(1)
+        spans = [(float(max(0.0, c - window / 2)), float(min(duration, c + window / 2))) for c in centres]
+        probs, feats, dims = self.head.frames(samples, spans)
+        speech = speech_frames(centres, hop, speech_spans(samples))
+        path = label_path(probs, speech, min(0.8, SWITCH * hop / 0.5) if smooth else None)
+        return Scored(probs, feats, spans, dims, path)
+
+
+class _WhisperHead:
+    """The shipped kind of model: Whisper-encoder states + prosody, a NumPy head."""
+
+    def __init__(self, model: Any, encoder: Any = None):
+        self.model = load_model(model)
+        self.extractor = FeatureExtractor(self.model.features, encoder=encoder)
+        self.labels, self.dimensions = self.model.labels, self.model.dimensions
+        self.window_seconds = self.model.features.window_seconds
+        self.embedding_dim = self.model.features.dim
+
+    def _scores(self, feats: np.ndarray):
+        probs = np.atleast_2d(self.model.predict_proba(feats))
+        return probs, feats, self.model.predict_dimensions(feats, probs)
+
+    def clips(self, clips: Sequence[np.ndarray]):
+        """``(probs, feats, dims)`` of clips of at most ``window_seconds``, each encoded alone."""
+        return self._scores(np.stack([self.extractor(c) for c in clips]))
+
+    def frames(self, samples: np.ndarray, spans: Sequence[tuple[float, float]]):
+        """``(probs, feats, dims)`` of spans of ``samples``, pooled from one encoder pass."""
         states = self.extractor.frame_states(samples)
         n_states = len(next(iter(states.values())))
-        centres = np.arange(0.0, max(duration, 1e-9), hop) if duration > 0 else np.zeros(1)
-        feats, spans = [], []
-        for c in centres:
-            s, e = max(0.0, c - window / 2), min(duration, c + window / 2)
+        feats = []
+        for s, e in spans:
             t0 = min(int(s * STATES_PER_SECOND), n_states - 1)
             t1 = max(t0 + 2, int(np.ceil(e * STATES_PER_SECOND)))
             feats.append(self.extractor.pool(states, samples, t0, min(t1, n_states)))
-            spans.append((float(s), float(e)))
-        feats = np.stack(feats)
-        probs = np.atleast_2d(self.model.predict_proba(feats))
-        speech = speech_frames(centres, hop, speech_spans(samples))
-        path = label_path(probs, speech, min(0.8, SWITCH * hop / 0.5) if smooth else None)
-        return Scored(probs, feats, spans, self.model.predict_dimensions(feats, probs), path)
+        return self._scores(np.stack(feats))
+
+
+class _TinyHead:
+    """The tiny edge model (:mod:`paravox.speech_emotion.tiny`): log-mel, a small ONNX network,
+    no Whisper and no embeddings (feature vectors have length 0)."""
+
+    embedding_dim = 0
+
+    def __init__(self, model: Any):
+        from paravox.speech_emotion.tiny import TinyEmotionModel
+
+        self.model = model if isinstance(model, TinyEmotionModel) else TinyEmotionModel.load(
+            None if str(model) == "tiny" else model)
+        self.labels, self.dimensions = self.model.labels, self.model.dimensions
+        self.window_seconds = self.model.window_seconds
+
+    def clips(self, clips: Sequence[np.ndarray]):
+        probs, dims = self.model.clip_scores(clips)
+        return probs, np.zeros((len(probs), 0), dtype=np.float32), dims
+
+    def frames(self, samples: np.ndarray, spans: Sequence[tuple[float, float]]):
+        return self.clips([samples[int(s * SAMPLE_RATE):max(int(s * SAMPLE_RATE) + 1, int(e * SAMPLE_RATE))]
+                           for s, e in spans])
+
+
+def is_tiny(model: Any) -> bool:
+    """Whether ``model`` names the tiny edge model: ``"tiny"``, a loaded one, or a directory
+    holding ``model.onnx`` (what ``benchmarks/emotion_tiny.py --train`` writes)."""
+    import os
+    from pathlib import Path
+
+    if isinstance(model, str) and model == "tiny":
+        return True
+    if type(model).__name__ == "TinyEmotionModel":
+        return True
+    return isinstance(model, (str, os.PathLike)) and (Path(model) / "model.onnx").is_file()
+
+
+def _head(model: Any, encoder: Any):
+    return _TinyHead(model) if is_tiny(model) else _WhisperHead(model, encoder)
 
 
 def _as_samples(samples: np.ndarray) -> np.ndarray:
