@@ -11,8 +11,9 @@ Material (all from ../shared/data):
   5 times per sequence. CASIA and EmoDB sequences choose the smoothing; RAVDESS (labels) and
   TAVA (affects, change rate only) sequences report.
 * **real speech**: the real (non-synthetic) clips of nvasr/dev of at least 4 s: change rate.
-* **no speech**: 1 s and 10 s of silence, 10 s of white noise, 10 s of brown noise: share of
-  frames with no label, and whether the file-level emotion is None.
+* **no speech**: 1 s and 10 s of silence, 10 s of white noise, 10 s of brown noise, and 40
+  seeded clips of nonverbal/deeply (a vocalization on its own): frames with no label, and
+  whether the file-level emotion is None.
 
 Frames are ``paravox emotion --granularity frame`` (2-s window every 0.5 s). ``switch`` is the
 smoothing's per-hop change probability (``none``: each frame's own top label). The choice:
@@ -148,6 +149,15 @@ def main(argv: list[str] | None = None) -> int:
         s = rec.frames(x, hop=HOP)
         found = rec.file_emotion(x)
         print(f"| {name} | {len(s.path)} | {int(np.sum(s.path < 0))} | {'none' if found is None else 'a label'} |")
+    rows = [json.loads(x) for x in (DATA / "nonverbal" / "deeply" / "manifest.jsonl").read_text().splitlines() if x.strip()]
+    random.Random(args.seed).shuffle(rows)
+    frames = unlabelled = files = 0
+    for r in rows[:40]:
+        x = load_audio(str(DATA / "nonverbal" / "deeply" / r["audio"])).samples
+        s = rec.frames(x, hop=HOP)
+        frames, unlabelled = frames + len(s.path), unlabelled + int(np.sum(s.path < 0))
+        files += rec.file_emotion(x) is None
+    print(f"| 40 vocalizations alone (nonverbal/deeply) | {frames} | {unlabelled} | none for {files} of 40 |")
     return 0
 
 
