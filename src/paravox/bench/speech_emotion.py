@@ -23,17 +23,14 @@ from typing import Any, Sequence
 import numpy as np
 
 from paravox.errors import ParavoxError
+from paravox.evaluation.label_maps import load_label_map
 from paravox.speech_emotion.features import FeatureConfig
 from paravox.training.feature_cache import extract_files
 
-#: Each corpus label -> emotion2vec's nine labels (see docs/emotion.md and the model card).
+#: Each corpus label -> emotion2vec's nine labels: the built-in label maps of ``paravox eval
+#: emotion --label-map`` (``paravox/data/label_maps/``), so training and scoring map alike.
 LABEL_MAPS: dict[str, dict[str, str]] = {
-    "casia": {"angry": "angry", "fear": "fearful", "happy": "happy", "neutral": "neutral",
-              "sad": "sad", "surprise": "surprised"},
-    "emodb": {"anger": "angry", "boredom": "other", "disgust": "disgusted", "fear": "fearful",
-              "happiness": "happy", "neutral": "neutral", "sadness": "sad"},
-    "ravdess": {"angry": "angry", "calm": "neutral", "disgust": "disgusted", "fearful": "fearful",
-                "happy": "happy", "neutral": "neutral", "sad": "sad", "surprised": "surprised"},
+    name: {k: v for k, v in load_label_map(name).mapping.items() if v is not None} for name in ("casia", "emodb", "ravdess")
 }
 
 #: Published frozen-feature EmoBox figures (UA %, full-length originals), for the tables.
