@@ -213,3 +213,23 @@ def test_tiny_model_through_every_entry_point(tmp_path):
 
     whole, _ = backend.score(load_audio(str(SAMPLES / "demo.flac")).samples, 16000, [])
     assert whole.label == res.emotion.label
+
+
+def test_long_input_merge_keeps_dimensions_and_user_dirs_are_not_taken_for_tiny(tmp_path):
+    import json
+
+    from paravox.analyzer import _merge_emotions
+    from paravox.speech_emotion.recognizer import EmotionRecognizer, is_tiny
+
+    a = EmotionScore("sad", 0.6, {"sad": 0.6, "happy": 0.4}, 0, 600, speech=300.0, dimensions={"valence": -0.5})
+    b = EmotionScore("happy", 0.7, {"sad": 0.3, "happy": 0.7}, 0, 300, speech=100.0, dimensions={"valence": 0.3})
+    merged = _merge_emotions([(a, 600.0), (b, 300.0)], 900.0)
+    assert merged.dimensions == pytest.approx({"valence": -0.3})  # weighted by seconds of speech
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "model.onnx").write_bytes(b"not a tiny model")
+    (user / "config.json").write_text(json.dumps({"format": "paravox-emotion"}))
+    assert not is_tiny(str(user)) and is_tiny("tiny")
+    rec = EmotionRecognizer("tiny")  # a --window longer than the 5-s clips is cut like spans are
+    x = np.random.default_rng(0).standard_normal(16000 * 9).astype(np.float32) * 0.01
+    assert rec.frames(x, window=8.0).probs.shape == (18, 9)

@@ -384,7 +384,11 @@ def _merge_emotions(parts: list[tuple[EmotionScore, float]], total: float) -> Em
     scores = {k: sum(w * e.scores.get(k, 0.0) for w, (e, _) in zip(weights, parts)) / weight for k in labels}
     best = max(scores, key=scores.get)
     speech = sum(e.speech for e, _ in parts) if all(e.speech is not None for e, _ in parts) else None
-    return EmotionScore(best, scores[best], scores, 0.0, total, speech)
+    dims = None
+    if all(e.dimensions for e, _ in parts):
+        names = list(dict.fromkeys(k for e, _ in parts for k in e.dimensions))
+        dims = {k: sum(w * e.dimensions.get(k, 0.0) for w, (e, _) in zip(weights, parts)) / weight for k in names}
+    return EmotionScore(best, scores[best], scores, 0.0, total, speech, dimensions=dims)
 
 
 _DEFAULT: Analyzer | None = None

@@ -273,7 +273,7 @@ def cmd_train_emotion(args: argparse.Namespace) -> int:
         dims = r["extra"]["dimensions"]
         best = max(dims["selection"].values()) if dims["selection"] else None
         print(f"dimensions {', '.join(targets)} on {r['n_train']} items: {dims['options']}"
-              + (f"; mean CCC {best:.3f} leave-one-speaker-out" if best is not None else
+              + (f"; selection score (mean CCC, leave-one-speaker-out, optimistic) {best:.3f}" if best is not None else
                  " (no speaker column: options not chosen by cross-validation)"))
     print(f"wrote {args.output}/config.json, weights.npz, train_report.json  (use: --model {args.output})")
     if not args.quiet:

@@ -90,5 +90,5 @@ def evaluate_dimensions(refs: dict[str, list[float]], hyps: dict[str, list[float
     for j, n in enumerate(names):
         r, h = R[:, j], H[:, j]
         pearson = float(np.corrcoef(r, h)[0, 1]) if r.std() > 0 and h.std() > 0 else 0.0
-        per[n] = {"ccc": round(ccc(h, r), 4), "pearson": round(pearson, 4), "mae": round(float(np.abs(h - r).mean()), 4)}
+        per[n] = {"ccc": round(ccc(h, r), 4) + 0.0, "pearson": round(pearson, 4) + 0.0, "mae": round(float(np.abs(h - r).mean()), 4)}
     return DimensionReport(list(names), len(keys), int(none.any(axis=1).sum()), per)

@@ -21,6 +21,7 @@ window is encoded at a time.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -226,8 +227,8 @@ class _TinyHead:
     def __init__(self, model: Any):
         from paravox.speech_emotion.tiny import TinyEmotionModel
 
-        self.model = model if isinstance(model, TinyEmotionModel) else TinyEmotionModel.load(
-            None if str(model) == "tiny" else model)
+        builtin = isinstance(model, str) and model == "tiny" and not os.path.isdir(model)
+        self.model = model if isinstance(model, TinyEmotionModel) else TinyEmotionModel.load(None if builtin else model)
         self.labels, self.dimensions = self.model.labels, self.model.dimensions
         self.window_seconds = self.model.window_seconds
 
@@ -236,21 +237,40 @@ class _TinyHead:
         return probs, np.zeros((len(probs), 0), dtype=np.float32), dims
 
     def frames(self, samples: np.ndarray, spans: Sequence[tuple[float, float]]):
-        return self.clips([samples[int(s * SAMPLE_RATE):max(int(s * SAMPLE_RATE) + 1, int(e * SAMPLE_RATE))]
-                           for s, e in spans])
+        """Each span scored as :meth:`EmotionRecognizer.spans` scores one: cut into clips of at
+        most ``window_seconds`` (a ``--window`` longer than 5 s), averaged by length."""
+        probs, dims = [], []
+        for s, e in spans:
+            a = int(s * SAMPLE_RATE)
+            clips = windows(samples[a:max(a + 1, int(e * SAMPLE_RATE))], self.window_seconds)
+            w = np.array([len(c) for c in clips], dtype=np.float64)[:, None]
+            p, _, d = self.clips(clips)
+            probs.append((p * w).sum(0) / w.sum())
+            if d is not None:
+                dims.append((d * w).sum(0) / w.sum())
+        return (np.array(probs, dtype=np.float32), np.zeros((len(spans), 0), dtype=np.float32),
+                np.array(dims, dtype=np.float32) if dims else None)
 
 
 def is_tiny(model: Any) -> bool:
-    """Whether ``model`` names the tiny edge model: ``"tiny"``, a loaded one, or a directory
-    holding ``model.onnx`` (what ``benchmarks/emotion_tiny.py --train`` writes)."""
-    import os
+    """Whether ``model`` names the tiny edge model: ``"tiny"`` (unless a directory of that name
+    exists: then that directory is the model), a loaded one, or a directory whose
+    ``config.json`` says ``"format": "paravox-emotion-tiny"`` (what
+    ``benchmarks/emotion_tiny.py --train`` writes)."""
+    import json
     from pathlib import Path
 
-    if isinstance(model, str) and model == "tiny":
-        return True
     if type(model).__name__ == "TinyEmotionModel":
         return True
-    return isinstance(model, (str, os.PathLike)) and (Path(model) / "model.onnx").is_file()
+    if not isinstance(model, (str, os.PathLike)):
+        return False
+    d = Path(model)
+    if not d.is_dir():
+        return str(model) == "tiny"
+    try:
+        return json.loads((d / "config.json").read_text(encoding="utf-8")).get("format") == "paravox-emotion-tiny"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _head(model: Any, encoder: Any):

@@ -1,8 +1,8 @@
 """Emotion over time that a person can read: which frames hold speech, and a label path that
 changes when the voice does.
 
-Frame scores (a 2-s window every 0.5 s) are noisy: taken one by one, their top label flips
-about every half second on ordinary speech. :func:`viterbi` finds the label sequence that best
+Frame scores (a 2-s window every 0.5 s) are noisy: taken one by one, their top label changes
+about once per 2 s of ordinary speech (1.09 on real recordings), often back and forth. :func:`viterbi` finds the label sequence that best
 explains the frames' calibrated probabilities when each hop has a small probability
 ``switch`` of changing label (a "sticky" hidden Markov model). Frames outside speech get no
 label at all (:func:`speech_frames`): silence, noise or music carry no emotion, and a run of

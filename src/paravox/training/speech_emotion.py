@@ -212,7 +212,8 @@ def read_manifest(path: str | Path, label_field: str = "label", targets: Sequenc
     for record in records:
         row = record.data
         if "audio" not in row or (label_field not in row and not targets):
-            raise ManifestError(f"{path}:{record.line}: each line needs 'audio' and '{label_field}'")
+            need = "'audio'" if targets else f"'audio' and '{label_field}'"
+            raise ManifestError(f"{path}:{record.line}: each line needs {need}")
         values = []
         for name in targets:
             v = row.get(name)
@@ -358,10 +359,15 @@ def train_from_manifest(
                                 f"found {top:g}: rescale the column first")
     has_labels = [it.label is not None for it in items]
     if targets and not any(has_labels):
+        ignored = [name for name, given in (("--labels", labels), ("--C", head), ("--augment", augment)) if given]
+        if ignored:
+            raise ManifestError(f"{manifest}: no line has a 'label', so only --targets are trained (on top of the "
+                                f"shipped classifier) and {', '.join(ignored)} would do nothing; drop "
+                                f"{'them' if len(ignored) > 1 else 'it'} or add labels")
         return _train_dimensions_only(manifest, out_dir, items, targets, progress)
     if not all(has_labels):
-        line = has_labels.index(False) + 1
-        raise ManifestError(f"{manifest}: item {line} has no 'label' while others do; give every line a label, "
+        where = items[has_labels.index(False)].id or items[has_labels.index(False)].audio
+        raise ManifestError(f"{manifest}: {where} has no 'label' while other lines do; give every line a label, "
                             "or none (then only --targets are trained, on top of the shipped classifier)")
     if features is None:
         try:
