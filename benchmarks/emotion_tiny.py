@@ -89,7 +89,7 @@ def cmd_train(args) -> None:
 
     clips, mels, owner, probs, dims = load_everything()
     out = Path(args.out)
-    r = train_and_export(clips, mels, owner, probs, dims, set(), seed=0, out=out, log=True)
+    r = train_and_export(clips, mels, owner, probs, dims, set(), seed=0, out=out, log=True, options=tiny_options(args))
     size = (out / "model.onnx").stat().st_size
     print(f"wrote {out}: {onnx_parameters(out / 'model.onnx')} parameters, model.onnx {size} bytes, "
           f"trained in {r.seconds:.0f} s on {r.n_windows} windows")
@@ -104,10 +104,10 @@ def _fold_task(task):
     from paravox.audio import load_audio
     from paravox.speech_emotion.tiny import TinyEmotionModel
 
-    clips, mels, owner, probs, dims, folds = _SHARED
+    clips, mels, owner, probs, dims, folds, options = _SHARED
     test_ids = set(folds[str(k)]["test"])
     with tempfile.TemporaryDirectory() as tmp:
-        r = train_and_export(clips, mels, owner, probs, dims, test_ids, seed, Path(tmp))
+        r = train_and_export(clips, mels, owner, probs, dims, test_ids, seed, Path(tmp), options=options)
         model = TinyEmotionModel.load(tmp)
         test = [i for i, c in enumerate(clips) if c.id in test_ids]
         sp, sd = model.clip_scores([load_audio(clips[i].path).samples for i in test])
@@ -122,7 +122,7 @@ def _teacher_task(k):
     from paravox.training.feature_cache import extract_files
     from paravox.training.speech_emotion import HeadOptions, train_model
 
-    clips, _, _, _, _, folds = _SHARED
+    clips, _, _, _, _, folds, _ = _SHARED
     test_ids = set(folds[str(k)]["test"])
     lab = [i for i, c in enumerate(clips) if c.label is not None]
     feats = FeatureConfig(layers=(0, 1, 2, 3), prosody=True)
@@ -154,7 +154,7 @@ def cmd_eval(args) -> dict:
 
     clips, mels, owner, probs, dims = load_everything()
     folds = load_corpus(DATA / "emotion" / "ravdess").folds
-    _SHARED = (clips, mels, owner, probs, dims, folds)
+    _SHARED = (clips, mels, owner, probs, dims, folds, tiny_options(args))
     fold_ids = [int(k) for k in sorted(folds, key=int)] if not args.folds else args.folds
     tasks = [(k, s) for s in args.seeds for k in fold_ids]
     labels = list(EMOTION2VEC_LABELS)
@@ -231,9 +231,23 @@ def cmd_eval(args) -> dict:
         c = np.array([[out["folds"][k]["ccc"][i] for k in fold_ids] for i in range(len(args.seeds))])  # seeds, folds, dims
         print("CCC student vs teacher dimensions (mean of folds): " + ", ".join(
             f"{n} {np.mean(c[:, :, d]):.3f} ± {np.std(c[:, :, d].mean(1)):.3f}" for d, n in enumerate(("valence", "arousal", "dominance")[: c.shape[2]])))
+    out["options"] = tiny_options(args)
     out["model"] = describe(Path(args.model))
-    out["speed"] = speed(args)
+    if args.speed_in_eval:
+        out["speed"] = speed(args)
     return out
+
+
+def tiny_options(args) -> dict:
+    """TinyOptions overrides from ``--epochs``, ``--crop``, ``--tau``, ``--stem``, ``--width``
+    (only those given; the rest keep TinyOptions' defaults)."""
+    o = {}
+    for key in ("epochs", "tau", "stem", "width"):
+        if getattr(args, key) is not None:
+            o[key] = getattr(args, key)
+    if args.crop is not None:
+        o["crop_frames"] = int(round(args.crop * 100))  # 10-ms frames
+    return o
 
 
 def describe(d: Path) -> dict:
@@ -323,6 +337,13 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2, help="processes (each trains on one thread)")
     ap.add_argument("--no-teacher-retrain", dest="teacher_retrain", action="store_false")
     ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--no-speed", dest="speed_in_eval", action="store_false", help="--eval: skip the speed figures")
+    g = ap.add_argument_group("student options (default: TinyOptions' defaults)")
+    g.add_argument("--epochs", type=int, default=None, help="training epochs")
+    g.add_argument("--crop", type=float, default=None, help="longest training crop in seconds (TinyOptions.crop_frames / 100)")
+    g.add_argument("--tau", type=float, default=None, help="distillation temperature")
+    g.add_argument("--stem", type=int, default=None, help="channels of the stem and first block")
+    g.add_argument("--width", type=int, default=None, help="channels of the later blocks")
     ap.add_argument("-o", "--output", help="also write the figures as JSON")
     args = ap.parse_args()
     if not (args.train or args.eval or args.speed):

@@ -48,7 +48,7 @@ class TinyOptions:
     hidden: int = 64
     kernel: int = 5
     dropout: float = 0.2
-    epochs: int = 20
+    epochs: int = 60
     batch: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-3
