@@ -84,7 +84,9 @@ def pack_clips(data: str | os.PathLike, unlabelled: bool = True) -> list[Clip]:
     """Every clip of the data pack the student can learn from: the four emotion corpora
     (RAVDESS, CASIA, EmoDB with labels mapped to the nine; TAVA without a label) and, with
     ``unlabelled``, ``nonverbal/*`` and ``nvasr/dev``, ``nvasr/tts-demos`` as unlabelled input."""
-    from paravox.bench.speech_emotion import LABEL_MAPS
+    from paravox.evaluation.label_maps import load_label_map
+
+    LABEL_MAPS = {n: load_label_map(n).mapping for n in ("casia", "emodb", "ravdess")}
 
     root = Path(data)
     out: list[Clip] = []
