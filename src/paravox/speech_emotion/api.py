@@ -118,13 +118,16 @@ def emotion_result(
     """One input's :class:`EmotionResult` with an already loaded
     :class:`~paravox.speech_emotion.recognizer.EmotionRecognizer` (what the CLI calls per input)."""
     from paravox.encoder.framing import SAMPLE_RATE
+    from paravox.speech_emotion.recognizer import speech_spans
 
     samples = _samples(source, id)
     duration = len(samples) / SAMPLE_RATE
     labels = list(recognizer.labels)
     # segment granularity: the speech stretches and their scores serve the file-level emotion too
     by_segment = recognizer.segments(samples) if granularity == "segment" else None
-    found = recognizer.file_emotion(samples, segments=by_segment)
+    # frame granularity: the speech stretches serve both the file-level emotion and the frames
+    stretches = speech_spans(samples) if granularity == "frame" else None
+    found = recognizer.file_emotion(samples, segments=by_segment, speech=stretches)
     file_score, embedding = None, None
     if found is not None:
         whole, speech = found
@@ -132,7 +135,7 @@ def emotion_result(
         embedding = whole.feats[0] if extract_embedding else None
     spans, span_feats = [], None
     if granularity != "utterance":
-        scored = by_segment if by_segment is not None else recognizer.frames(samples, hop=frame_hop, window=frame_window)
+        scored = by_segment if by_segment is not None else recognizer.frames(samples, hop=frame_hop, window=frame_window, speech=stretches)
         spans = [recognizer.score(scored, i, s, e) for i, (s, e) in enumerate(scored.spans)]
         span_feats = scored.feats if extract_embedding else None
     return EmotionResult(id, duration, file_score, granularity, spans, labels, embedding, span_feats)

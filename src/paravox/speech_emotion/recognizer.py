@@ -129,15 +129,21 @@ class EmotionRecognizer:
                       [(float(s), float(e)) for s, e in spans],
                       np.array(dims, dtype=np.float32).reshape(len(spans), K) if K else None)
 
-    def file_emotion(self, samples: np.ndarray, *, segments: Scored | None = None) -> tuple[Scored, float] | None:
+    def file_emotion(self, samples: np.ndarray, *, segments: Scored | None = None,
+                     speech: Sequence[tuple[float, float]] | None = None) -> tuple[Scored, float] | None:
         """The file-level emotion and the seconds of speech it was read from; None when the
         input holds no speech. See the module docstring: this is the one definition.
 
         ``segments``: :meth:`segments` of the same samples, when the caller has it; its
         speech stretches and their scores are then used rather than found and scored again.
+        ``speech``: :func:`speech_spans` of the same samples, when the caller has found them.
         """
         samples = _as_samples(samples)
-        speech = list(segments.spans) if segments is not None else speech_spans(samples)
+        if segments is not None:
+            speech = list(segments.spans)
+        elif speech is None:
+            speech = speech_spans(samples)
+        speech = list(speech)
         if not speech:
             return None
         return self._whole(samples, speech, segments), float(sum(e - s for s, e in speech))
@@ -169,11 +175,12 @@ class EmotionRecognizer:
         return self.spans(samples, speech_spans(samples))
 
     def frames(self, samples: np.ndarray, *, hop: float = 0.5, window: float = 2.0,
-               smooth: bool = True) -> Scored:
+               smooth: bool = True, speech: Sequence[tuple[float, float]] | None = None) -> Scored:
         """Scores of a ``window``-second span every ``hop`` seconds (spans centred on
         ``k * hop``, clipped to the input), from one encoder pass, with the label path
         (:mod:`paravox.speech_emotion.smoothing`): -1 where the frame holds no speech, else the
-        smoothed label (``smooth=False``: the frame's own top label)."""
+        smoothed label (``smooth=False``: the frame's own top label). ``speech``: the input's
+        :func:`speech_spans`, when the caller has already found them."""
         from paravox.speech_emotion.smoothing import SWITCH, label_path, speech_frames
 
         samples = _as_samples(samples)
@@ -183,8 +190,8 @@ class EmotionRecognizer:
         centres = np.arange(0.0, max(duration, 1e-9), hop) if duration > 0 else np.zeros(1)
         spans = [(float(max(0.0, c - window / 2)), float(min(duration, c + window / 2))) for c in centres]
         probs, feats, dims = self.head.frames(samples, spans)
-        speech = speech_frames(centres, hop, speech_spans(samples))
-        path = label_path(probs, speech, min(0.8, SWITCH * hop / 0.5) if smooth else None)
+        in_speech = speech_frames(centres, hop, speech_spans(samples) if speech is None else speech)
+        path = label_path(probs, in_speech, min(0.8, SWITCH * hop / 0.5) if smooth else None)
         return Scored(probs, feats, spans, dims, path)
 
 
