@@ -218,12 +218,12 @@ def test_tiny_model_through_every_entry_point(tmp_path):
 def test_long_input_merge_keeps_dimensions_and_user_dirs_are_not_taken_for_tiny(tmp_path):
     import json
 
-    from paravox.analyzer import _merge_emotions
+    from paravox.analyzer import merge_emotions
     from paravox.speech_emotion.recognizer import EmotionRecognizer, is_tiny
 
     a = EmotionScore("sad", 0.6, {"sad": 0.6, "happy": 0.4}, 0, 600, speech=300.0, dimensions={"valence": -0.5})
     b = EmotionScore("happy", 0.7, {"sad": 0.3, "happy": 0.7}, 0, 300, speech=100.0, dimensions={"valence": 0.3})
-    merged = _merge_emotions([(a, 600.0), (b, 300.0)], 900.0)
+    merged = merge_emotions([(a, 600.0), (b, 300.0)], 900.0)
     assert merged.dimensions == pytest.approx({"valence": -0.3})  # weighted by seconds of speech
     user = tmp_path / "mine"
     user.mkdir()

@@ -216,7 +216,7 @@ class Analyzer:
             language_probability=language_prob if segments else None,
             segments=segments,
             events=sorted(events, key=lambda e: (e.start, e.end)),
-            emotion=_merge_emotions(emotions, offset),
+            emotion=merge_emotions(emotions, offset),
             models=self.models(),
             # the run's options; a language given for this input alone (a manifest line's) apart
             options={**self.options.to_dict(), **({"input_language": language_given} if language_given else {}),
@@ -370,7 +370,7 @@ def _shift_emotion(e: EmotionScore, dt: float) -> EmotionScore:
     )
 
 
-def _merge_emotions(parts: list[tuple[EmotionScore, float]], total: float) -> EmotionScore | None:
+def merge_emotions(parts: list[tuple[EmotionScore, float]], total: float) -> EmotionScore | None:
     """One whole-input score from the windows' file-level scores, weighted by the speech each
     was read from (the window's length for a backend that does not say), so that a long input
     gets what one file-level score over all its speech would give."""

@@ -36,3 +36,8 @@ class ModelUnavailableError(ParavoxError, RuntimeError):
     """A model named by the user is neither on this machine nor downloadable from it (offline);
     the message gives the command that fetches it. The command line exits with status 1 for it,
     not 2: the options were right, the machine lacks the model."""
+
+
+class DeviceUnavailableError(ParavoxError, RuntimeError):
+    """A sound device the user asked for (the microphone) is missing, or the library that
+    reads it is not installed; the message says which and what to install. Exit status 1."""

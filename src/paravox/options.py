@@ -185,6 +185,8 @@ class TranscribeOptions:
     #: words or names the recogniser should favour (faster-whisper's hotwords; ignored with initial_prompt)
     hotwords: str | None = None
     word_timestamps: bool = True
+    #: at most this many tokens per 30-s window (None: Whisper's own limit); bounds the cost of a repetition loop
+    max_new_tokens: int | None = None
     vad: bool = True  #: skip non-speech with the Silero VAD that faster-whisper ships
     vad_min_silence_ms: int = 2000
     vad_threshold: float = 0.3  #: Silero speech probability above which audio counts as speech
@@ -201,6 +203,8 @@ class TranscribeOptions:
         object.__setattr__(self, "temperature", tuple(float(t) for t in temps))
         if not self.temperature or any(t < 0 for t in self.temperature):
             raise OptionError(f"temperature must be one or more values >= 0, got {self.temperature}")
+        if self.max_new_tokens is not None and not 1 <= self.max_new_tokens <= 224:
+            raise OptionError(f"max_new_tokens must be within [1, 224], got {self.max_new_tokens}")
         if self.vad_min_silence_ms < 0:
             raise OptionError(f"vad_min_silence_ms must be 0 or more, got {self.vad_min_silence_ms}")
         if not 0.0 <= self.vad_threshold <= 1.0:

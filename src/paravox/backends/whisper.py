@@ -643,6 +643,7 @@ class WhisperBaseASR:
             initial_prompt=opts.initial_prompt,
             hotwords=opts.hotwords,
             word_timestamps=opts.word_timestamps,
+            max_new_tokens=opts.max_new_tokens,
             vad_filter=False,  # paravox picks the speech itself (speech_chunks) and maps times back
         )
 

@@ -181,6 +181,7 @@ COMMAND_MODULES = (
     "paravox.cli.bench_cmd",
     "paravox.cli.batch_cmd",
     "paravox.cli.serve_cmd",
+    "paravox.cli.stream_cmd",
 )
 
 
@@ -316,11 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return 2
-    from paravox.errors import ModelUnavailableError, ParavoxError
+    from paravox.errors import DeviceUnavailableError, ModelUnavailableError, ParavoxError
 
     try:
         return int(args.handler(args) or 0)
-    except ModelUnavailableError as exc:
+    except (ModelUnavailableError, DeviceUnavailableError) as exc:
         fail(str(exc))
         return 1
     except (UsageError, ParavoxError) as exc:

@@ -12,11 +12,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "serve",
         help="HTTP API (Analysis JSON, OpenAI-style transcriptions) and a web page",
         description="Serve the analyser over HTTP: POST /v1/analyze, POST /v1/audio/transcriptions, "
-        "GET /healthz, /openapi.json, and a web page at /. Needs the 'serve' extra.",
+        "live analysis over a WebSocket at /v1/stream, GET /healthz, /openapi.json, and a web page at /. "
+        "Needs the 'serve' extra.",
         epilog="examples:\n"
         "  paravox serve --port 8000 --events paravox-events\n"
         "  curl -F file=@a.wav localhost:8000/v1/analyze\n"
-        "  curl -F file=@a.wav -F response_format=srt localhost:8000/v1/audio/transcriptions\n",
+        "  curl -F file=@a.wav -F response_format=srt localhost:8000/v1/audio/transcriptions\n"
+        "  ws://localhost:8000/v1/stream   live: 16-bit PCM frames in, partial/segment/event/done out (docs/streaming.md)\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
@@ -47,6 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="analyses run at once, sharing the models (default: 2 where there are 2 cores or more, else 1)",
     )
     g.add_argument("--queue", type=int, default=8, help="requests that may wait beyond those; more get 503 (default 8)")
+    g.add_argument("--max-streams", type=int, default=4,
+                   help="live streams (/v1/stream) open at once; the next is refused with close code 1013 (default 4)")
+    g.add_argument("--stream-idle-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="close a stream that sends nothing for this long (default 30)")
+    g.add_argument("--max-stream-minutes", type=float, default=60.0, metavar="MINUTES",
+                   help="finish a stream at this much audio: its result so far is sent, then it closes (default 60)")
     g.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.set_defaults(handler=cmd_serve)
 
@@ -93,6 +101,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             request_timeout_s=args.timeout,
             max_concurrency=args.concurrency,
             max_queue=args.queue,
+            max_streams=args.max_streams,
+            stream_idle_timeout_s=args.stream_idle_timeout,
+            max_stream_s=args.max_stream_minutes * 60,
         )
     except (TypeError, ValueError) as exc:  # limits out of range
         return fail(str(exc))
@@ -105,6 +116,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 1 if isinstance(exc, ModelUnavailableError) else code
     # uvicorn's own cap on open requests is a backstop above the app's queue: /healthz and
     # the page still answer while the queue is full, and nothing grows without bound.
-    limit = args.concurrency + args.queue + 32
+    limit = args.concurrency + args.queue + args.max_streams + 32
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, limit_concurrency=limit, timeout_graceful_shutdown=5)
     return 0

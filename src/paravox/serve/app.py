@@ -5,7 +5,8 @@
 >>> import uvicorn; uvicorn.run(app, port=8000)                      # doctest: +SKIP
 
 Routes: ``POST /v1/analyze`` (Analysis JSON), ``POST /v1/audio/transcriptions``
-(OpenAI-compatible), ``GET /healthz``, ``GET /openapi.json`` and the web page at ``/``.
+(OpenAI-compatible), the live WebSocket ``/v1/stream`` (:mod:`paravox.serve.stream`),
+``GET /healthz``, ``GET /openapi.json`` and the web page at ``/``.
 Models are built once, at startup, before the server accepts a connection. See
 ``docs/serve.md`` for the API and :mod:`paravox.serve.errors` for the error codes.
 """
@@ -46,6 +47,9 @@ def create_app(
     request_timeout_s: float = 300.0,
     max_concurrency: int = 1,
     max_queue: int = 8,
+    max_streams: int = 4,
+    stream_idle_timeout_s: float = 30.0,
+    max_stream_s: float = 3600.0,
 ) -> FastAPI:
     """The FastAPI app serving ``options`` (the defaults of every request).
 
@@ -53,6 +57,9 @@ def create_app(
     unanswered after this long (queue wait, upload and analysis together) gets 408.
     ``max_concurrency`` analyses run at once in worker threads; ``max_queue`` more may wait;
     beyond that a request gets 503 at once, before its upload is read.
+    ``max_streams`` live streams (``/v1/stream``) may be open at once; a stream that sends
+    nothing for ``stream_idle_timeout_s`` is closed; one is finished at ``max_stream_s``
+    seconds of audio (:mod:`paravox.serve.stream`).
     """
     options = options or AnalyzeOptions()
     if max_upload_mb <= 0:
@@ -82,6 +89,9 @@ def create_app(
         "request_timeout_s": request_timeout_s,
         "max_concurrency": max_concurrency,
         "max_queue": max_queue,
+        "max_streams": max_streams,
+        "stream_idle_timeout_s": stream_idle_timeout_s,
+        "max_stream_s": max_stream_s,
     }
     _install_error_handlers(app)
 
@@ -217,6 +227,10 @@ def create_app(
             return JSONResponse(body)
         return PlainTextResponse(body, media_type="text/vtt" if chosen["format"] == "vtt" else "text/plain")
 
+    from paravox.serve.stream import install_stream_route
+
+    install_stream_route(app, pool, request_options, max_streams=max_streams, idle_timeout_s=stream_idle_timeout_s,
+                         max_stream_s=max_stream_s)
     return app
 
 
