@@ -1,4 +1,4 @@
-"""Real servers on a free loopback port for the service and web-page tests."""
+"""Real servers on a free loopback port for the service and web-page tests, and a fake recogniser."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Iterator
 
 import httpx
+
+from paravox.backends.registry import ASRResult
+from paravox.result import Segment, Word
 
 
 def free_port() -> int:
@@ -74,3 +77,25 @@ def serve_in_subprocess(*args: str, log: Path, startup_timeout: float = 240.0) -
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def fake_asr(seconds: float = 0.0) -> type:
+    """A recogniser class that takes ``seconds`` per call, reporting progress like the real one,
+    and says "hello" over the whole input (register it under its ``name``)."""
+
+    class SlowASR:
+        name = f"test-slow-asr-{seconds:g}"
+
+        def __init__(self, threads: int = 0) -> None:
+            pass
+
+        def transcribe(self, samples, *, offset=0.0, options=None, progress=None):
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                time.sleep(0.02)
+                if progress is not None:
+                    progress(offset)
+            dur = len(samples) / 16000
+            return ASRResult([Segment(offset, offset + dur, "hello", [Word(offset, offset + dur, "hello")])], "en", 1.0)
+
+    return SlowASR

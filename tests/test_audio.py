@@ -354,6 +354,17 @@ def test_invalid_arrays(source):
     raises("invalid_array", source)
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_a_float_wav_holding_nan_or_infinity_is_refused(value):
+    data = bytearray(wav_bytes(tone(440, 1.0), subtype="FLOAT"))
+    data[44 + 4 * 800 : 44 + 4 * 801] = struct.pack("<f", value)  # sample 800, raw: no clipping on the way
+    err = raises("unreadable", bytes(data), name="broken.wav")
+    assert str(err).startswith("broken.wav: cannot be read (samples contain NaN or infinity)")
+    for source in (io.BytesIO(bytes(data)), bytes(data)):  # the streaming decoder refuses it too
+        with pytest.raises(AudioError):
+            list(stream_audio(source))
+
+
 def test_max_duration():
     err = raises("too_large", encode(tone(440, 4.0), 16000, "flac"), max_duration=2.0)
     assert "4.0 s declared" in str(err)

@@ -23,13 +23,12 @@ import pytest
 pytest.importorskip("fastapi", reason="the 'serve' extra is not installed: pip install 'paravox[serve]'")
 httpx = pytest.importorskip("httpx")
 
-from serve_helpers import serve_in_subprocess, serve_in_thread  # noqa: E402
+from serve_helpers import fake_asr, serve_in_subprocess, serve_in_thread  # noqa: E402
 
 from paravox.audio import load_audio  # noqa: E402
 from paravox.backends import registry  # noqa: E402
-from paravox.backends.registry import ASRResult  # noqa: E402
 from paravox.options import AnalyzeOptions  # noqa: E402
-from paravox.result import Event, Segment, Word  # noqa: E402
+from paravox.result import Event  # noqa: E402
 from paravox.testing import tone, truncate, wav_bytes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -317,33 +316,12 @@ def test_a_path_traversal_name_on_good_audio_is_only_a_label(client, speech, tmp
 # ---- queue, deadline and duration limits, with a slow fake recogniser ------------------------------
 
 
-def _slow_asr(seconds: float):
-    class SlowASR:
-        """Takes ``seconds`` per call, reporting progress like the real one; says "hello"."""
-
-        name = f"test-slow-asr-{seconds:g}"
-
-        def __init__(self, threads: int = 0) -> None:
-            pass
-
-        def transcribe(self, samples, *, offset=0.0, options=None, progress=None):
-            end = time.monotonic() + seconds
-            while time.monotonic() < end:
-                time.sleep(0.02)
-                if progress is not None:
-                    progress(offset)
-            dur = len(samples) / 16000
-            return ASRResult([Segment(offset, offset + dur, "hello", [Word(offset, offset + dur, "hello")])], "en", 1.0)
-
-    return SlowASR
-
-
 @pytest.fixture
 def slow_asr():
     names = []
 
     def make(seconds: float) -> str:
-        cls = _slow_asr(seconds)
+        cls = fake_asr(seconds)
         registry.register("asr", cls.name)(cls)
         names.append(cls.name)
         return cls.name
@@ -424,6 +402,48 @@ def test_audio_longer_than_max_duration_gets_413(slow_asr):
         err = _error(resp)
         assert err["type"] == "invalid_audio" and err["reason"] == "too_large" and "long.wav" in err["message"]
         assert c.post("/v1/analyze", files={"file": ("ok.wav", wav_bytes(tone(300, seconds=2.0)))}).json()["text"] == "hello"
+
+
+# ---- 5xx found by fuzzing the API (tests/test_serve_fuzz.py, benchmarks/serve_fuzz.py) ---------------
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400", "Infinity", "nan"])
+def test_an_infinite_events_min_duration_gets_422_not_500(slow_asr, value):
+    # It passed ge=0 and came back in the Analysis's options, which JSON cannot carry: 500.
+    from paravox.serve.app import create_app
+
+    app = create_app(AnalyzeOptions(asr=slow_asr(0.0), events=None, emotion=None))
+    with serve_in_thread(app) as url, httpx.Client(base_url=url, timeout=30) as c:
+        audio = wav_bytes(tone(300, seconds=1.0))
+        resp = c.post("/v1/analyze", params={"events_min_duration": value}, files={"file": ("a.wav", audio)})
+        assert resp.status_code == 422, resp.text
+        assert resp.json() == {"error": {"type": "invalid_request", "message": "events_min_duration: Input should be a finite number"}}
+        ok = c.post("/v1/analyze", params={"events_min_duration": "0.25"}, files={"file": ("a.wav", audio)})
+        assert ok.status_code == 200 and ok.json()["options"]["events_min_duration"] == 0.25
+
+
+def test_a_float_wav_with_nan_samples_gets_422_not_500(slow_asr):
+    # The emotion model turned the NaN samples into NaN scores, which JSON cannot carry: 500.
+    from paravox.serve.app import create_app
+
+    samples = load_audio(DEMO).samples[: 3 * 16000].copy()
+    samples[::1000] = np.nan
+    broken = wav_bytes(samples, subtype="FLOAT")
+    app = create_app(AnalyzeOptions(asr=slow_asr(0.0), events=None, emotion="paravox-emotion"))
+    with serve_in_thread(app) as url, httpx.Client(base_url=url, timeout=60) as c:
+        for endpoint in ("/v1/analyze", "/v1/audio/transcriptions"):
+            resp = c.post(endpoint, files={"file": ("nan.wav", broken)}, data={"response_format": "verbose_json"})
+            assert resp.status_code == 422, resp.text
+            assert resp.json() == {
+                "error": {
+                    "type": "invalid_audio",
+                    "message": "nan.wav: cannot be read (samples contain NaN or infinity); "
+                    "export it again from a signal without NaN or infinite values",
+                    "reason": "unreadable",
+                }
+            }
+        repaired = wav_bytes(np.nan_to_num(samples), subtype="FLOAT")
+        assert c.post("/v1/analyze", files={"file": ("ok.wav", repaired)}).status_code == 200
 
 
 def test_serve_command_refuses_an_unknown_backend_at_once():

@@ -147,6 +147,9 @@ class Decoder:
                 if self.max_duration is not None and emitted > self.max_duration * self.sample_rate:
                     detail = f"longer than max_duration={self.max_duration:g} s, stopped decoding there"
                     raise AudioError(self.label, "too_large", detail)
+                if not np.isfinite(chunk).all():  # a float recording can hold them; no model copes
+                    fix = "export it again from a signal without NaN or infinite values"
+                    raise AudioError(self.label, "unreadable", "samples contain NaN or infinity", fix)
                 if len(chunk):
                     yield chunk
             if self.declared and self.decoded < TRUNCATION_RATIO * self.declared:

@@ -167,7 +167,9 @@ def create_app(
             None, max_length=500, description="event threshold: one number (0.6) or per tag (laugh=0.4,cough=0.7)"
         ),
         events_tags: str | None = Query(None, max_length=500, description="only these event tags, comma-separated"),
-        events_min_duration: float | None = Query(None, ge=0, description="drop events shorter than this (seconds)"),
+        events_min_duration: float | None = Query(
+            None, ge=0, allow_inf_nan=False, description="drop events shorter than this (seconds)"
+        ),
         laugh_words: bool | None = Query(
             None, description="laughter the recogniser spelled out (哈哈, Ha-ha!) becomes a laugh event (default true; "
             "false keeps it as text, the CLI's --keep-laugh-words)"
@@ -201,7 +203,7 @@ def create_app(
         "/v1/audio/transcriptions",
         summary="OpenAI-compatible transcription, vocal events written inline in the text",
         openapi_extra={"requestBody": _TRANSCRIPTION_BODY},
-        responses={200: {"description": "the transcript in the requested response_format"}, **_ERRORS},
+        responses={200: {"description": "the transcript in the requested response_format", "content": _TRANSCRIPT_CONTENT}, **_ERRORS},
     )
     async def transcriptions(request: Request) -> Response:
         chosen: dict[str, str] = {}
@@ -285,11 +287,26 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _analysis_schema() -> dict[str, Any]:
+    """The Analysis JSON Schema with its ``$defs`` written in place: embedded in the OpenAPI
+    document, ``#/$defs/...`` would point at the document's root, where there are none."""
     text = (resources.files("paravox") / "data" / "analysis.schema.json").read_text(encoding="utf-8")
     schema = json.loads(text)
     for key in ("$schema", "$id"):
         schema.pop(key, None)
-    return schema
+    return _inline_refs(schema, schema.pop("$defs", {}))
+
+
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            target = _inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+            rest = {k: _inline_refs(v, defs) for k, v in node.items() if k != "$ref"}
+            return {"allOf": [target], **rest} if rest else target
+        return {k: _inline_refs(v, defs) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline_refs(v, defs) for v in node]
+    return node
 
 
 _ERROR_CONTENT = {"application/json": {"schema": ERROR_SCHEMA}}
@@ -310,6 +327,13 @@ _AUDIO_BODY = {
         },
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
     },
+}
+
+#: ``json`` / ``verbose_json`` are JSON; ``text`` and ``srt`` are text/plain, ``vtt`` is text/vtt.
+_TRANSCRIPT_CONTENT = {
+    "application/json": {"schema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}},
+    "text/plain": {"schema": {"type": "string"}},
+    "text/vtt": {"schema": {"type": "string"}},
 }
 
 _TRANSCRIPTION_BODY = {
