@@ -72,6 +72,8 @@ class Analyzer:
 
     @property
     def events(self):
+        if getattr(self.asr, "tags_inline", False):
+            return None  # the recogniser writes the tags itself (an audio LLM, SenseVoice)
         if self._events is None and self.options.events:
             self._share_threads()
             self._events = registry.create("events", self.options.events, **self.options.events_backend_options())
@@ -147,6 +149,7 @@ class Analyzer:
                 else:
                     result = self.asr.transcribe(piece, offset=offset, options=window_opts, progress=progress)
                 piece_segments = result.segments
+                events.extend(getattr(result, "events", None) or ())  # tags the recogniser wrote
                 empty = getattr(result, "empty_regions", ())
                 empty_regions += len(empty)
                 if empty:

@@ -61,19 +61,28 @@ class Word:
 
 @dataclass
 class Event:
-    """A vocal event (laugh, cough, sigh, ...) with its canonical tag, times and confidence."""
+    """A vocal event (laugh, cough, sigh, ...) with its canonical tag, times and confidence.
+
+    ``timing`` says where the times come from when a detector did not measure them: ``"text"``
+    (a tag a recogniser wrote inline; its time is read off its place among the words) or
+    ``"utterance"`` (a tag given for a whole utterance, place unknown: SenseVoice's).
+    """
 
     tag: str
     start: float
     end: float
     score: float = 1.0
+    timing: str | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tag": self.tag, "start": _r(self.start), "end": _r(self.end), "score": _r(self.score, 4)}
+        d = {"tag": self.tag, "start": _r(self.start), "end": _r(self.end), "score": _r(self.score, 4)}
+        if self.timing is not None:
+            d["timing"] = self.timing
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Event":
-        return cls(str(d["tag"]), float(d["start"]), float(d["end"]), float(d.get("score", 1.0)))
+        return cls(str(d["tag"]), float(d["start"]), float(d["end"]), float(d.get("score", 1.0)), d.get("timing"))
 
 
 @dataclass
@@ -466,8 +475,8 @@ def _insert_events(words: list[Word], events: list[Event], style: str) -> str:
     for ev in events:
         best_k, best_d = 0, None
         for k in range(len(words) + 1):
-            if k in inside:  # the gap between two pieces of one Chinese word
-                continue
+            if k in inside and ev.timing != "text":  # the gap between two pieces of one Chinese word
+                continue  # (a tag a recogniser wrote there stays where it wrote it)
             lo = words[k - 1].end if k > 0 else float("-inf")
             hi = words[k].start if k < len(words) else float("inf")
             if lo > hi:  # overlapping word times: the boundary is a point

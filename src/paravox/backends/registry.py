@@ -30,10 +30,12 @@ KINDS = ("asr", "events", "emotion")
 
 # Modules that register the built-in backends when imported. Imported lazily so that
 # ``import paravox`` and ``paravox --help`` stay instant.
+# ``catalogue`` registers the hub models (SenseVoice, emotion2vec+, Qwen ...) without importing
+# their runtimes: each is imported when its backend is built.
 _BUILTIN_MODULES = {
-    "asr": ("paravox.backends.whisper",),
-    "events": ("paravox.backends.vocal_events",),
-    "emotion": ("paravox.backends.speech_emotion",),
+    "asr": ("paravox.backends.whisper", "paravox.backends.catalogue"),
+    "events": ("paravox.backends.vocal_events", "paravox.backends.catalogue"),
+    "emotion": ("paravox.backends.speech_emotion", "paravox.backends.catalogue"),
 }
 
 

@@ -55,6 +55,8 @@ def register_events(bsub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, nargs="+", action="extend", metavar="DIR",
                    help="one or more folders with manifest.jsonl (audio, text; synthetic, source, language optional); "
                         "each source is scored on its own, with the mean and spread over the real ones")
+    p.add_argument("--asr", default="whisper-base",
+                   help="speech recogniser backend, e.g. a hub model (sensevoice-small, qwen2.5-omni-mnv17; docs/backends.md)")
     p.add_argument("--events", default="paravox-events", help="event backend ('none' for plain transcripts)")
     p.add_argument("--filler-words", action="store_true", help="um, 嗯 as [uhm] events (as 'paravox analyze --filler-words')")
     p.add_argument("--keep-laugh-words", action="store_true", help="leave spelled-out laughter as text")
@@ -88,7 +90,7 @@ def cmd_bench_nvasr(args: argparse.Namespace) -> int:
     from paravox.bench import vocal_events as bench
 
     result = bench.bench_nvasr(
-        args.data, events=None if args.events == "none" else args.events, events_model=args.events_model,
+        args.data, asr=args.asr, events=None if args.events == "none" else args.events, events_model=args.events_model,
         language=args.language, filler_words=args.filler_words, laugh_words=not args.keep_laugh_words,
         hyp_output=args.hyp_output, quiet=args.quiet,
     )

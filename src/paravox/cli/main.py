@@ -30,7 +30,8 @@ examples:
   cat clip.wav | paravox analyze - -f jsonl    read stdin
   paravox transcribe --manifest list.jsonl -o hyp.jsonl    {"id", "text", "language"} per line
   paravox analyze talk.wav --threshold laugh=0.4,cough=0.7 --tags laugh,cough
-  paravox models                               installed models and the cache
+  paravox models                               installed models, hub models and the cache
+  paravox models --download sensevoice-small   fetch a hub model ahead of time (docs/backends.md)
 
 Every record carries "id" (the path as given, or the list's id). A failed input is a
 'paravox: error:' line on stderr and {"id", "error": {"type", "message"}} in JSON output;
@@ -161,7 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="installed models, backends and the cache", description="List backends and model files.")
     p.add_argument("--prepare", action="store_true", help="assemble the Whisper model in the cache now")
+    p.add_argument("--download", nargs="+", metavar="NAME", default=None,
+                   help="fetch hub models (sensevoice-small, qwen2.5-omni-mnv17, faster-whisper:large-v3 ...) into the "
+                   "cache at their pinned revision, resuming a partial download; for machines that go offline")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("-q", "--quiet", action="store_true", help="no download progress bars")
     p.set_defaults(handler=cmd_models)
 
     from paravox.cli import eval_cmd
@@ -276,6 +281,10 @@ def cmd_models(args: argparse.Namespace) -> int:
             ensure_whisper_base()
         except ModelFilesError as exc:
             raise UsageError(str(exc)) from None
+    if args.download:
+        from paravox.cli.models_cmd import download_models
+
+        return download_models(args.download, quiet=args.quiet)
     status = whisper_base_status()
     backends = {kind: sorted(registry.available(kind)) for kind in registry.KINDS}
     info = {
@@ -289,6 +298,9 @@ def cmd_models(args: argparse.Namespace) -> int:
         },
         "backends": backends,
     }
+    from paravox.cli.models_cmd import hub_rows, print_hub_table
+
+    info["hub"] = hub_rows()
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -299,13 +311,15 @@ def cmd_models(args: argparse.Namespace) -> int:
     print(f"  {status.path}")
     if not status.installed:
         print(f"  {status.detail}")
+    hub = {row["name"] for row in info["hub"]}
     for kind in registry.KINDS:
-        names = registry.available(kind)
+        names = {n: b for n, b in registry.available(kind).items() if n not in hub}
         print(f"{kind}:")
         if not names:
             print("  (none installed yet)")
         for name, b in sorted(names.items()):
             print(f"  {name:<16} {b.description}")
+    print_hub_table(info["hub"])
     return 0
 
 

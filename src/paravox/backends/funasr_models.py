@@ -1,0 +1,108 @@
+"""FunASR's models as backends: SenseVoice-Small (``asr``) and emotion2vec+ (``emotion``).
+
+Registered through :mod:`paravox.backends.catalogue` as ``sensevoice-small``,
+``emotion2vec-plus-base`` and ``emotion2vec-plus-large``; needs ``pip install 'paravox[funasr]'``.
+FunASR is imported when a backend is built, never before. What SenseVoice writes is read by
+:func:`paravox.backends.tagged_output.sensevoice_transcript`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from paravox.audio import SAMPLE_RATE
+from paravox.backends.audio_llm import stretches
+from paravox.backends.tagged_output import TaggedResult, sensevoice_transcript
+from paravox.errors import ModelUnavailableError
+from paravox.options import TranscribeOptions
+from paravox.result import EmotionScore, Segment
+
+
+def _auto_model(folder: Path, name: str, device: str | None, threads: int) -> Any:
+    try:
+        from funasr import AutoModel
+    except ImportError as exc:
+        raise ModelUnavailableError(f"{name} needs the 'funasr' extra ({exc.name} not installed): "
+                                    "pip install 'paravox[funasr]'") from None
+    kwargs: dict[str, Any] = {"model": str(folder), "disable_update": True, "disable_pbar": True, "log_level": "ERROR"}
+    if device in ("cpu", "cuda"):
+        kwargs["device"] = device
+    if threads:
+        kwargs["ncpu"] = threads
+    return AutoModel(**kwargs)
+
+
+class _FunASRBackend:
+    """A FunASR model folder loaded with ``AutoModel``; built from the catalogue's snapshot."""
+
+    def __init__(self, folder: str | Path, *, device: str | None = None, threads: int = 0,
+                 name: str = "funasr") -> None:
+        self.name = name
+        self.model = _auto_model(Path(folder), name, device, threads)
+
+    @classmethod
+    def from_catalogue(cls, entry: Any, paths: Sequence[Path], *, threads: int = 0, device: str | None = None,
+                       **ignored: Any) -> Any:
+        return cls(paths[0], device=device, threads=threads, name=entry.name)
+
+
+class SenseVoiceASR(_FunASRBackend):
+    """SenseVoice-Small through FunASR: each stretch of speech (at most 30 s, cut at pauses) is
+    one utterance with its language, emotion and event token."""
+
+    tags_inline = True
+
+    def transcribe(self, samples: np.ndarray, *, offset: float = 0.0, options: TranscribeOptions | None = None,
+                   progress: Any = None) -> TaggedResult:
+        opts = options or TranscribeOptions()
+        audio = np.ascontiguousarray(samples, dtype=np.float32)
+        segments, events, languages = [], [], []
+        for a, b in stretches(audio, opts):
+            out = self.model.generate(input=audio[a:b], cache={}, language=opts.language or "auto", use_itn=True)
+            text = out[0]["text"] if out else ""
+            segs, evs, language = sensevoice_transcript(text, offset + a / SAMPLE_RATE, offset + b / SAMPLE_RATE)
+            segments.extend(segs)
+            events.extend(evs)
+            if language:
+                languages.append(language)
+            if progress is not None:
+                progress(offset + b / SAMPLE_RATE)
+        language = opts.language or (max(set(languages), key=languages.count) if languages else None)
+        return TaggedResult(segments, language, None, events)
+
+
+def _emotion_score(out: dict[str, Any], start: float, end: float) -> EmotionScore:
+    """emotion2vec's ``{"labels": ["生气/angry", ...], "scores": [...]}`` as an EmotionScore."""
+    scores: dict[str, float] = {}
+    for label, score in zip(out.get("labels", []), out.get("scores", [])):
+        name = str(label).split("/")[-1].strip().lower()
+        scores["unknown" if name in ("<unk>", "unk") else name] = float(score)
+    if not scores:
+        return EmotionScore(None, None, {}, start, end, reason="emotion2vec gave no scores")
+    top = max(scores, key=scores.get)
+    return EmotionScore(top, scores[top], scores, start, end)
+
+
+class Emotion2VecEmotion(_FunASRBackend):
+    """emotion2vec+ (base or large) through FunASR: nine labels for the whole input and for each
+    speech segment."""
+
+    def _score(self, audio: np.ndarray, start: float, end: float) -> EmotionScore:
+        out = self.model.generate(audio, granularity="utterance", extract_embedding=False)
+        return _emotion_score(out[0] if out else {}, start, end)
+
+    def score(self, samples: np.ndarray, sample_rate: int, segments: Sequence[Segment]):
+        if sample_rate != SAMPLE_RATE:
+            raise ValueError(f"{self.name} reads 16 kHz audio, got {sample_rate} Hz")
+        audio = np.asarray(samples, dtype=np.float32)
+        if len(audio) == 0:
+            return None, [None for _ in segments]
+        duration = len(audio) / SAMPLE_RATE
+        per = []
+        for seg in segments:
+            a, b = int(max(0.0, seg.start) * SAMPLE_RATE), int(min(duration, seg.end) * SAMPLE_RATE)
+            per.append(self._score(audio[a:b], seg.start, seg.end) if b - a >= SAMPLE_RATE // 4 else None)
+        return self._score(audio, 0.0, duration), per
