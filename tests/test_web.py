@@ -11,6 +11,12 @@ reports its reference events (samples/README.md: a laugh at 3.14-5.74 s, a gasp 
 not agree between classifier and detector; see the events model card), and this test is
 about how the page draws events, so it needs known ones. The real detector is driven
 through the page by ``test_real_event_model_marks_a_laugh`` on a real tagged clip.
+
+Recording live: Chromium's fake microphone plays a WAV written by the test; the page streams
+it to ``/v1/stream`` of a server with the real models, shows the provisional and final text,
+the emotion of each segment and the laugh while "the person" speaks, and the whole result
+after Stop (``artifacts/web-live.png``). A refused stream and a refused microphone are
+said in words on the page.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import re
 import shutil
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -111,20 +118,30 @@ def base_url(backends):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def playwright():
+    """One Playwright for the module: its sync API runs one at a time."""
     with sync_api.sync_playwright() as p:
-        # The system's Chromium: nothing is downloaded. --no-sandbox because CI runs as root.
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required", "--mute-audio"],
-        )
-        yield b
-        b.close()
+        yield p
 
 
-@pytest.fixture
-def page(browser):
+@pytest.fixture(scope="module")
+def browser(playwright):
+    # The system's Chromium: nothing is downloaded. --no-sandbox because CI runs as root.
+    # A fake microphone is there, but headless Chromium refuses it to a page that asks
+    # (no --use-fake-ui-for-media-stream): how a person's "Block" looks to the page.
+    b = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required", "--mute-audio",
+              "--use-fake-device-for-media-stream"],
+    )
+    yield b
+    b.close()
+
+
+@contextmanager
+def _page_in(browser):
+    """A page in a context of its own; an error the page's JavaScript raised fails the test."""
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     page = context.new_page()
     errors: list[str] = []
@@ -132,6 +149,12 @@ def page(browser):
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(browser):
+    with _page_in(browser) as page:
+        yield page
 
 
 def test_upload_shows_transcript_event_markers_and_emotion(page, base_url, backends):
@@ -253,3 +276,140 @@ def test_real_event_model_marks_a_laugh(browser):
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "web-real-events.png"), full_page=True)
         context.close()
+
+
+# ---- recording live: the microphone streamed to /v1/stream ------------------------------------
+#
+# Chromium's fake microphone plays a WAV file (16-bit PCM; played once with "%noloop", then
+# silence) from the moment the page opens it. What it says: the demo's first sentence, then
+# the end of the tagged laughing clip above ("随即仰天大笑。[laugh]女娲，你果然厉害呀。"),
+# whose laugh the shipped detector finds at every alignment tried. The demo's own laugh is
+# no use here: the detector does not find it and the recogniser spells it out ("Ha-ha!",
+# which becomes a laugh) only at some alignments, and a live stream's alignment changes
+# from run to run.
+
+
+@pytest.fixture(scope="module")
+def microphone_wav(tmp_path_factory) -> Path:
+    """The fake microphone's sound, as Chromium reads it: a 16-kHz mono 16-bit PCM WAV."""
+    import numpy as np
+
+    from paravox.audio import load_audio
+    from paravox.testing import wav_bytes
+
+    if not LAUGH_CLIP.is_file():
+        pytest.skip("the data pack ../shared/data is not beside the repo")
+
+    def cut(path: Path, start: float, end: float | None = None) -> np.ndarray:
+        return load_audio(path).samples[int(start * 16000) : None if end is None else int(end * 16000)]
+
+    def silence(seconds: float) -> np.ndarray:
+        return np.zeros(int(seconds * 16000), np.float32)
+
+    sound = np.concatenate([cut(DEMO, 0.0, 3.0), silence(0.8), cut(LAUGH_CLIP, 7.5), silence(1.5)])
+    path = tmp_path_factory.mktemp("microphone") / "microphone.wav"
+    path.write_bytes(wav_bytes(sound, 16000))
+    return path
+
+
+@pytest.fixture(scope="module")
+def live_browser(playwright, microphone_wav):
+    b = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=["--no-sandbox", "--mute-audio", "--use-fake-ui-for-media-stream",  # the microphone allowed, no prompt
+              "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={microphone_wav}%noloop"],
+    )
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def live_server():
+    """A server with the real models: (URL, events backend or None, emotion backend or None)."""
+    from paravox.serve.app import create_app
+
+    events = REAL_EVENTS if _usable("events", REAL_EVENTS) else None
+    emotion = REAL_EMOTION if _usable("emotion", REAL_EMOTION) else None
+    app = create_app(AnalyzeOptions(events=events, emotion=emotion, threads=2))
+    with serve_in_thread(app) as url:
+        yield url, events, emotion
+
+
+@pytest.fixture
+def live_page(live_browser):
+    with _page_in(live_browser) as page:
+        yield page
+
+
+def test_record_shows_live_text_then_the_whole_result(live_page, live_server):
+    page = live_page
+    url, events, emotion = live_server
+    page.goto(url + "/")
+    page.click("#record")
+    page.wait_for_function("document.getElementById('record').textContent === 'Stop'", timeout=30_000)
+
+    # Provisional text while the person speaks ("He was not." before the sentence is final):
+    # grey italic, replaced in place.
+    partial = page.wait_for_selector("#live-transcript .partial", timeout=30_000)
+    page.wait_for_function("(el) => /\\bwas\\b/i.test(el.textContent)", arg=partial, timeout=30_000)
+    assert partial.evaluate("(el) => getComputedStyle(el).fontStyle") == "italic"
+    assert page.locator("#live-transcript .partial").count() == 1
+
+    # Final segments as they come, with the emotion heard in each; then the laugh.
+    final = page.locator("#live-transcript .final").first
+    final.wait_for(timeout=60_000)
+    assert "young man" in final.inner_text()
+    assert final.evaluate("(el) => getComputedStyle(el).fontStyle") == "normal"
+    if emotion:
+        assert re.search(r"[a-z]+ \d+%$", final.locator(".emotion-label").inner_text())
+    if events:
+        page.wait_for_selector("#live-events .tag", timeout=60_000)
+        assert "[laugh]" in page.inner_text("#live-events")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web-live-recording.png"), full_page=True)
+
+    page.click("#record")  # Stop
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')", timeout=60_000)
+    assert page.locator("#live").is_hidden()
+    summary = page.inner_text("#summary")
+    assert summary.startswith("microphone")
+    transcript = page.inner_text("#transcript")
+    assert "He was not an ill" in transcript and "young man" in transcript, transcript
+    assert "厉害" in transcript, transcript  # 女娲，你果然厉害呀
+    if events:
+        assert "[laugh]" in transcript
+        assert "laugh" in [m.get_attribute("data-tag") for m in page.locator("#markers .event-marker").all()]
+    if emotion:
+        assert page.locator("#emotion-legend span[data-label]").count() >= 1
+    # The recording is in the player, as an upload is: its length is the analysis' duration.
+    shown = re.search(r"· (\d+):(\d+\.\d) ·", summary)
+    duration = 60 * int(shown[1]) + float(shown[2])
+    page.wait_for_function("document.getElementById('player').duration > 0", timeout=10_000)
+    assert abs(page.evaluate("document.getElementById('player').duration") - duration) < 0.2
+    assert page.inner_text("#record") == "Record"
+    page.screenshot(path=str(ARTIFACTS / "web-live.png"), full_page=True)
+
+
+def test_a_refused_stream_is_explained_on_the_page(live_page):
+    from paravox.serve.app import create_app
+
+    app = create_app(AnalyzeOptions(events=None, emotion=None, threads=1), max_streams=0)
+    with serve_in_thread(app) as url:
+        live_page.goto(url + "/")
+        live_page.click("#record")
+        live_page.wait_for_selector("#status.error", timeout=30_000)
+        status = live_page.inner_text("#status")
+        assert "busy" in status and "retry" in status, status
+        live_page.wait_for_function("document.getElementById('record').textContent === 'Record'", timeout=10_000)
+        assert live_page.locator("#live").is_hidden()
+
+
+def test_a_denied_microphone_is_explained_on_the_page(page, live_server):
+    url, _events, _emotion = live_server
+    page.goto(url + "/")
+    page.click("#record")
+    page.wait_for_selector("#status.error", timeout=30_000)
+    assert "microphone was not allowed" in page.inner_text("#status")
+    assert page.inner_text("#record") == "Record"
+    assert page.locator("#live").is_hidden()

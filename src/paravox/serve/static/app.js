@@ -1,4 +1,5 @@
-// paravox web page: send a recording to POST /v1/analyze and show the Analysis.
+// paravox web page: send a recording to POST /v1/analyze, or stream the microphone to
+// GET /v1/stream (a WebSocket), and show the Analysis.
 // No framework, no build step, nothing loaded from outside this server.
 "use strict";
 
@@ -32,34 +33,269 @@
     if (file) analyze(file);
   });
 
-  // Microphone recording where the browser allows it (a secure context: https or localhost).
-  if (window.MediaRecorder && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+  // ---- recording live: the microphone streamed to GET /v1/stream --------------------------
+  // While the person speaks, 16-bit PCM frames of ~100 ms go to the server, and what comes
+  // back is shown as it comes: the provisional text (replaced in place), final segments with
+  // their tags and emotion, vocal events. Stop sends {"type": "end"}; the server's "done"
+  // carries the whole Analysis, drawn as an upload's is.
+  const AudioCtx = window.AudioContext || window.webkitAudioContext;
+  const FRAME_SECONDS = 0.1;
+  const KEEP_SECONDS = 1800; // how much of the recording the page keeps for the player
+  const liveEl = $("live");
+  const liveText = $("live-transcript");
+  const liveEvents = $("live-events");
+  const liveClock = $("live-clock");
+  let live = null; // the recording in progress: {stop()}
+
+  if (window.WebSocket && AudioCtx) {
     recordBtn.hidden = false;
-    let recorder = null;
-    recordBtn.addEventListener("click", async () => {
-      if (recorder && recorder.state === "recording") { recorder.stop(); return; }
-      let stream;
-      try {
-        stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-      } catch (err) {
-        setStatus("The microphone is not available: " + err.message, true);
-        return;
-      }
-      const chunks = [];
-      recorder = new MediaRecorder(stream);
-      recorder.ondataavailable = (e) => { if (e.data && e.data.size) chunks.push(e.data); };
-      recorder.onstop = () => {
-        stream.getTracks().forEach((t) => t.stop());
-        recordBtn.textContent = "Record";
-        recordBtn.classList.remove("recording");
-        const type = recorder.mimeType || "audio/webm";
-        const ext = type.includes("ogg") ? "ogg" : type.includes("mp4") ? "m4a" : "webm";
-        analyze(new File([new Blob(chunks, { type })], "recording." + ext, { type }));
-      };
-      recorder.start();
+    recordBtn.addEventListener("click", () => { if (live) live.stop(); else record(); });
+  }
+
+  async function record() {
+    // Browsers offer the microphone only to secure pages: https, or http from localhost.
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      setStatus("This browser offers the microphone only to pages opened over https or from localhost; open the page that way to record.", true);
+      return;
+    }
+    recordBtn.disabled = true;
+    setStatus("Asking for the microphone…");
+    let mic;
+    try {
+      // The raw sound: echo cancellation, noise suppression and gain control would also take
+      // out or reshape laughs, sighs and the loudness the emotion model listens to.
+      mic = await navigator.mediaDevices.getUserMedia({
+        audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+      });
+    } catch (err) {
+      recordBtn.disabled = false;
+      setStatus(microphoneError(err), true);
+      return;
+    }
+    try {
+      live = await startStream(mic);
+    } catch (err) {
+      mic.getTracks().forEach((t) => t.stop());
+      recordBtn.disabled = false;
+      setStatus("Could not record: " + err.message, true);
+    }
+  }
+
+  function microphoneError(err) {
+    if (err.name === "NotAllowedError" || err.name === "SecurityError") {
+      return "The microphone was not allowed. Let this page use it (the icon in the address bar) and press Record again.";
+    }
+    if (err.name === "NotFoundError") return "No microphone was found. Connect one and press Record again.";
+    if (err.name === "NotReadableError") return "The microphone could not be opened: another program may be using it.";
+    return "The microphone is not available: " + err.message;
+  }
+
+  // One recording: the microphone's frames to the server, the server's messages to the page.
+  async function startStream(mic) {
+    const frames = [];  // what was sent, kept for the player (up to KEEP_SECONDS)
+    let sent = 0, kept = 0, ws = null, stopping = false, finished = false, error = null;
+    const capture = await openCapture(mic, (frame) => {
+      if (!frame.byteLength || !ws || ws.readyState !== WebSocket.OPEN) return;
+      ws.send(frame);
+      sent += frame.byteLength / 2;
+      if (kept < KEEP_SECONDS * capture.rate) { frames.push(frame); kept += frame.byteLength / 2; }
+      liveClock.textContent = fmtTime(sent / capture.rate);
+    });
+
+    clearLive();
+    const params = new URLSearchParams({ sample_rate: String(capture.rate), name: "microphone" });
+    if ($("language").value) params.set("language", $("language").value);
+    const url = new URL("v1/stream?" + params, location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    ws = new WebSocket(url);
+    ws.binaryType = "arraybuffer";
+    ws.onopen = () => {
+      capture.start();
+      recordBtn.disabled = false;
       recordBtn.textContent = "Stop";
       recordBtn.classList.add("recording");
-      setStatus("Recording… press Stop when done.");
+      setStatus("Listening… press Stop when done.");
+    };
+    ws.onmessage = async (e) => {
+      let m;
+      try { m = JSON.parse(e.data); } catch (err) { return; }
+      if (m.type === "partial") showPartial(m);
+      else if (m.type === "segment") showSegment(m);
+      else if (m.type === "event") showEvent(m);
+      else if (m.type === "error") {
+        error = m.message;
+        capture.abort();
+        setStatus("Live analysis stopped: " + m.message, true);
+      } else if (m.type === "done") {
+        finished = true;
+        capture.abort(); // the server may end a stream by itself (its length limit)
+        liveEl.hidden = true;
+        if (m.truncated) setStatus("The server stopped the recording: " + m.message + ".", true);
+        else setStatus(`Done: ${fmtTime(m.analysis.duration)} recorded and analysed live.`);
+        await present(m.analysis, wavBlob(frames, capture.rate));
+      }
+    };
+    ws.onclose = (e) => {
+      capture.abort();
+      live = null;
+      recordBtn.disabled = false;
+      recordBtn.textContent = "Record";
+      recordBtn.classList.remove("recording");
+      if (!finished && !error) setStatus(closedMessage(e.code, e.reason), true);
+      if (!finished && !liveText.childElementCount) liveEl.hidden = true; // nothing came: nothing to show
+    };
+    return {
+      async stop() {
+        if (stopping) return;
+        stopping = true;
+        recordBtn.disabled = true;
+        recordBtn.textContent = "Finishing…";
+        setStatus("Finishing: the server is analysing the last words…");
+        await capture.stop(); // the last, shorter frame goes out first
+        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "end" }));
+      },
+    };
+  }
+
+  // Why a stream closed without its result, in words (RFC 6455 close codes).
+  function closedMessage(code, reason) {
+    const why = reason ? ": " + reason : ".";
+    if (code === 1013) return "The server is busy with other live recordings; try again shortly.";
+    if (code === 1008) return "The server refused the live recording" + why;
+    if (code === 1003) return "The server could not read the audio" + why;
+    if (code === 1011) return "The server failed during the live analysis" + why;
+    if (code === 1006) return "The connection to the server was lost (or could not be made).";
+    return `The live recording was closed (code ${code})` + why;
+  }
+
+  // The microphone as PCM frames: onFrame(ArrayBuffer) every ~100 ms once started.
+  async function openCapture(mic, onFrame) {
+    let ctx, source;
+    try {
+      // At 16 kHz the browser resamples and the server has less to do; a browser that takes
+      // the microphone only at the device's rate gets that rate, and the server resamples.
+      ctx = new AudioCtx({ sampleRate: 16000 });
+      source = ctx.createMediaStreamSource(mic);
+    } catch (err) {
+      if (ctx) ctx.close();
+      ctx = new AudioCtx();
+      source = ctx.createMediaStreamSource(mic);
+    }
+    const samplesPerFrame = Math.round(ctx.sampleRate * FRAME_SECONDS);
+    let node, flush;
+    try {
+      await ctx.audioWorklet.addModule("static/pcm.js");
+      node = new AudioWorkletNode(ctx, "pcm-frames", {
+        channelCount: 1, channelCountMode: "explicit", processorOptions: { samplesPerFrame },
+      });
+      let flushed = () => {};
+      node.port.onmessage = (e) => { onFrame(e.data.frame); if (e.data.last) flushed(); };
+      flush = () => new Promise((resolve) => {
+        flushed = resolve;
+        node.port.postMessage("flush");
+        setTimeout(resolve, 1000); // the audio thread gone: do not wait for ever
+      });
+    } catch (err) {
+      // No AudioWorklet: the older ScriptProcessor, which runs on the page's thread.
+      const framer = new PcmFramer(samplesPerFrame);
+      node = ctx.createScriptProcessor(4096, 1, 1);
+      node.onaudioprocess = (e) => framer.push(e.inputBuffer.getChannelData(0)).forEach(onFrame);
+      flush = async () => { node.onaudioprocess = null; onFrame(framer.flush()); };
+    }
+    node.connect(ctx.destination); // it outputs silence; the destination is what makes it run
+    let open = true;
+    const close = () => {
+      if (!open) return;
+      open = false;
+      source.disconnect();
+      mic.getTracks().forEach((t) => t.stop());
+      ctx.close().catch(() => {});
+    };
+    return {
+      rate: ctx.sampleRate,
+      start() { source.connect(node); ctx.resume().catch(() => {}); },
+      async stop() { source.disconnect(); await flush(); close(); },
+      abort: close,
+    };
+  }
+
+  // A WAV file of the frames sent: the recording in the player, and its waveform.
+  function wavBlob(frames, rate) {
+    const bytes = frames.reduce((n, f) => n + f.byteLength, 0);
+    const h = new DataView(new ArrayBuffer(44));
+    const ascii = (at, s) => [...s].forEach((c, i) => h.setUint8(at + i, c.charCodeAt(0)));
+    ascii(0, "RIFF"); h.setUint32(4, 36 + bytes, true); ascii(8, "WAVE");
+    ascii(12, "fmt "); h.setUint32(16, 16, true); h.setUint16(20, 1, true); h.setUint16(22, 1, true);
+    h.setUint32(24, rate, true); h.setUint32(28, 2 * rate, true); h.setUint16(32, 2, true); h.setUint16(34, 16, true);
+    ascii(36, "data"); h.setUint32(40, bytes, true);
+    return new Blob([h.buffer, ...frames], { type: "audio/wav" });
+  }
+
+  // ---- the live view -----------------------------------------------------------------------
+  let partialEl = null;
+
+  function clearLive() {
+    $("result").hidden = true;
+    player.pause();
+    liveEl.hidden = false;
+    liveText.replaceChildren();
+    liveEvents.replaceChildren("Vocal events: ");
+    liveEvents.hidden = true;
+    liveClock.textContent = "";
+    partialEl = null;
+  }
+
+  // The text since the last final segment: provisional, replaced by the next partial.
+  function showPartial(m) {
+    if (!partialEl) {
+      partialEl = document.createElement("p");
+      partialEl.className = "segment partial";
+    }
+    partialEl.replaceChildren(timeLabel(m.start), ...taggedNodes(m.tagged_text || m.text));
+    liveText.appendChild(partialEl);
+  }
+
+  // A final segment: its words with the tags inline, and the emotion heard in it.
+  function showSegment(s) {
+    if (partialEl) partialEl.remove(); // the segment is the final form of that text
+    const p = document.createElement("p");
+    p.className = "segment final";
+    const text = s.tagged_text || s.text || (s.note ? "(speech, no words recognised)" : "");
+    p.append(timeLabel(s.start), ...taggedNodes(text));
+    if (s.emotion && s.emotion.label) {
+      const e = document.createElement("span");
+      e.className = "emotion-label";
+      e.textContent = `${s.emotion.label} ${Math.round(s.emotion.score * 100)}%`;
+      e.title = "the emotion heard in this segment";
+      p.appendChild(e);
+    }
+    liveText.appendChild(p);
+  }
+
+  function showEvent(ev) {
+    liveEvents.hidden = false;
+    const t = document.createElement("span");
+    t.className = "tag";
+    t.textContent = `[${ev.tag}]`;
+    t.title = `${Math.round((ev.score || 0) * 100)}%`;
+    liveEvents.append(t, ` ${fmtTime(ev.start)}–${fmtTime(ev.end)} `);
+  }
+
+  function timeLabel(t) {
+    const span = document.createElement("span");
+    span.className = "time";
+    span.textContent = fmtTime(t);
+    return span;
+  }
+
+  // "He laughed [laugh] then" as text and tag nodes; nothing is parsed as HTML.
+  function taggedNodes(text) {
+    return String(text).split(/(\[[\p{L}\p{N}_-]+\])/u).filter((part) => part).map((part) => {
+      if (!/^\[.*\]$/.test(part)) return document.createTextNode(part);
+      const t = document.createElement("span");
+      t.className = "tag";
+      t.textContent = part;
+      return t;
     });
   }
 
@@ -70,6 +306,7 @@
 
   // ---- sending it ------------------------------------------------------------------------
   async function analyze(file) {
+    if (!live) liveEl.hidden = true; // the last recording's live view gives way to this file
     const started = performance.now();
     setStatus(`Analysing ${file.name}…`);
     const timer = setInterval(() => {
@@ -97,12 +334,17 @@
     clearInterval(timer);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     setStatus(`Done in ${seconds} s.`);
+    await present(analysis, file, peaksPromise);
+  }
+
+  // An Analysis on the page, with its recording (a File or Blob) in the player and the waveform.
+  async function present(analysis, audio, peaksPromise) {
     if (current && current.url) URL.revokeObjectURL(current.url);
-    const url = URL.createObjectURL(file);
+    const url = URL.createObjectURL(audio);
     player.src = url;
     current = { analysis, url, peaks: null, duration: Math.max(analysis.duration || 0, 0.001) };
     show(analysis);
-    current.peaks = await peaksPromise;
+    current.peaks = await (peaksPromise || decodePeaks(audio));
     drawWave();
   }
 
@@ -136,7 +378,7 @@
   function show(a) {
     $("result").hidden = false;
     const events = a.events || [];
-    const emo = a.emotion ? ` · emotion <strong>${esc(a.emotion.label)}</strong> (${Math.round(a.emotion.score * 100)}%)` : "";
+    const emo = a.emotion && a.emotion.label ? ` · emotion <strong>${esc(a.emotion.label)}</strong> (${Math.round(a.emotion.score * 100)}%)` : "";
     $("summary").innerHTML =
       `<strong>${esc(a.source)}</strong> · ${fmtTime(a.duration)} · language <strong>${esc(a.language || "?")}</strong>` +
       ` · ${events.length} vocal event${events.length === 1 ? "" : "s"}${emo}`;
