@@ -1,6 +1,7 @@
 """Backends by name: every model paravox runs is a plug-in registered under a short name.
 
-Three kinds: ``asr`` (speech recogniser), ``events`` (vocal-event detector) and ``emotion``.
+Four kinds: ``asr`` (speech recogniser), ``events`` (vocal-event detector), ``emotion`` and
+``classify`` (names one isolated vocalization).
 A factory is registered with :func:`register` and built with
 :func:`create`; the pipeline only ever asks for a kind and a name.
 
@@ -24,9 +25,9 @@ from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from paravox.errors import ParavoxError
-from paravox.result import EmotionScore, Event, Segment
+from paravox.result import Classification, EmotionScore, Event, Segment
 
-KINDS = ("asr", "events", "emotion")
+KINDS = ("asr", "events", "emotion", "classify")
 
 # Modules that register the built-in backends when imported. Imported lazily so that
 # ``import paravox`` and ``paravox --help`` stay instant.
@@ -36,6 +37,7 @@ _BUILTIN_MODULES = {
     "asr": ("paravox.backends.whisper", "paravox.backends.catalogue"),
     "events": ("paravox.backends.vocal_events", "paravox.backends.catalogue"),
     "emotion": ("paravox.backends.speech_emotion", "paravox.backends.catalogue"),
+    "classify": ("paravox.backends.vocal_events", "paravox.backends.catalogue"),
 }
 
 
@@ -94,6 +96,15 @@ class EmotionBackend(Protocol):
     def score(
         self, samples: np.ndarray, sample_rate: int, segments: Sequence[Segment]
     ) -> tuple[EmotionScore | None, list[EmotionScore | None]]: ...
+
+
+@runtime_checkable
+class ClassifyBackend(Protocol):
+    """Names one isolated vocalization (or says ``none``): a :class:`~paravox.result.Classification`."""
+
+    name: str
+
+    def classify(self, source: Any, *, name: str | None = None) -> Classification: ...
 
 
 def _check_kind(kind: str) -> None:

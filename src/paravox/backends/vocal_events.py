@@ -1,4 +1,5 @@
-"""The ``paravox-events`` backend: vocal events in every analysis.
+"""The ``paravox-events`` backend: vocal events in every analysis; and ``paravox-classify``, the
+isolated-vocalization classifier of ``paravox classify`` as a backend by name.
 
 Runs the event detector over each analysed window. Events far from words stay events
 (``Analysis.events``); ``Analysis.tagged_text()`` writes each one inline at the word
@@ -7,14 +8,14 @@ boundary nearest its start.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from paravox.backends import registry
 from paravox.result import Event, Segment
-from paravox.vocal_events.api import check_tags, model_part, region_classifier, region_gate
-from paravox.vocal_events.model import find_events, load_detector
+from paravox.vocal_events.api import check_tags, classify, isolated_classifier_path, model_part, region_classifier, region_gate
+from paravox.vocal_events.model import find_events, load_classifier, load_detector
 
 
 @registry.register(
@@ -49,3 +50,23 @@ class ParavoxEvents:
             np.asarray(samples, dtype=np.float32), self.detector, self.classifier,
             threshold=self.threshold, tags=self.tags, min_duration=self.min_duration, gate=self.gate,
         )
+
+
+@registry.register(
+    "classify",
+    "paravox-classify",
+    description="isolated-vocalization classifier of 'paravox classify' (shipped isolated/, or model=DIR)",
+)
+class ParavoxClassify:
+    """:func:`paravox.classify` with a fixed ``model`` (a classifier or events model directory;
+    default: the shipped ``isolated/``) and ``tags``."""
+
+    name = "paravox-classify"
+
+    def __init__(self, *, model: str | None = None, tags: Sequence[str] | None = None) -> None:
+        clf = load_classifier(isolated_classifier_path(model))  # a bad directory fails here, before any input
+        self.tags = check_tags(tags, clf.tags, "classifier")
+        self.model = model
+
+    def classify(self, source: Any, *, name: str | None = None):
+        return classify(source, model=self.model, tags=self.tags, name=name)

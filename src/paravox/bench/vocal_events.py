@@ -217,23 +217,14 @@ def bench_nvasr(
     change to move, source by source. Tag scores are given as bags (MNV-17) and by position
     (NVVSpeech Track 1: position-aware F1, mNTD, Track1Score)."""
     from paravox.analyzer import Analyzer
-    from paravox.evaluation.nvasr import evaluate_nvasr
     from paravox.options import AnalyzeOptions
 
     folders = [Path(data)] if isinstance(data, (str, Path)) else [Path(d) for d in data]
-    rows: list[dict[str, Any]] = []
-    for folder in folders:
-        for r in manifest_rows(folder / "manifest.jsonl"):
-            rows.append({**r, "_audio": str(folder / r["audio"]), "_source": str(r.get("source") or folder.name)})
-    ids = [r["id"] for r in rows]
-    if len(set(ids)) != len(ids):
-        raise ValueError("the sets share clip ids; give sets whose ids differ")
+    rows = nvasr_rows(folders)
     opts = AnalyzeOptions.from_kwargs(asr=asr, events=events, events_model=events_model, language=language,
                                       filler_words=filler_words, laugh_words=laugh_words, emotion=None)
     analyzer = Analyzer(opts)
-    covered: list[str] = []
-    if analyzer.events is not None and hasattr(analyzer.events, "detector"):
-        covered = list(analyzer.events.detector.tags)
+    covered = covered_tags(analyzer)
     hyps: dict[str, str] = {}
     from tqdm import tqdm
 
@@ -253,27 +244,16 @@ def bench_nvasr(
     results: dict[str, Any] = {"data": [str(f) for f in folders], "events": events, "covered_tags": covered,
                                "options": {"filler_words": filler_words, "laugh_words": laugh_words},
                                "groups": {}, "sources": {}}
-    header = ("| clips | n | Joint CER | text CER | NV exact match | tag P | tag R | tag F1 | tag F1 (covered tags) "
-              "| parent tag F1 | position F1 | mNTD | Track1Score |")
-    lines = [f"NV-ASR on {data_names}: transcription + {events or 'no'} events", "", header,
-             "|" + "---|" * (header.count("|") - 1)]
+    lines = [f"NV-ASR on {data_names}: transcription + {events or 'no'} events", "", NVASR_HEADER,
+             "|" + "---|" * (NVASR_HEADER.count("|") - 1)]
 
     def score(group: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
-        refs = {r["id"]: r["text"] for r in group}
-        langs = {r["id"]: r.get("language") for r in group}
-        rep = evaluate_nvasr(refs, {k: hyps[k] for k in refs}, languages=langs)
-        d = rep.to_dict(per_utterance=True)
-        cov = [rep.per_class[c] for c in rep.per_class if c in covered]
-        tp = sum(s.tp for s in cov)
-        denom = sum(s.n_ref + s.n_hyp for s in cov)
-        d["tag_f1_covered"] = 2 * tp / denom if denom else None
-        nvv = rep.nvvspeech
-        d["position_f1"], d["mntd"], d["track1_score"] = nvv.f1_micro, nvv.mntd, nvv.track1_score
-        d["table"] = rep.format_table()
+        d = nvasr_figures(group, hyps, covered)
         f1c = "n/a" if d["tag_f1_covered"] is None else f"{100 * d['tag_f1_covered']:.1f}"
-        line = (f" {rep.n} | {100 * rep.joint_cer:.2f} | {100 * rep.text_cer:.2f} | {100 * rep.nv_exact_match:.1f} "
-                f"| {100 * rep.tag.precision:.1f} | {100 * rep.tag.recall:.1f} | {100 * rep.tag.f1:.1f} | {f1c} "
-                f"| {100 * rep.parent_tag.f1:.1f} | {100 * nvv.f1_micro:.1f} | {nvv.mntd:.3f} | {nvv.track1_score:.1f} |")
+        line = (f" {d['n']} | {100 * d['joint_cer']:.2f} | {100 * d['text_cer']:.2f} | {100 * d['nv_exact_match']:.1f} "
+                f"| {100 * d['tag_precision']:.1f} | {100 * d['tag_recall']:.1f} | {100 * d['tag_f1']:.1f} | {f1c} "
+                f"| {100 * d['parent_tag_f1']:.1f} | {100 * d['position_f1']:.1f} | {d['mntd']:.3f} "
+                f"| {d['track1_score']:.1f} |")
         return d, line
 
     for name, group in groups.items():
@@ -303,3 +283,47 @@ def bench_nvasr(
         f"{name}:\n{g['table']}" for name, g in results["groups"].items()
     )
     return results
+
+
+NVASR_HEADER = ("| clips | n | Joint CER | text CER | NV exact match | tag P | tag R | tag F1 | tag F1 (covered tags) "
+                "| parent tag F1 | position F1 | mNTD | Track1Score |")
+
+
+def nvasr_rows(folders: Sequence[str | Path]) -> list[dict[str, Any]]:
+    """The manifest rows of every NV-tagged set, each with ``_audio`` (its path) and ``_source``
+    (its ``source``, else its folder's name); a ValueError when two sets share clip ids."""
+    rows: list[dict[str, Any]] = []
+    for folder in map(Path, folders):
+        for r in manifest_rows(folder / "manifest.jsonl"):
+            rows.append({**r, "_audio": str(folder / r["audio"]), "_source": str(r.get("source") or folder.name)})
+    ids = [r["id"] for r in rows]
+    if len(set(ids)) != len(ids):
+        raise ValueError("the sets share clip ids; give sets whose ids differ")
+    return rows
+
+
+def covered_tags(analyzer: Any) -> list[str]:
+    """The tags the analyser's event detector can emit ([] for a recogniser that writes its own)."""
+    if analyzer.events is not None and hasattr(analyzer.events, "detector"):
+        return list(analyzer.events.detector.tags)
+    return []
+
+
+def nvasr_figures(group: Sequence[dict[str, Any]], hyps: dict[str, str], covered: Sequence[str] = ()) -> dict[str, Any]:
+    """The MNV-17 and NVVSpeech Track 1 figures of the hypotheses ``hyps`` (``{id: tagged text}``)
+    of the rows ``group``: :meth:`NVASRReport.to_dict` plus ``tag_f1_covered`` (tag F1 over the
+    ``covered`` tags), ``position_f1``, ``mntd``, ``track1_score`` and the text ``table``."""
+    from paravox.evaluation.nvasr import evaluate_nvasr
+
+    refs = {r["id"]: r["text"] for r in group}
+    langs = {r["id"]: r.get("language") for r in group}
+    rep = evaluate_nvasr(refs, {k: hyps[k] for k in refs}, languages=langs)
+    d = rep.to_dict(per_utterance=True)
+    cov = [rep.per_class[c] for c in rep.per_class if c in covered]
+    tp = sum(s.tp for s in cov)
+    denom = sum(s.n_ref + s.n_hyp for s in cov)
+    d["tag_f1_covered"] = 2 * tp / denom if denom else None
+    nvv = rep.nvvspeech
+    d["position_f1"], d["mntd"], d["track1_score"] = nvv.f1_micro, nvv.mntd, nvv.track1_score
+    d["table"] = rep.format_table()
+    return d

@@ -28,7 +28,8 @@ def register_events(bsub: argparse._SubParsersAction) -> None:
         description="Train the classifier on each fold's training part, score its test part; UAR and macro-F1 per fold and class. "
         "With --negatives it also learns 'none' (no vocalization): each negative gets a fold by its speaker, and the report "
         "adds the share of negatives called none and how many vocalizations were called none.",
-        epilog="example:\n  paravox bench classify --data ../shared/data/nonverbal/deeply -o bench.json",
+        epilog="examples:\n  paravox bench classify --data ../shared/data/nonverbal/deeply -o bench.json\n"
+        "  paravox bench classify --data held_out/ --backends paravox,voc2vec --backend-model voc2vec=my_head/ -o side.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", required=True, metavar="DIR", help="folder with manifest.jsonl (audio, tag or label, speaker) and folds.json")
@@ -39,6 +40,8 @@ def register_events(bsub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="train N folds side by side (one process and one core each; default 1; same results)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same figures")
+    _backends_opts(p, "classify", "paravox,voc2vec", "the fold options are not used: each backend classifies every clip "
+                   "of --data as it is (clips none of them was trained on)")
     p.add_argument("-o", "--output", metavar="JSON", help="write the results as JSON")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(handler=guard(cmd_bench_classify))
@@ -49,7 +52,9 @@ def register_events(bsub: argparse._SubParsersAction) -> None:
         description="Transcribe every clip of one or more NV-tagged sets with events inline and score them: MNV-17 "
         "metrics and NVVSpeech Track 1 (position-aware F1, mNTD, Track1Score), per group (real, synthetic), per source, "
         "and the mean and spread over the real sources (docs/vocal-events-protocol.md).",
-        epilog="example:\n  paravox bench nvasr --data ../shared/data/nvasr/dev ../shared/data/nvasr/tts-demos -o nvasr.json",
+        epilog="examples:\n  paravox bench nvasr --data ../shared/data/nvasr/dev ../shared/data/nvasr/tts-demos -o nvasr.json\n"
+        "  paravox bench nvasr --data ../shared/data/nvasr/dev --backends paravox,sensevoice-small,qwen2.5-omni-mnv17 "
+        "-o side.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", required=True, nargs="+", action="extend", metavar="DIR",
@@ -63,13 +68,67 @@ def register_events(bsub: argparse._SubParsersAction) -> None:
     p.add_argument("--events-model", metavar="DIR", help="events model directory")
     p.add_argument("--language", help="force the language (default: detect)")
     p.add_argument("--hyp-output", metavar="JSONL", help="also write the hypotheses ({'id', 'text'}) here")
+    _backends_opts(p, "asr", "paravox,sensevoice-small,qwen2.5-omni-mnv17",
+                   "--asr is then not used; recognisers that write no tags run with --events")
+    p.add_argument("--threads", type=int, default=0, help="--backends: CPU threads per backend (default: the runtime's)")
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None,
+                   help="--backends: where Whisper-family recognisers run (the audio LLMs take a GPU when there is one)")
     p.add_argument("-o", "--output", metavar="JSON", help="write the results as JSON")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(handler=guard(cmd_bench_nvasr))
 
 
+def _backends_opts(p: argparse.ArgumentParser, kind: str, example: str, note: str) -> None:
+    g = p.add_argument_group("backends side by side")
+    g.add_argument("--backends", metavar="A,B,...",
+                   help=f"run each of these {kind} backends on the same clips, each in a process of its own, and print "
+                   f"one table: the figures, RTF and peak memory per backend ('paravox' is the offline default), e.g. "
+                   f"{example}; a backend that cannot run gets a row saying why and the exit status is 1; {note}")
+    g.add_argument("--backend-model", action="append", default=[], metavar="NAME=DIR",
+                   help="--backends: the model directory NAME is built with (its --model / --asr-model); repeatable")
+
+
+def _side_by_side(args: argparse.Namespace) -> tuple[list[str], dict[str, str], object]:
+    """The --backends names and --backend-model directories, checked before anything runs."""
+    from paravox.bench.side_by_side import check_backends
+
+    try:
+        names = check_backends(args.bench_task, args.backends.split(","))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    models = {}
+    for item in args.backend_model:
+        name, sep, folder = item.partition("=")
+        if not sep or not folder:
+            raise UsageError(f"--backend-model {item}: write NAME=DIR")
+        if name not in names:
+            raise UsageError(f"--backend-model {item}: {name} is not among --backends")
+        models[name] = folder
+    log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    return names, models, log
+
+
+def _print_side_by_side(args: argparse.Namespace, result: dict) -> int:
+    print(result["markdown"])
+    if args.output:
+        from paravox.formats import write_atomic
+
+        write_atomic(args.output, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    if result["failed"]:
+        print(f"paravox: error: not run: {', '.join(result['failed'])} (the table says why)", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_bench_classify(args: argparse.Namespace) -> int:
     from paravox.bench import vocal_events as bench
+
+    if args.backends:
+        from paravox.bench.side_by_side import compare_classify
+
+        args.bench_task = "classify"
+        names, models, log = _side_by_side(args)
+        return _print_side_by_side(args, compare_classify(args.data, names, models=models, quiet=args.quiet, log=log))
 
     select, members = _recipe_args(args)
     negatives = _negative_spec(args)
@@ -89,6 +148,16 @@ def cmd_bench_classify(args: argparse.Namespace) -> int:
 def cmd_bench_nvasr(args: argparse.Namespace) -> int:
     from paravox.bench import vocal_events as bench
 
+    if args.backends:
+        from paravox.bench.side_by_side import compare_nvasr
+
+        args.bench_task = "nvasr"
+        names, models, log = _side_by_side(args)
+        return _print_side_by_side(args, compare_nvasr(
+            args.data, names, events=None if args.events == "none" else args.events, events_model=args.events_model,
+            language=args.language, filler_words=args.filler_words, laugh_words=not args.keep_laugh_words,
+            models=models, threads=args.threads, device=args.device, quiet=args.quiet, log=log))
+
     result = bench.bench_nvasr(
         args.data, asr=args.asr, events=None if args.events == "none" else args.events, events_model=args.events_model,
         language=args.language, filler_words=args.filler_words, laugh_words=not args.keep_laugh_words,
@@ -105,7 +174,7 @@ def cmd_bench_nvasr(args: argparse.Namespace) -> int:
 def register_emotion(bsub: argparse._SubParsersAction) -> None:
     p = bsub.add_parser(
         "emotion",
-        help="EmoBox protocol on a corpus folder (manifest.jsonl + folds.json)",
+        help="EmoBox protocol on a corpus folder (manifest.jsonl + folds.json); --backends: emotion models side by side",
         description="Train a head on each fold's training part, score its test part, print UA/WA/macro-F1 "
         "averaged over folds as a markdown table. Hyper-parameters are chosen by speaker-grouped CV "
         "inside each training part.",
@@ -124,12 +193,33 @@ def register_emotion(bsub: argparse._SubParsersAction) -> None:
                         "test clips stay as recorded")
     p.add_argument("--grid", type=float, nargs="+", default=None, metavar="C",
                    help="the head's regularisation values tried by inner CV (default: 0.001 0.003 0.01)")
+    _backends_opts(p, "emotion", "paravox,emotion2vec-plus-base,emotion2vec-plus-large",
+                   "one --data folder; the file-level emotion of each clip is scored against its label (no training)")
+    p.add_argument("--label-map", metavar="NAME|FILE",
+                   help="--backends: the corpus labels -> the nine emotion labels (default: the built-in map named like "
+                        "the folder: casia, emodb, ravdess)")
     p.add_argument("-o", "--output", metavar="JSON", help="write all results as JSON")
     p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(handler=cmd_bench_emotion)
+    p.set_defaults(handler=guard(cmd_bench_emotion))
 
 
 def cmd_bench_emotion(args: argparse.Namespace) -> int:
+    if args.backends:
+        from paravox.bench.side_by_side import compare_emotion
+
+        if len(args.data) != 1:
+            raise UsageError("--backends scores one corpus folder at a time; give one --data")
+        if args.label_map:
+            from paravox.evaluation.label_maps import load_label_map
+
+            try:
+                load_label_map(args.label_map)
+            except (ValueError, OSError) as exc:
+                raise UsageError(f"--label-map {args.label_map}: {exc}") from None
+        args.bench_task = "emotion"
+        names, models, log = _side_by_side(args)
+        return _print_side_by_side(args, compare_emotion(args.data[0], names, label_map=args.label_map, models=models,
+                                                         quiet=args.quiet, log=log))
 
     try:
         import sklearn  # noqa: F401
