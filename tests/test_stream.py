@@ -134,6 +134,20 @@ def test_partials_come_before_the_segment_and_start_where_it_does(analyzer, demo
     assert "was not" in " ".join(p["text"] for p in partials)
 
 
+def test_a_short_turn_is_final_after_a_two_second_pause(analyzer, demo):
+    """A turn shorter than min_segment is not held back until the next one: 2 s of silence end it."""
+    turn = np.concatenate([demo[: int(2.9 * 16000)], silence(3.0)])
+    session = StreamSession(analyzer, StreamOptions(partials=False))
+    sent, final_at = 0, None
+    for i in range(0, len(turn), 1600):
+        messages = session.feed(turn[i : i + 1600], partial=False)
+        sent += len(turn[i : i + 1600])
+        if any(m["type"] == "segment" for m in messages) and final_at is None:
+            final_at = sent / 16000
+            assert "ill-disposed young man" in " ".join(m.get("text", "") for m in messages)
+    assert final_at is not None and final_at <= 2.9 + 2.0 + 0.6  # speech end + turn pause + one step
+
+
 def test_silence_gives_no_segments_and_no_emotion(analyzer):
     messages = _run(analyzer, silence(3.0), [1600])
     assert [m["type"] for m in messages] == ["done"]
@@ -150,10 +164,16 @@ def test_a_stream_ended_at_once_gives_an_empty_done(analyzer):
         session.feed(np.zeros(10, dtype=np.float32))
 
 
-@pytest.mark.parametrize("bad", [dict(max_segment=60), dict(min_segment=0.2), dict(step=0.0), dict(partial_every=0)])
+@pytest.mark.parametrize("bad", [dict(max_segment=60), dict(min_segment=0.2), dict(step=0.0), dict(partial_every=0),
+                                 dict(turn_pause=0.2)])
 def test_stream_options_out_of_range_are_refused(bad):
     with pytest.raises(ValueError):
         StreamOptions(**bad)
+
+
+def test_a_short_max_segment_bounds_min_segment_too():
+    assert StreamOptions(max_segment=4).min_segment == 4
+    assert StreamOptions().min_segment <= StreamOptions().max_segment
 
 
 # ---- paravox stream --------------------------------------------------------------------------

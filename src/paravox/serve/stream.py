@@ -72,6 +72,11 @@ def install_stream_route(
     @app.websocket("/v1/stream")
     async def stream(websocket: WebSocket) -> None:
         await websocket.accept()
+        if max_streams == 0:
+            await _close(websocket, StreamClosed(
+                POLICY, "not_available", "this server takes no live streams (started with --max-streams 0); "
+                "upload the recording to POST /v1/analyze instead"))
+            return
         if open_streams["n"] >= max_streams:
             await _close(websocket, StreamClosed(
                 TRY_AGAIN, "overloaded", f"the server is busy: {max_streams} streams are open; retry shortly"))

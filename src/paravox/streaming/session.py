@@ -2,7 +2,8 @@
 
 The stream is cut into segments at pauses: every ``step`` seconds of stream time the audio
 since the last cut is run through the Silero VAD; once the speech is followed by a pause of
-``min_pause`` seconds, the audio up to the middle of that pause is analysed as one input
+``min_pause`` seconds and is ``min_segment`` long, or by a pause of ``turn_pause`` seconds
+however short, the audio up to the middle of that pause is analysed as one input
 (:meth:`paravox.analyzer.Analyzer.analyze`: words, events, emotion) and its segments and
 events are sent, final. Speech with no pause is cut after ``max_segment`` seconds, in its
 longest short pause if it has one, so the latency stays bounded. Between cuts, the audio
@@ -46,7 +47,12 @@ class StreamOptions:
     """How a stream is cut into segments and how often partial text is made."""
 
     min_pause: float = 0.5  #: a pause this long (seconds) after speech ends a segment
-    min_segment: float = 1.5  #: ... once the segment would be at least this long
+    #: ... once the segment would be at least this long (shorter stretches lose context and
+    #: their language; chosen by benchmarks/stream_latency.py --set choose --cer-only)
+    min_segment: float = 6.0
+    #: a pause this long ends a segment however short (the end of a turn; the recogniser's
+    #: VAD splits speech regions at 2-s pauses offline too)
+    turn_pause: float = 2.0
     max_segment: float = 15.0  #: speech without such a pause is cut after this long
     step: float = 0.5  #: cut decisions are made every this many seconds of stream time
     partials: bool = True  #: send quick partial text between cuts
@@ -57,10 +63,14 @@ class StreamOptions:
             raise ValueError(f"step must be within [0.1, 5] seconds, got {self.step}")
         if not 0.1 <= self.min_pause <= 10:
             raise ValueError(f"min_pause must be within [0.1, 10] seconds, got {self.min_pause}")
-        if not MIN_SPEECH_SECONDS <= self.min_segment <= self.max_segment:
-            raise ValueError(f"min_segment must be within [{MIN_SPEECH_SECONDS}, max_segment], got {self.min_segment}")
+        if not self.min_segment >= MIN_SPEECH_SECONDS:
+            raise ValueError(f"min_segment must be at least {MIN_SPEECH_SECONDS} s, got {self.min_segment}")
+        if not self.min_pause <= self.turn_pause <= 30:
+            raise ValueError(f"turn_pause must be within [min_pause, 30] seconds, got {self.turn_pause}")
         if not 2 <= self.max_segment <= 30:
             raise ValueError(f"max_segment must be within [2, 30] seconds (one recogniser window), got {self.max_segment}")
+        if self.min_segment > self.max_segment:  # a shorter max_segment bounds it too
+            object.__setattr__(self, "min_segment", self.max_segment)
         if self.partial_every <= 0:
             raise ValueError(f"partial_every must be > 0, got {self.partial_every}")
 
@@ -103,6 +113,7 @@ class StreamSession:
         self._languages: dict[str, float] = {}  # seconds of segments per language
         self._started = time.perf_counter()
         self.finished = False
+        self.pieces = 0  #: stretches cut and analysed so far
 
     @property
     def seconds(self) -> float:
@@ -179,16 +190,21 @@ class StreamSession:
             cut = chunks[-1]["end"] + pause // 2
             if pause >= o.min_pause * SAMPLE_RATE and cut >= o.min_segment * SAMPLE_RATE:
                 return cut
-        if upto < o.max_segment * SAMPLE_RATE:
+            if pause >= o.turn_pause * SAMPLE_RATE and cut >= MIN_SPEECH_SECONDS * SAMPLE_RATE:
+                return cut
+        limit = int(o.max_segment * SAMPLE_RATE)
+        if upto < limit:
             return 0
-        # No pause long enough: cut in the longest gap between speech in the second half.
+        # No pause long enough: cut in the longest gap between speech in the second half
+        # (the cut points fall every step from the last cut, so upto may pass the limit a little).
         gaps = [(nxt["start"] - prev["end"], (prev["end"] + nxt["start"]) // 2) for prev, nxt in zip(chunks, chunks[1:])]
-        gaps = [g for g in gaps if g[1] >= upto // 2]
-        return max(gaps)[1] if gaps else upto
+        gaps = [g for g in gaps if limit // 2 <= g[1] <= limit]
+        return max(gaps)[1] if gaps else limit
 
     def _finalize(self, cut: int) -> list[dict[str, Any]]:
         """Analyse the audio up to ``cut`` as one input; its segments and events, final."""
         piece, self._buf = self._buf[:cut], self._buf[cut:]
+        self.pieces += 1
         offset = self._base / SAMPLE_RATE
         self._base += cut
         self._speech = False
