@@ -45,10 +45,10 @@ ETAG_TIMEOUT = 10.0
 
 @dataclass(frozen=True)
 class HubModel:
-    """One hub model paravox can run as a backend (or, ``kind="backbone"``, train on)."""
+    """One hub model paravox can run as a backend."""
 
     name: str  #: the backend name (``--asr NAME``, ``--emotion NAME``)
-    kind: str  #: ``asr``, ``emotion`` or ``backbone`` (not a backend by itself)
+    kind: str  #: ``asr``, ``emotion`` or ``classify`` (the registry's kinds)
     repo_id: str  #: the model's hub repository
     revision: str  #: the revision fetched: a commit where one is pinned, else a branch
     extra: str | None  #: the paravox extra that installs its runtime (None: the core install)
@@ -70,6 +70,9 @@ class HubModel:
     options: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
     #: fetched on first use when absent (None: when it is at most :data:`AUTO_DOWNLOAD_GB`)
     auto_download: bool | None = None
+    #: a backend that runs only with a model directory of the user's (``model=``): what to say
+    #: when none is given (checked before the runtime and the files)
+    needs_model: str | None = None
 
     @property
     def pip_line(self) -> str:
@@ -184,11 +187,14 @@ _MODELS: tuple[HubModel, ...] = (
         implementation="paravox.backends.funasr_models:Emotion2VecEmotion", required=("model.pt", "config.yaml"),
     ),
     HubModel(
-        name="voc2vec", kind="backbone", repo_id="alkiskoudounas/voc2vec", revision="main", extra="transformers",
+        name="voc2vec", kind="classify", repo_id="alkiskoudounas/voc2vec", revision="main", extra="transformers",
         modules=("torch", "transformers"), size_gb=0.38, licence="Apache-2.0", hardware="CPU or GPU",
-        summary="wav2vec 2.0 backbone pre-trained on nonverbal vocalizations (needs a classification head; "
-                "not yet a backend by itself)",
-        required=("config.json",),
+        summary="wav2vec 2.0 backbone pre-trained on nonverbal vocalizations, with a head of your own "
+                "('paravox train isolated --backbone voc2vec'; model=DIR / --backend-model voc2vec=DIR)",
+        implementation="paravox.backends.vocal_events:BackboneClassify", required=("config.json",),
+        needs_model="voc2vec names vocalizations with a head trained on your clips: train one with 'paravox train "
+                    "isolated --data CLIPS --backbone voc2vec -o HEAD' and give it (--backend-model voc2vec=HEAD, "
+                    "or 'paravox classify --model HEAD')",
     ),
 ) + tuple(_whisper_entry(size) for size in _WHISPER)
 
@@ -389,6 +395,10 @@ def backend_factory(entry: HubModel) -> Callable[..., Any]:
 
             raise OptionError(f"{entry.name} fixes {', '.join(clash)} itself ({fixed[clash[0]]!r}); "
                               f"leave out --asr-model or choose another backend")
+        if entry.needs_model and not kwargs.get("model"):
+            from paravox.errors import OptionError
+
+            raise OptionError(entry.needs_model)
         paths = resolve(entry)
         module_name, _, attr = (entry.implementation or "").partition(":")
         cls = getattr(importlib.import_module(module_name), attr)

@@ -8,11 +8,13 @@ boundary nearest its start.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from paravox.backends import registry
+from paravox.errors import ModelError, OptionError
 from paravox.result import Event, Segment
 from paravox.vocal_events.api import check_tags, classify, isolated_classifier_path, model_part, region_classifier, region_gate
 from paravox.vocal_events.model import find_events, load_classifier, load_detector
@@ -70,3 +72,28 @@ class ParavoxClassify:
 
     def classify(self, source: Any, *, name: str | None = None):
         return classify(source, model=self.model, tags=self.tags, name=name)
+
+
+class BackboneClassify(ParavoxClassify):
+    """A head trained with ``paravox train isolated --backbone NAME`` on a hub backbone
+    (``voc2vec``): registered by the catalogue under the backbone's name, built with the head's
+    directory (``model``); the backbone comes from paravox's cache."""
+
+    def __init__(self, *, backbone: str, model: str | None = None, tags: Sequence[str] | None = None) -> None:
+        if not model:
+            raise OptionError(f"{backbone} needs a head: 'paravox train isolated --backbone {backbone} -o DIR', then model=DIR")
+        super().__init__(model=model, tags=tags)
+        clf = load_classifier(isolated_classifier_path(model))
+        got = (clf.backbone or {}).get("name")
+        if got != backbone:
+            reads = f"{got}'s features" if got else "paravox's own features"
+            raise ModelError(f"{Path(model)}: this head reads {reads}, "
+                             f"not {backbone}'s; train one with 'paravox train isolated --backbone {backbone}' "
+                             f"(or run it as paravox-classify)")
+        clf.prepare()  # the backbone, loaded once, before any input
+        self.name = backbone
+
+    @classmethod
+    def from_catalogue(cls, entry: Any, paths: Sequence[Path], *, model: str | None = None,
+                       tags: Sequence[str] | None = None) -> "BackboneClassify":
+        return cls(backbone=entry.name, model=model, tags=tags)

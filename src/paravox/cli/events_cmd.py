@@ -167,6 +167,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     output = Output(args.output, fmt, items, render, progress)
     classifier = load_classifier(api.isolated_classifier_path(args.model))
     api.check_tags(tags, classifier.tags, "classifier")
+    classifier.prepare()  # a head on a hub backbone (voc2vec): absent offline is one line, before any input
     progress.begin(len(items))
     return run_inputs(
         items, lambda item: api.classify(item.source, model=args.model, tags=tags, name=item.key), output, progress

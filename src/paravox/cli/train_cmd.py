@@ -81,18 +81,28 @@ def register_events(tsub: argparse._SubParsersAction) -> None:
         "  paravox classify burst.wav --model my_classifier/\n"
         "with a 'none' class (no vocalization), learnt from speech crops and generated noise: add to both commands\n"
         "  --negatives ../shared/data/emotion/casia ../shared/data/emotion/ravdess ../shared/data/emotion/emodb "
-        "../shared/data/emotion/tava",
+        "../shared/data/emotion/tava"
+        "\na head on the voc2vec backbone (torch + transformers; docs/backends.md):\n"
+        "  paravox models --download voc2vec\n"
+        "  paravox train isolated --data my_clips/ --backbone voc2vec -o my_voc2vec_head/\n"
+        "  paravox bench classify --data held_out/ --backends paravox,voc2vec --backend-model voc2vec=my_voc2vec_head/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", required=True, metavar="DIR", help="folder with manifest.jsonl (audio, tag or label, speaker)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="model directory to write")
     _recipe_opts(p, default_framing="padded_fast", framing_note="padded_fast = the shipped isolated/ classifier")
     _negative_opts(p)
+    p.add_argument("--backbone", choices=("paravox", "voc2vec"), default="paravox",
+                   help="the features the head is trained on: paravox = paravox's own Whisper-base states (default); "
+                        "voc2vec = the voc2vec wav2vec 2.0 backbone (hub model alkiskoudounas/voc2vec; needs "
+                        "pip install 'paravox[transformers]' and its files: paravox models --download voc2vec), "
+                        "mean+std of the average of its transformer layers, the clip as it is (no --framing); "
+                        "'paravox classify --model DIR' then runs the backbone too (torch)")
     p.add_argument("--bench-report", metavar="JSON",
                    help="'paravox bench classify -o' JSON of this very recipe: its held-out figures go into the model card")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same model")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(handler=guard(cmd_train_isolated))
+    p.set_defaults(handler=guard(cmd_train_isolated), framing=None)  # None: padded_fast, or short with --backbone
 
 
 def _recipe_opts(p: argparse.ArgumentParser, *, default_framing: str, framing_note: str) -> None:
@@ -200,11 +210,20 @@ def cmd_train_isolated(args: argparse.Namespace) -> int:
         raise UsageError(f"{exc}") from None
     select, members = _recipe_args(args)
     negatives = _negative_spec(args)
+    backbone = None if args.backbone == "paravox" else args.backbone
+    if backbone and args.framing not in (None, "short"):
+        raise UsageError(f"--framing {args.framing} frames audio for paravox's own encoder; --backbone {backbone} reads "
+                         "each clip as it is: leave --framing out")
+    if backbone and args.bench_report:
+        raise UsageError(f"--bench-report carries the per-fold benchmark of paravox's own features; measure a "
+                         f"{backbone} head with 'paravox bench classify --data HELD_OUT --backends paravox,{backbone} "
+                         f"--backend-model {backbone}=DIR'")
+    framing = args.framing or ("short" if backbone else "padded_fast")
     sets = isolated.augment_sets(select, args.augment or [])
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    report = isolated.train_isolated(args.data, args.output, augment_sets=sets, members=members, framing=args.framing,
+    report = isolated.train_isolated(args.data, args.output, augment_sets=sets, members=members, framing=framing,
                                      seed=args.seed, bench_report=args.bench_report, negatives=negatives,
-                                     quiet=args.quiet, log=log)
+                                     backbone=backbone, quiet=args.quiet, log=log)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -164,11 +164,12 @@ class ClipSet:
 
 
 def load_clip_set(data: str | Path, *, framing: str, kinds: Sequence[str] = (), extra: Sequence[str | Path] = (),
-                  seed: int = 0, quiet: bool = True, negatives: NegativeSpec | None = None) -> ClipSet:
+                  seed: int = 0, quiet: bool = True, negatives: NegativeSpec | None = None, backbone=None) -> ClipSet:
     """``data/manifest.jsonl`` (audio, tag or label, speaker) with pooled features (cached);
     ``kinds``: augmentations whose copies are featured too; ``extra``: more training-only clip manifests;
     ``negatives``: the ``none`` clips to draw (:func:`paravox.training.negatives.draw_negatives`),
-    appended to the clips with their copies."""
+    appended to the clips with their copies; ``backbone``: a hub backbone's features instead of
+    paravox's own (:class:`paravox.vocal_events.backbone.Backbone`)."""
 
     data = Path(data)
     manifest = data / "manifest.jsonl"
@@ -195,10 +196,11 @@ def load_clip_set(data: str | Path, *, framing: str, kinds: Sequence[str] = (), 
 
     def pooled(items: list[Clip], augment: str = "clean") -> np.ndarray:
         X = vocal_cache.pooled_for_clips(items, classifier.CLASSIFIER_LAYERS, quiet=quiet, log=lambda m: None, augment=augment,
-                                         framing=framing)
+                                         framing=framing, backbone=backbone)
         if items is clips and negs:  # the negatives, made in code, after the clips
             X = np.concatenate([X, vocal_cache.pooled_for_negatives(negs, classifier.CLASSIFIER_LAYERS, quiet=quiet,
-                                                                    log=lambda m: None, augment=augment, framing=framing)])
+                                                                    log=lambda m: None, augment=augment, framing=framing,
+                                                                    backbone=backbone)])
         return X
 
     X = pooled(clips)
@@ -219,6 +221,7 @@ def train_isolated(
     seed: int = 0,
     bench_report: str | Path | None = None,
     negatives: NegativeSpec | None = None,
+    backbone: str | None = None,
     quiet: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
@@ -232,14 +235,30 @@ def train_isolated(
     choice was made on them): the held-out figure of the recipe is ``paravox bench
     classify`` with the same options, whose JSON (``-o``) ``bench_report`` carries into the
     report and model card after checking that it measured this recipe.
+
+    ``backbone``: a hub backbone's name (``voc2vec``): the head reads its pooled features
+    (:mod:`paravox.vocal_events.backbone`) instead of paravox's own; ``framing`` must then be
+    ``short`` (the clip as it is) and the config records the backbone. Its held-out figure is
+    ``paravox bench classify --backends ... --backend-model`` on clips it was not trained on
+    (the per-fold benchmark and ``bench_report`` measure paravox's own features only).
     """
     t0 = time.perf_counter()
+    if backbone is not None and (framing != "short" or bench_report):
+        raise ValueError(f"--backbone {backbone} reads each clip as it is (no --framing) and takes no --bench-report "
+                         "(the per-fold benchmark measures paravox's own features); measure the head with "
+                         f"'paravox bench classify --data HELD_OUT --backends paravox,{backbone} --backend-model {backbone}=DIR'")
     candidates = recipes(augment_sets, members)
     bench = _check_bench(bench_report, data, candidates, framing, seed, negatives) if bench_report else None
     kinds = sorted({a for c in candidates for a in c.augment})
-    log(f"features: {data} ({framing} framing{', copies: ' + ', '.join(kinds) if kinds else ''}"
+    bb = None
+    if backbone is not None:
+        from paravox.vocal_events.backbone import for_training
+
+        bb = for_training(backbone)
+    log(f"features: {data} ({f'{backbone} backbone' if bb else f'{framing} framing'}"
+        f"{', copies: ' + ', '.join(kinds) if kinds else ''}"
         f"{'; negatives: ' + negatives.describe() if negatives else ''})")
-    cs = load_clip_set(data, framing=framing, kinds=kinds, seed=seed, quiet=quiet, negatives=negatives)
+    cs = load_clip_set(data, framing=framing, kinds=kinds, seed=seed, quiet=quiet, negatives=negatives, backbone=bb)
     rows = list(range(len(cs.clips)))
     tags = cs.tags
     vocal = [c for c in cs.clips if c.tag != NONE]
@@ -258,6 +277,8 @@ def train_isolated(
     log(f"chose {chosen.name()} (CV UAR {inner[chosen]:.3f}); temperature {temperature:.2f}; fitting on all clips")
     clf = cs.fit(rows, chosen)
     clf.config["temperature"] = temperature
+    if bb is not None:
+        clf.config.update(layers=list(bb.layers), backbone=bb.spec())
     out = Path(out_dir)
     save_model(out, clf.config, clf.weights)
     report = {
@@ -268,6 +289,7 @@ def train_isolated(
         **({"reject": NONE, "negatives": {**negatives.to_dict(), "n": len(cs.negatives),
                                           "by_source": _counts(n.source for n in cs.negatives)}} if negatives else {}),
         "framing": framing,
+        **({"backbone": bb.spec()} if bb else {}),
         "seed": seed,
         "candidates": [c.name() for c in candidates],
         "augment_sets": [list(s) for s in _sets(candidates)],
@@ -279,9 +301,12 @@ def train_isolated(
         "temperature": temperature,
         "seconds": round(time.perf_counter() - t0, 1),
         "command": _command("train isolated", data, candidates, framing, seed,
-                            f"-o {out_dir}" + (f" --bench-report {bench_report}" if bench_report else ""), negatives),
-        "bench_command": _command("bench classify", data, candidates, framing, seed, f"-o {bench_report or 'bench.json'}",
-                                  negatives),
+                            f"-o {out_dir}" + (f" --bench-report {bench_report}" if bench_report else ""), negatives,
+                            backbone),
+        "bench_command": (_command("bench classify", data, candidates, framing, seed, f"-o {bench_report or 'bench.json'}",
+                                   negatives) if bb is None else
+                          f"paravox bench classify --data HELD_OUT --backends paravox,{backbone} "
+                          f"--backend-model {backbone}={out_dir}"),
     }
     if bench:
         report["bench"] = bench
@@ -330,10 +355,10 @@ def _sets(candidates: Sequence[Recipe]) -> list[tuple[str, ...]]:
 
 
 def _command(what: str, data, candidates: Sequence[Recipe], framing: str, seed: int, tail: str,
-             negatives: NegativeSpec | None = None) -> str:
+             negatives: NegativeSpec | None = None, backbone: str | None = None) -> str:
     """The ``paravox`` command line (``what``: 'train isolated' or 'bench classify') for these candidates."""
     sets = _sets(candidates)
-    text = f"paravox {what} --data {data} --framing {framing}"
+    text = f"paravox {what} --data {data} " + (f"--backbone {backbone}" if backbone else f"--framing {framing}")
     if len(sets) > 1:
         text += " --select-augment " + " ".join("+".join(s) or "none" for s in sets)
     elif sets[0]:
@@ -403,9 +428,14 @@ def isolated_card(report: dict[str, Any]) -> str:
         f"{len(report['tags'])} tags ({', '.join(report['tags'])})"
         + (", or `none`: no vocalization" if neg else "") + ".",
         "",
-        f"- Input: mean+std of Whisper-base encoder layers {', '.join(map(str, classifier.CLASSIFIER_LAYERS))} over the clip, "
-        f"{report['framing']} framing"
-        + (f" ({FRAMING_NOTES[report['framing']]})" if report["framing"] in FRAMING_NOTES else "") + ".",
+        (f"- Input: mean+std of Whisper-base encoder layers {', '.join(map(str, classifier.CLASSIFIER_LAYERS))} over the clip, "
+         f"{report['framing']} framing"
+         + (f" ({FRAMING_NOTES[report['framing']]})" if report["framing"] in FRAMING_NOTES else "") + "."
+         if "backbone" not in report else
+         f"- Input: the `{report['backbone']['name']}` backbone ({report['backbone']['repo_id']}, commit "
+         f"{report['backbone']['commit'][:12]}): {report['backbone']['pooling']} (layers "
+         f"{report['backbone']['layers'][0]}-{report['backbone']['layers'][-1]}), the clip as it is. `paravox classify` "
+         "runs the backbone with torch and transformers (`pip install 'paravox[transformers]'`)."),
         f"- Head: {recipe.members} one-hidden-layer MLP{'s' if recipe.members > 1 else ''} (256 ReLU units each"
         + (", seeds averaged at the logits: stored as one MLP of "
            f"{256 * recipe.members} units" if recipe.members > 1 else "")
@@ -464,7 +494,9 @@ def isolated_card(report: dict[str, Any]) -> str:
         lines += [f"| {t} | {s['support']} | {100 * s['recall']:.1f}% | {100 * s['f1']:.1f}% |"
                   for t, s in sorted(bench["per_class"].items())]
     else:
-        lines.append("Not measured with this model directory: run the benchmark below and retrain with `--bench-report`.")
+        lines.append("Not measured with this model directory: run the benchmark below and retrain with `--bench-report`."
+                     if "backbone" not in report else
+                     "Not measured: run the side-by-side benchmark below on clips from speakers it was not trained on.")
     deeply = Path(report["data"]).parts[-2:] == ("nonverbal", "deeply")
     lines += [
         "",

@@ -61,33 +61,37 @@ def cached(name: str, build: Callable[[], dict[str, Any]], log: Callable[[str], 
 
 
 def pooled_for_clips(clips, layers: Sequence[int], *, quiet: bool = True, log=print, augment: str = "clean",
-                     framing: str = "short") -> np.ndarray:
+                     framing: str = "short", backbone=None) -> np.ndarray:
     """Pooled classifier features of ``clips``, cached. ``augment`` (``speed90``, ``speed110``,
     ``noise``, ``gain``: :func:`paravox.training.augment.augment_samples`) features a copy of
     each clip so changed, with a per-clip deterministic seed. ``framing``: see
-    :data:`paravox.vocal_events.features.FRAMINGS`."""
+    :data:`paravox.vocal_events.features.FRAMINGS`. ``backbone``: a hub backbone's features
+    instead (:class:`paravox.vocal_events.backbone.Backbone`; ``layers`` and ``framing`` unused)."""
     from paravox.audio import load_audio
 
     key = "nv-pooled-" + file_digest([c.path for c in clips], extra=repr(tuple(layers)) + ("" if augment == "clean" else augment)
-                                     + ("" if framing == "short" else f"|{framing}"))
+                                     + ("" if framing == "short" else f"|{framing}")
+                                     + ("" if backbone is None else f"|{backbone.key}"))
     return _pooled(clips, lambda c: load_audio(c.path).samples, key, layers, quiet=quiet, log=log, augment=augment,
-                   framing=framing)
+                   framing=framing, backbone=backbone)
 
 
 def pooled_for_negatives(negatives, layers: Sequence[int], *, quiet: bool = True, log=print, augment: str = "clean",
-                         framing: str = "short") -> np.ndarray:
+                         framing: str = "short", backbone=None) -> np.ndarray:
     """:func:`pooled_for_clips` for negatives made in code (:class:`paravox.training.negatives.Negative`),
     cached under their recipes, the files they are cut from and the code that makes them."""
     from paravox.training import negatives as made
 
     sources = sorted({p for n in negatives for p in n.sources()})
     key = "nv-negatives-" + file_digest(sources, extra=repr([(n.id, n.recipe) for n in negatives]) + recipe_text(made)
-                                        + repr(tuple(layers)) + f"|{augment}|{framing}")
-    return _pooled(negatives, lambda n: n.samples(), key, layers, quiet=quiet, log=log, augment=augment, framing=framing)
+                                        + repr(tuple(layers)) + f"|{augment}|{framing}"
+                                        + ("" if backbone is None else f"|{backbone.key}"))
+    return _pooled(negatives, lambda n: n.samples(), key, layers, quiet=quiet, log=log, augment=augment, framing=framing,
+                   backbone=backbone)
 
 
 def _pooled(items, samples_of: Callable[[Any], np.ndarray], key: str, layers: Sequence[int], *, quiet: bool, log,
-            augment: str, framing: str) -> np.ndarray:
+            augment: str, framing: str, backbone=None) -> np.ndarray:
     from paravox.training.augment import augment_keyed
 
     def build():
@@ -97,7 +101,7 @@ def _pooled(items, samples_of: Callable[[Any], np.ndarray], key: str, layers: Se
                 x = samples_of(c)
                 if augment != "clean":
                     x = augment_keyed(x, augment, f"{c.id}|{augment}")
-                out.append(features.pooled_states(x, layers, framing))
+                out.append(features.pooled_states(x, layers, framing) if backbone is None else backbone.pooled(x))
                 progress.update(1)
         return {"X": np.stack(out)}
 

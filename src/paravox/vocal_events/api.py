@@ -79,7 +79,9 @@ def classify(source: Any, *, model: str | Path | None = None, tags: Sequence[str
       always names a tag.
 
     ``model``: an events model directory (its ``isolated/`` classifier is used, else its
-    ``classifier/``) or a classifier directory; default: the shipped ``isolated/``.
+    ``classifier/``) or a classifier directory; default: the shipped ``isolated/``. A head
+    trained with ``paravox train isolated --backbone voc2vec`` reads the backbone's features
+    (torch and transformers, ``pip install 'paravox[transformers]'``; the backbone in the cache).
     ``tags`` restricts the tags (probabilities renormalised over them and ``none``, which
     stays a possible answer).
 
@@ -91,6 +93,7 @@ def classify(source: Any, *, model: str | Path | None = None, tags: Sequence[str
     clf = load_classifier(isolated_classifier_path(model))
     asked = [t for t in parse_tags(tags) or () if t != NONE]  # none is always an answer: naming it changes nothing
     wanted = check_tags(asked or None, clf.tags, "classifier")
+    clf.prepare()  # a head on a hub backbone: the backbone, or its one-line error, before the input
     audio = load_audio(source, name=name)
     ident = name or source_name(source)
     answers = [t for t in clf.tags if not wanted or t in wanted]

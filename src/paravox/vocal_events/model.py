@@ -1,4 +1,5 @@
-"""The two vocal-event models, run in NumPy from a model directory (no torch at inference).
+"""The two vocal-event models, run in NumPy from a model directory (no torch at inference,
+except for a classifier trained on a hub backbone: :mod:`paravox.vocal_events.backbone`).
 
 A model directory holds ``config.json`` and ``weights.npz``; ``paravox train events`` writes
 one, and the shipped models live in ``paravox/vocal_events/weights/``.
@@ -72,6 +73,10 @@ def _read(directory: Path, kind: str) -> tuple[dict[str, Any], dict[str, np.ndar
     if config.get("framing", "short") not in features.FRAMINGS:
         raise ModelError(f"{config_path}: 'framing' is {config['framing']!r}; this paravox knows "
                          f"{', '.join(features.FRAMINGS)} (a newer paravox may have written this model)")
+    if "backbone" in config:
+        from paravox.vocal_events.backbone import check_spec
+
+        check_spec(config["backbone"], str(config_path))
     out = weights.get("out_w")
     if out is None or out.shape[0] != len(tags):
         got = None if out is None else out.shape[0]
@@ -167,9 +172,31 @@ class VocalizationClassifier:
     def layers(self) -> list[int]:
         return [int(x) for x in self.config["layers"]]
 
+    @property
+    def backbone(self) -> dict[str, Any] | None:
+        """The hub backbone whose features the classifier reads (``paravox train isolated
+        --backbone``), or None: paravox's own Whisper-base states."""
+        return self.config.get("backbone")
+
+    def prepare(self) -> None:
+        """Load what :meth:`embed` needs before any input: a hub backbone (torch; the catalogue's
+        one-line error when its runtime or files are absent). Nothing for paravox's own features."""
+        if self.backbone is not None:
+            from paravox.vocal_events.backbone import for_config
+
+            for_config(self.backbone)
+
     def embed(self, samples: np.ndarray) -> np.ndarray:
         """The pooled encoder states the classifier reads (its input features)."""
-        return features.pooled_states(samples, self.layers, self.config.get("framing", "short"))
+        if self.backbone is None:
+            return features.pooled_states(samples, self.layers, self.config.get("framing", "short"))
+        from paravox.vocal_events.backbone import for_config
+
+        x = for_config(self.backbone).pooled(samples)
+        if x.shape[-1] != self.weights["mean"].shape[-1]:
+            raise ModelError(f"{self.source}: the {self.backbone['name']} in the cache gives {x.shape[-1]} features; "
+                             f"this head was trained on {self.weights['mean'].shape[-1]} (another model under that name?)")
+        return x
 
     def label_probabilities(self, x: np.ndarray) -> np.ndarray:
         """``(n, labels)`` from pooled features ``(n, D)``: the reject class included, where there is one."""
