@@ -148,6 +148,21 @@ def test_a_short_turn_is_final_after_a_two_second_pause(analyzer, demo):
     assert final_at is not None and final_at <= 2.9 + 2.0 + 0.6  # speech end + turn pause + one step
 
 
+def test_a_laugh_the_vad_does_not_count_as_speech_is_not_cut_in_two(analyzer):
+    """A 4-s laugh, then speech: Silero hears 0.03 s of speech in the laugh. The laugh is no
+    turn pause, so it is analysed whole, one event as offline (it was cut at 1.6 s before)."""
+    from conftest import DATA
+
+    path = DATA / "nvasr" / "tts-demos" / "affectron" / "final_p048_emo_cuteness_sentences_1.flac"
+    if not path.exists():
+        pytest.skip(f"data pack not found at {DATA}")
+    samples = load_audio(path).samples
+    done = _done(_run(analyzer, samples, [1600], partial=False))
+    offline = analyzer.analyze(str(path))
+    assert [e["tag"] for e in done["events"]] == [e.tag for e in offline.events] == ["laugh"]
+    assert done["events"][0]["end"] - done["events"][0]["start"] > 3.0
+
+
 def test_silence_gives_no_segments_and_no_emotion(analyzer):
     messages = _run(analyzer, silence(3.0), [1600])
     assert [m["type"] for m in messages] == ["done"]

@@ -3,7 +3,8 @@
 The stream is cut into segments at pauses: every ``step`` seconds of stream time the audio
 since the last cut is run through the Silero VAD; once the speech is followed by a pause of
 ``min_pause`` seconds and is ``min_segment`` long, or by a pause of ``turn_pause`` seconds
-however short, the audio up to the middle of that pause is analysed as one input
+however short, the audio up to the quietest point of that pause (a laugh or a breath the
+VAD does not count as speech is not cut in two) is analysed as one input
 (:meth:`paravox.analyzer.Analyzer.analyze`: words, events, emotion) and its segments and
 events are sent, final. Speech with no pause is cut after ``max_segment`` seconds, in its
 longest short pause if it has one, so the latency stays bounded. Between cuts, the audio
@@ -187,19 +188,26 @@ class StreamSession:
         self._speech = bool(chunks)
         if chunks:
             pause = upto - chunks[-1]["end"]
-            cut = chunks[-1]["end"] + pause // 2
-            if pause >= o.min_pause * SAMPLE_RATE and cut >= o.min_segment * SAMPLE_RATE:
-                return cut
-            if pause >= o.turn_pause * SAMPLE_RATE and cut >= MIN_SPEECH_SECONDS * SAMPLE_RATE:
-                return cut
+            if pause >= o.min_pause * SAMPLE_RATE:
+                cut = _quietest(self._buf, chunks[-1]["end"], upto)
+                if cut >= o.min_segment * SAMPLE_RATE:
+                    return cut
+                # A turn is speech (a second of it) then a long pause; a laugh the VAD does
+                # not count as speech is not a pause to end a turn in.
+                speech = sum(c["end"] - c["start"] for c in chunks)
+                if pause >= o.turn_pause * SAMPLE_RATE and speech >= MIN_SPEECH_SECONDS * SAMPLE_RATE:
+                    return cut
         limit = int(o.max_segment * SAMPLE_RATE)
         if upto < limit:
             return 0
         # No pause long enough: cut in the longest gap between speech in the second half
         # (the cut points fall every step from the last cut, so upto may pass the limit a little).
-        gaps = [(nxt["start"] - prev["end"], (prev["end"] + nxt["start"]) // 2) for prev, nxt in zip(chunks, chunks[1:])]
-        gaps = [g for g in gaps if limit // 2 <= g[1] <= limit]
-        return max(gaps)[1] if gaps else limit
+        gaps = [(nxt["start"] - prev["end"], prev["end"], nxt["start"]) for prev, nxt in zip(chunks, chunks[1:])]
+        gaps = [g for g in gaps if limit // 2 <= (g[1] + g[2]) // 2 <= limit]
+        if not gaps:
+            return limit
+        _, start, end = max(gaps)
+        return _quietest(self._buf, start, min(end, limit))
 
     def _finalize(self, cut: int) -> list[dict[str, Any]]:
         """Analyse the audio up to ``cut`` as one input; its segments and events, final."""
@@ -256,6 +264,21 @@ def _speech_chunks(samples: np.ndarray) -> list[dict[str, int]]:
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     return get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=100, speech_pad_ms=0))
+
+
+def _quietest(samples: np.ndarray, start: int, end: int) -> int:
+    """The middle of the quietest 0.1 s between ``start`` and ``end`` (a pause for the VAD):
+    a laugh or a breath inside the pause is not cut in two. Of equally quiet places, the one
+    nearest the pause's middle."""
+    frame, hop = SAMPLE_RATE // 10, SAMPLE_RATE // 40
+    if end - start <= frame:
+        return (start + end) // 2
+    starts = np.arange(start, end - frame + 1, hop)
+    energy = np.array([float(np.mean(np.square(samples[a : a + frame], dtype=np.float64))) for a in starts])
+    middle = (start + end) / 2
+    quiet = energy <= energy.min() * 1.5 + 1e-10  # within 1.8 dB of the quietest
+    best = min((abs(a + frame / 2 - middle), a) for a, q in zip(starts, quiet) if q)[1]
+    return int(best + frame // 2)
 
 
 def _shifted(result: Analysis, dt: float) -> Analysis:
