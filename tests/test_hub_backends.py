@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paravox.backends import catalogue, registry
+from paravox import model_hub
+from paravox.backends import registry
 from paravox.backends.tagged_output import sensevoice_transcript, tagged_transcript
 from paravox.result import Analysis
 from paravox.taxonomy import normalize_tags, parse_tagged
@@ -58,12 +59,12 @@ def test_every_hub_backend_is_registered_by_name_without_importing_its_runtime()
 def test_catalogue_covers_every_faster_whisper_size_the_asr_model_option_accepts():
     from paravox.backends.whisper import WHISPER_SIZES
 
-    assert {f"faster-whisper:{s}" for s in WHISPER_SIZES} <= set(catalogue.CATALOGUE)
+    assert {f"faster-whisper:{s}" for s in WHISPER_SIZES} <= set(model_hub.CATALOGUE)
 
 
 def test_models_json_lists_extra_size_licence_hardware_and_presence(tmp_path):
     _fake_snapshot(tmp_path / "hub", "FunAudioLLM/SenseVoiceSmall", {"model.pt": b"x", "config.yaml": b"y"},
-                   commit=catalogue.get("sensevoice-small").revision)
+                   commit=model_hub.get("sensevoice-small").revision)
     out = _cli("models", "--json", env={"PARAVOX_CACHE": str(tmp_path)})
     assert out.returncode == 0, out.stderr
     rows = {r["name"]: r for r in json.loads(out.stdout)["hub"]}
@@ -75,11 +76,11 @@ def test_models_json_lists_extra_size_licence_hardware_and_presence(tmp_path):
 
 
 def test_a_snapshot_missing_a_required_file_is_not_present(tmp_path):
-    entry = catalogue.get("emotion2vec-plus-base")
+    entry = model_hub.get("emotion2vec-plus-base")
     _fake_snapshot(tmp_path, entry.repo_id, {"config.yaml": b"y"})  # model.pt not fetched (interrupted)
-    assert catalogue.local_paths(entry, tmp_path) is None
+    assert model_hub.local_paths(entry, tmp_path) is None
     (next((tmp_path).glob("models--*/snapshots/*")) / "model.pt").write_bytes(b"x")
-    assert catalogue.local_paths(entry, tmp_path) is not None
+    assert model_hub.local_paths(entry, tmp_path) is not None
 
 
 # ---- offline: one clear line, exit 1 -----------------------------------------------------------------
@@ -112,9 +113,9 @@ def test_download_without_a_reachable_hub_fails_fast_and_cleanly(tmp_path):
 
 def test_a_missing_extra_names_the_pip_line(monkeypatch, tmp_path):
     monkeypatch.setenv("PARAVOX_CACHE", str(tmp_path))
-    entry = catalogue.get("sensevoice-small")
-    monkeypatch.setattr(catalogue.HubModel, "missing_modules", lambda self: ["funasr"])
-    with pytest.raises(catalogue.ModelUnavailableError) as err:
+    entry = model_hub.get("sensevoice-small")
+    monkeypatch.setattr(model_hub.HubModel, "missing_modules", lambda self: ["funasr"])
+    with pytest.raises(model_hub.ModelUnavailableError) as err:
         registry.create("asr", "sensevoice-small")
     message = str(err.value)
     assert "pip install 'paravox[funasr]'" in message and entry.download_command in message and "0.94 GB" in message
@@ -180,7 +181,7 @@ def test_sensevoice_several_utterances_share_the_stretch():
 def tiny_qwen2_audio(tmp_path_factory):
     pytest.importorskip("transformers", reason="the tiny audio-LLM test needs transformers (the dev extra has it)")
     from paravox.backends.audio_llm import AudioLLMASR
-    from paravox.backends.catalogue import MNV17_PROMPT
+    from paravox.model_hub import MNV17_PROMPT
     from paravox.audio import load_audio
     from tiny_audio_llm import build_tiny_qwen2_audio
 

@@ -40,10 +40,10 @@ def _tiny_wav2vec2(folder: Path) -> None:
 def trained(tmp_path_factory):
     """(cache dir with the tiny voc2vec, clip folder, head directory, the training's report):
     four Deeply clips of each of three tags, one head trained on them through the CLI."""
-    from paravox.backends import catalogue
+    from paravox import model_hub
 
     root = tmp_path_factory.mktemp("voc2vec")
-    entry = catalogue.get("voc2vec")
+    entry = model_hub.get("voc2vec")
     _tiny_wav2vec2(_fake_snapshot(root / "cache" / "hub", entry.repo_id, {}))
     rows = []
     for tag in TAGS:

@@ -10,11 +10,11 @@ from typing import Any
 
 
 def hub_rows() -> list[dict[str, Any]]:
-    """One :func:`paravox.backends.catalogue.status` row per hub model, in catalogue order."""
-    from paravox.backends import catalogue
+    """One :func:`paravox.model_hub.status` row per hub model, in catalogue order."""
+    from paravox import model_hub
 
-    hub = catalogue.hub_dir()
-    return [catalogue.status(entry, hub) for entry in catalogue.CATALOGUE.values()]
+    hub = model_hub.hub_dir()
+    return [model_hub.status(entry, hub) for entry in model_hub.CATALOGUE.values()]
 
 
 def print_hub_table(rows: list[dict[str, Any]]) -> None:
@@ -33,23 +33,23 @@ def print_hub_table(rows: list[dict[str, Any]]) -> None:
 def download_models(names: list[str], *, quiet: bool = False) -> int:
     """Fetch each named hub model into the cache; 0 when all are there, else a
     :class:`~paravox.errors.ModelUnavailableError` (one line, exit status 1)."""
-    from paravox.backends import catalogue
+    from paravox import model_hub
     from paravox.cli.common import UsageError
 
     entries = []
     for name in names:
         try:
-            entries.append(catalogue.get(name))
+            entries.append(model_hub.get(name))
         except KeyError as exc:
             raise UsageError(str(exc.args[0])) from None
     for entry in entries:
-        if catalogue.local_paths(entry) is not None:
-            print(f"{entry.name}: already in {catalogue.hub_dir()}", file=sys.stderr)
+        if model_hub.local_paths(entry) is not None:
+            print(f"{entry.name}: already in {model_hub.hub_dir()}", file=sys.stderr)
             continue
         if not quiet:
-            print(f"{entry.name}: fetching {entry.source()} (about {entry.size_gb:g} GB) into {catalogue.hub_dir()}",
+            print(f"{entry.name}: fetching {entry.source()} (about {entry.size_gb:g} GB) into {model_hub.hub_dir()}",
                   file=sys.stderr)
-        paths = catalogue.download(entry, quiet=quiet)
+        paths = model_hub.download(entry, quiet=quiet)
         print(f"{entry.name}: ready in {paths[0]}", file=sys.stderr)
         if entry.missing_modules():
             print(f"{entry.name}: to run it, also {entry.pip_line}", file=sys.stderr)

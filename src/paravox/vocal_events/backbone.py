@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from paravox.errors import ModelError
+from paravox.errors import ModelError, ModelUnavailableError
 
 __all__ = ["POOLING", "MAX_SECONDS", "Backbone", "for_training", "for_config"]
 
@@ -44,14 +44,14 @@ class Backbone:
 
     def __init__(self, name: str, folder: str | Path, *, layers: Sequence[int] | None = None,
                  device: str | None = None) -> None:
-        from paravox.backends import catalogue
+        from paravox import model_hub
 
-        self.entry = catalogue.get(name)
+        self.entry = model_hub.get(name)
         try:
             import torch
             import transformers
         except ImportError as exc:
-            raise catalogue.ModelUnavailableError(
+            raise ModelUnavailableError(
                 f"{name} needs the '{self.entry.extra}' extra ({exc.name} not installed): {self.entry.pip_line}") from None
         self.name = name
         self.folder = Path(folder)
@@ -115,21 +115,21 @@ class Backbone:
 def for_training(name: str) -> Backbone:
     """The backbone ``name`` from the catalogue, fetched into the cache when absent and small
     enough (one clear line when it cannot be), with every transformer layer averaged."""
-    from paravox.backends import catalogue
+    from paravox import model_hub
 
-    entry = catalogue.get(name)
-    return Backbone(name, catalogue.resolve(entry)[0])
+    entry = model_hub.get(name)
+    return Backbone(name, model_hub.resolve(entry)[0])
 
 
 def check_spec(spec: Any, where: str) -> None:
     """A config's ``backbone`` entry, checked without loading anything (:class:`ModelError` otherwise)."""
-    from paravox.backends import catalogue
+    from paravox import model_hub
 
     if not isinstance(spec, Mapping) or not isinstance(spec.get("name"), str):
         raise ModelError(f"{where}: 'backbone' must be an object with the backbone's 'name'")
-    if spec["name"] not in catalogue.CATALOGUE:
+    if spec["name"] not in model_hub.CATALOGUE:
         raise ModelError(f"{where}: the backbone {spec['name']!r} is not in this paravox's catalogue "
-                         f"(it knows {', '.join(n for n in catalogue.CATALOGUE if not n.startswith('faster-whisper'))})")
+                         f"(it knows {', '.join(n for n in model_hub.CATALOGUE if not n.startswith('faster-whisper'))})")
     layers = spec.get("layers")
     if layers is not None and (not isinstance(layers, list) or not all(isinstance(x, int) for x in layers)):
         raise ModelError(f"{where}: the backbone's 'layers' must be a list of layer numbers")
@@ -143,10 +143,10 @@ def for_config(spec: Mapping[str, Any]) -> Backbone:
 
 @lru_cache(maxsize=2)
 def _load(name: str, layers: tuple[int, ...], commit: str | None) -> Backbone:
-    from paravox.backends import catalogue
+    from paravox import model_hub
 
-    folder = catalogue.resolve(catalogue.get(name))[0]
+    folder = model_hub.resolve(model_hub.get(name))[0]
     if commit and folder.name != commit:
         log.warning("%s: the head was trained on commit %s of %s; the cache holds %s (features may differ)",
-                    name, commit[:12], catalogue.get(name).repo_id, folder.name[:12])
+                    name, commit[:12], model_hub.get(name).repo_id, folder.name[:12])
     return Backbone(name, folder, layers=layers or None)
