@@ -95,7 +95,7 @@ def install_stream_route(
             return
         loop = asyncio.get_running_loop()
         inbox: list[np.ndarray] = []
-        state = {"ended": False, "truncated": False, "waiting": 0}
+        state = {"ended": False, "truncated": False, "accepted": 0}
         wake = asyncio.Event()
         limit = int(max_stream_s * 16000)
 
@@ -116,12 +116,12 @@ def install_stream_route(
                                            f"a binary frame of {len(data)} bytes is over the limit of {MAX_FRAME_BYTES}; "
                                            "send audio in frames of a second or less")
                     samples = reader.push(data)
-                    room = limit - (session.seconds * 16000 + state["waiting"])
+                    room = limit - state["accepted"]  # counted here, not by the session, which may lag
                     if samples.size > room:
-                        samples, state["truncated"] = samples[: max(0, int(room))], True
+                        samples, state["truncated"] = samples[: max(0, room)], True
                     if samples.size:
                         inbox.append(samples)
-                        state["waiting"] += samples.size
+                        state["accepted"] += samples.size
                     if state["truncated"]:
                         state["ended"] = True
                 elif text is not None:
@@ -135,12 +135,11 @@ def install_stream_route(
                 if inbox:
                     pending = np.concatenate(inbox)
                     inbox.clear()
-                    state["waiting"] = 0
                     behind = pending.size > BEHIND_SECONDS * 16000 or state["ended"]
                     for m in await loop.run_in_executor(executor, lambda: session.feed(pending, partial=not behind)):
                         await websocket.send_text(json.dumps(m, ensure_ascii=False))
                 if state["ended"] and not inbox:
-                    tail = reader.flush()
+                    tail = reader.flush()[: max(0, limit - state["accepted"])]
                     if tail.size and not state["truncated"]:
                         await loop.run_in_executor(executor, lambda: session.feed(tail, partial=False))
                     out = await loop.run_in_executor(executor, session.finish)
