@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from paravox.cli.common import fail, guard
+from paravox.cli.common import guard
 
 EPILOG = """\
 examples:
@@ -185,6 +185,3 @@ def _microphone():
 
     return microphone()
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(fail("run it as: paravox stream"))

@@ -185,9 +185,8 @@ def install_stream_route(
                                                       "events_threshold", "events_tags")}
         try:
             rate = int(q.get("sample_rate", "16000"))
-            for key in ("beam_size",):
-                if key in q:
-                    flat[key] = int(q[key])
+            if "beam_size" in q:
+                flat["beam_size"] = int(q["beam_size"])
             if "events_min_duration" in q:
                 flat["events_min_duration"] = float(q["events_min_duration"])
             for key in ("vad_keep_loud", "laugh_words", "filler_words"):
