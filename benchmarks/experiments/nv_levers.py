@@ -209,6 +209,15 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "veto50-as70": {"iso_veto": 0.5, "as": 0.7},
     "veto50-as30-new": {"iso_veto": 0.5, "as": 0.3, "as_tags": ("breath", "sniff", "snore", "gasp", "hum")},
     "veto50-as50-new": {"iso_veto": 0.5, "as": 0.5, "as_tags": ("breath", "sniff", "snore", "gasp", "hum")},
+    "veto50-lg50": {"iso_veto": 0.5, "lg": 0.5},
+    "veto50-lg70": {"iso_veto": 0.5, "lg": 0.7},
+    "veto50-lg90": {"iso_veto": 0.5, "lg": 0.9},
+    "veto50-lg50-iso": {"iso_veto": 0.5, "lg": 0.5, "lg_iso": True},
+    "veto50-lg70-iso": {"iso_veto": 0.5, "lg": 0.7, "lg_iso": True},
+    "veto50-lgas50": {"iso_veto": 0.5, "lg": 0.5, "lg_model": "audioset"},
+    "veto50-lgas70": {"iso_veto": 0.5, "lg": 0.7, "lg_model": "audioset"},
+    "veto50-lgas90": {"iso_veto": 0.5, "lg": 0.9, "lg_model": "audioset"},
+    "veto50-lgas70-iso": {"iso_veto": 0.5, "lg": 0.7, "lg_model": "audioset", "lg_iso": True},
     "fillers": {"fillers": True},
     "fillers-veto50": {"fillers": True, "iso_veto": 0.5},
     "fillers-trust90-veto50-act15": {"fillers": True, "iso_veto": 0.5, "iso_trust": 0.9, "act": 15},
@@ -274,6 +283,11 @@ def events_for(row: dict[str, Any], regs: list[dict[str, Any]], cfg: dict[str, A
             if cfg.get("gap_agree") and (tag not in det_tags or int(np.argmax(r["det_p"])) != det_tags.index(tag)):
                 continue
             out.append(Event(tag, r["start"], r["end"], float(iso[k])))
+    if cfg.get("lg") is not None:
+        found = laughter_events(row["id"], cfg["lg"], cfg.get("lg_model", "switchboard"), cfg.get("lg_min", 0.2), out)
+        if cfg.get("lg_iso"):  # the isolated classifier must not say none
+            found = [e for e in found if iso_rename(row, e, iso_labels) is not None]
+        out += found
     if cfg.get("as") is not None:
         found = audioset_events(row["id"], cfg["as"], cfg.get("as_tags"), out)
         if cfg.get("as_iso"):
@@ -309,6 +323,41 @@ def iso_rename(row: dict[str, Any], event, iso_labels):
         return None
     p[none] = 0.0
     return replace(event, tag=iso_labels[int(p.argmax())])
+
+
+def laughter_events(clip_id: str, thr: float, model: str, min_dur: float, taken) -> list:
+    """``laugh`` events where the Switchboard laughter detector (``switchboard_laughter.py``)
+    gives ``thr`` or more for at least ``min_dur`` s, not overlapping the events already ``taken``
+    (a laugh already there is kept as it is)."""
+    from paravox.result import Event
+
+    path = CACHE / "switchboard" / f"{clip_id}.npz"
+    if not path.exists():
+        return []
+    z = np.load(path)
+    t, p = z["times"], z[model]
+    step = float(t[1] - t[0]) if len(t) > 1 else 0.023
+    runs: list[list[float]] = []
+    on = p >= thr
+    k = 0
+    while k < len(on):
+        if not on[k]:
+            k += 1
+            continue
+        m = k
+        while m < len(on) and on[m]:
+            m += 1
+        a, b, peak = float(t[k]) - step / 2, float(t[m - 1]) + step / 2, float(p[k:m].max())
+        if runs and a - runs[-1][1] < 0.3:  # pulses of one laugh
+            runs[-1][1], runs[-1][2] = b, max(runs[-1][2], peak)
+        else:
+            runs.append([a, b, peak])
+        k = m
+    out = []
+    for a, b, peak in runs:
+        if b - a >= min_dur and not any(min(e.end, b) - max(e.start, a) > 0 for e in taken):
+            out.append(Event("laugh", round(max(a, 0.0), 2), round(b, 2), peak))
+    return out
 
 
 def audioset_events(clip_id: str, thr: float, tags, taken) -> list:
