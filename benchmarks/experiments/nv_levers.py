@@ -336,23 +336,12 @@ def laughter_events(clip_id: str, thr: float, model: str, min_dur: float, taken)
         return []
     z = np.load(path)
     t, p = z["times"], z[model]
+    from paravox.vocal_events.model import _runs
+
     step = float(t[1] - t[0]) if len(t) > 1 else 0.023
-    runs: list[list[float]] = []
-    on = p >= thr
-    k = 0
-    while k < len(on):
-        if not on[k]:
-            k += 1
-            continue
-        m = k
-        while m < len(on) and on[m]:
-            m += 1
-        a, b, peak = float(t[k]) - step / 2, float(t[m - 1]) + step / 2, float(p[k:m].max())
-        if runs and a - runs[-1][1] < 0.3:  # pulses of one laugh
-            runs[-1][1], runs[-1][2] = b, max(runs[-1][2], peak)
-        else:
-            runs.append([a, b, peak])
-        k = m
+    # pulses of one laugh less than 0.3 s apart are one run
+    runs = [(float(t[k]) - step / 2, float(t[m - 1]) + step / 2, float(p[k:m].max()))
+            for k, m in _runs(p >= thr, int(0.3 / step))]
     out = []
     for a, b, peak in runs:
         if b - a >= min_dur and not any(min(e.end, b) - max(e.start, a) > 0 for e in taken):
@@ -364,6 +353,7 @@ def audioset_events(clip_id: str, thr: float, tags, taken) -> list:
     """Events where the AudioSet tagger's mapped class reaches ``thr`` on its 1-s windows (runs of
     windows joined), not overlapping the events already ``taken``."""
     from paravox.result import Event
+    from paravox.vocal_events.model import _runs
 
     path = CACHE / "audioset" / f"{clip_id}.npy"
     if not path.exists():
@@ -374,21 +364,12 @@ def audioset_events(clip_id: str, thr: float, tags, taken) -> list:
     for j, tag in enumerate(names):
         if tag == "speech" or (tags is not None and tag not in tags):
             continue
-        on = p[:, j] >= thr
-        k = 0
-        while k < len(on):
-            if not on[k]:
-                k += 1
-                continue
-            m = k
-            while m < len(on) and on[m]:
-                m += 1
+        for k, m in _runs(p[:, j] >= thr, 0):
             a = k * AS_HOP + 0.5 * AS_WINDOW - 0.25
             b = (m - 1) * AS_HOP + 0.5 * AS_WINDOW + 0.25
             score = float(p[k:m, j].max())
             if not any(min(e.end, b) - max(e.start, a) > 0 for e in taken + out):
                 out.append(Event(tag, round(a, 2), round(b, 2), score))
-            k = m
     # overlapping AudioSet events of different tags: keep the surer one
     out.sort(key=lambda e: -e.score)
     kept = []
