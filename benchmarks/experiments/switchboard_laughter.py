@@ -7,7 +7,7 @@ for laughs inside real speech: ONNX export, a NumPy + onnxruntime frame-level ru
     python benchmarks/experiments/switchboard_laughter.py demo       # the curve on samples/demo.flac
     python benchmarks/experiments/switchboard_laughter.py speed      # ms per second of audio, fast vs exact
 
-Checkpoints: ``/work/shared/models/laughter-switchboard/`` (``switchboard``: trained on
+Checkpoints: ``../shared/models/laughter-switchboard/`` (``switchboard``: trained on
 Switchboard; ``audioset``: trained on Switchboard + AudioSet), config ``resnet_base``:
 ``ResNetBigger`` with ``filter_sizes`` [64, 32, 16, 16] and ``linear_layer_size`` 64.
 
