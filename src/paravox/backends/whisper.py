@@ -270,6 +270,10 @@ def collapse_repeats(words: list[Word], max_run: int = MAX_REPEAT) -> list[Word]
     return out
 
 
+#: What a decoded byte sequence that ends inside a UTF-8 character becomes.
+UNFINISHED = "\ufffd"
+
+
 def _latin(ch: str) -> bool:
     return ch.isascii() and (ch.isalnum() or ch in "'-")
 
@@ -605,6 +609,7 @@ class WhisperBaseASR:
             language = info.language
             if not isinstance(prior, dict):
                 probability = float(info.language_probability) if prior is None else prior
+            run_segments = self._resume(audio, run_segments, regions, language, offset, opts)
             for r in regions:
                 lo, hi = offset + r.start / SAMPLE_RATE, offset + r.end / SAMPLE_RATE
                 if r.speech < EMPTY_REGION_SPEECH or heard_between(run_segments, lo, hi):
@@ -628,6 +633,27 @@ class WhisperBaseASR:
         if isinstance(prior, dict):
             probability = prior.get(main)
         return WhisperResult(segments, main, probability, empty)
+
+    def _resume(self, audio, segments, regions, language, offset, opts) -> list[Segment]:
+        """``segments`` of a run, and the words of its unheard tail decoded on their own.
+
+        Whisper base sometimes ends a decode early (an end-of-text after the first sentence, or
+        inside a character) and leaves the rest of the run without words. When the regions after
+        the last word heard hold a region surely in this language, they are decoded again,
+        together, so that the tail keeps the context of its sentences (alone, a 1-s region is
+        often misheard); what they still leave unheard goes to the region-alone decode.
+        """
+        if len(regions) < 2:
+            return segments
+        heard = [i for i, r in enumerate(regions)
+                 if heard_between(segments, offset + r.start / SAMPLE_RATE, offset + r.end / SAMPLE_RATE)]
+        tail = regions[heard[-1] + 1 if heard else 0:]
+        if len(tail) < 2 or not any(r.confidence is not None and r.confidence >= SURE_PROBABILITY for r in tail):
+            return segments
+        resumed, _ = self._decode(audio, join_adjacent(tail), language, offset, opts, None)
+        lo = offset + tail[0].start / SAMPLE_RATE
+        resumed = [seg for seg in resumed if seg.words and (seg.words[0].start + seg.words[0].end) / 2 >= lo]
+        return sorted(segments + resumed, key=lambda seg: seg.start)
 
     @staticmethod
     def _decode_kwargs(language: str | None, opts: TranscribeOptions) -> dict:
@@ -662,18 +688,22 @@ class WhisperBaseASR:
         fold = opts.chinese_script == "simplified" and language in _CHINESE
         segments: list[Segment] = []
         for s in segments_iter:
-            raw = [w for w in (s.words or []) if w.word.strip()]
+            # A word of only U+FFFD is a byte of a character the decode stopped inside: no text.
+            raw = [w for w in (s.words or []) if w.word.replace(UNFINISHED, "").strip()]
+            clean = [w.word.replace(UNFINISHED, "").strip() for w in raw]
             words = [
                 Word(
                     start=offset + float(w.start),
                     end=offset + float(w.end),
-                    text=to_simplified(w.word.strip()) if fold else w.word.strip(),
+                    text=to_simplified(c) if fold else c,
                     prob=float(w.probability),
                 )
-                for w in raw
+                for w, c in zip(raw, clean)
             ]
             words = merge_subwords(words, [w.word for w in raw])
-            text = s.text.strip()
+            text = s.text.replace(UNFINISHED, "").strip()
+            if not text and UNFINISHED in s.text:
+                continue  # nothing but unfinished bytes
             threshold = opts.compression_ratio_threshold
             if threshold is not None and s.compression_ratio > threshold and words:
                 # Every temperature of the fallback produced a repetition loop: keep the words

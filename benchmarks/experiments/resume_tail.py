@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""A/B of the tail resume (``WhisperBaseASR._resume``): text CER with it and without it.
+
+When Whisper base ends a run's decode early, paravox decodes the run's unheard tail again,
+together (``_resume``), before the region-alone decodes. This decodes every clip twice, once
+with the resume and once with ``_resume`` replaced by the identity, transcription only:
+
+- ``nvasr/dev`` and ``nvasr/tts-demos`` (every clip; tags removed when scored);
+- ``--casia N`` / ``--ravdess N`` sentences (seeded sample);
+- ``--switch K`` code-switched files of ~100 s (``code_switch.build_file``, seeds 0..K-1),
+  scored per clip as ``code_switch.py`` does, with the clips that came back with no words.
+
+Prints per set: clips, clips where the resume decoded something, text CER (characters,
+MNV-17 normalisation, pooled over the set) without and with it, and every clip whose text
+changed.
+
+    python benchmarks/experiments/resume_tail.py --casia 150 --ravdess 150 --switch 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+DATA = ROOT.parent / "shared" / "data"
+
+
+def rows_of(folder: str, field: str = "text") -> list[dict]:
+    path = DATA / folder / "manifest.jsonl"
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            out.append({"id": r["id"], "audio": str(DATA / folder / r["audio"]), "text": r[field]})
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--casia", type=int, default=0)
+    ap.add_argument("--ravdess", type=int, default=0)
+    ap.add_argument("--switch", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+
+    from code_switch import build_file, per_clip_text
+
+    from paravox.analyzer import Analyzer
+    from paravox.backends.whisper import WhisperBaseASR
+    from paravox.evaluation.nvasr import evaluate_nvasr
+
+    resume = WhisperBaseASR._resume
+    fired = {"n": 0}
+
+    def counted(self, audio, segments, *a, **kw):
+        out = resume(self, audio, segments, *a, **kw)
+        fired["n"] += len(out) != len(segments)
+        return out
+
+    def identity(self, audio, segments, *a, **kw):
+        return segments
+
+    analyzer = Analyzer(threads=args.threads, events=None, emotion=None)
+    rng = random.Random(args.seed)
+    sets = {"nvasr/dev": rows_of("nvasr/dev"), "nvasr/tts-demos": rows_of("nvasr/tts-demos")}
+    if args.casia:
+        sets["casia"] = rng.sample(rows_of("emotion/casia"), args.casia)
+    if args.ravdess:
+        sets["ravdess"] = rng.sample(rows_of("emotion/ravdess", "statement"), args.ravdess)
+
+    def run(items, variant):
+        WhisperBaseASR._resume = counted if variant == "resume" else identity
+        fired["n"] = 0
+        texts = {}
+        for name, audio, clips in items:
+            if clips is None:
+                texts[name] = analyzer.analyze(audio, name=name).text
+            else:
+                result = analyzer.analyze((audio, 16000), name=name)
+                for c, t in zip(clips, per_clip_text(result, clips, 0.7)):
+                    texts[f"{name}/{c['id']}"] = t
+        return texts, fired["n"]
+
+    report = []
+    for set_name, rows in sets.items():
+        items = [(r["id"], r["audio"], None) for r in rows]
+        refs = {r["id"]: r["text"] for r in rows}
+        report.append((set_name, refs, items))
+    if args.switch:
+        items, refs = [], {}
+        for k in range(args.switch):
+            audio, clips = build_file(args.seed + k, 100.0, 0.7)
+            items.append((f"switch-{k}", audio, clips))
+            refs.update({f"switch-{k}/{c['id']}": c["text"] for c in clips})
+        report.append(("code-switch", refs, items))
+
+    print("| set | clips | resume fired | CER without | CER with | empty without | empty with |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    changed = []
+    for set_name, refs, items in report:
+        base, _ = run(items, "identity")
+        new, n = run(items, "resume")
+        cer_b = evaluate_nvasr(refs, base, position_aware=False).text_cer
+        cer_n = evaluate_nvasr(refs, new, position_aware=False).text_cer
+        empty_b = sum(not base[k].strip() for k in refs)
+        empty_n = sum(not new[k].strip() for k in refs)
+        print(f"| {set_name} | {len(refs)} | {n} | {cer_b:.4f} | {cer_n:.4f} | {empty_b} | {empty_n} |", flush=True)
+        changed += [(set_name, k, refs[k], base[k], new[k]) for k in refs if base[k] != new[k]]
+    print("\nclips whose text changed (reference / without / with):")
+    for set_name, k, ref, b, n in changed:
+        print(f"- {set_name} {k}\n    ref  {ref}\n    w/o  {b}\n    with {n}")
+    WhisperBaseASR._resume = resume
+    return 0
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    sys.exit(main())
