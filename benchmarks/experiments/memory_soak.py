@@ -14,13 +14,19 @@ another's heap):
 * ``trim``: glibc's ``malloc_trim(0)`` after every analysis (freed heap pages go back to the system);
 * ``tracemalloc``: base with ``tracemalloc`` on, printing the Python allocations that grew most
   between the end of the first fifth and the end of the run (Python-level leaks show here;
-  native ones do not).
+  native ones do not);
+* ``stream`` / ``stream-trim``: the streams' side instead of the uploads: each "clip" is one
+  :class:`~paravox.streaming.StreamSession` fed one of ``serve_load.py``'s stream recordings
+  (same seeded order) in 0.1-s frames with partials on, as fast as it goes, then finished
+  (``done``), as the service's stream handler drives it; ``stream-trim`` adds the trim after
+  each stream.
 
 Printed per variant: RSS at start (after one warm-up clip), median by fifth, end, peak, and
 the least-squares slope over the second half, in MB and MB per 100 clips (clips, not minutes:
 the slope does not depend on the machine's speed).
 
     python benchmarks/experiments/memory_soak.py --clips 300 --variant base --variant trim
+    python benchmarks/experiments/memory_soak.py --clips 60 --variant stream --variant stream-trim
 """
 
 from __future__ import annotations
@@ -60,29 +66,48 @@ def _slope(ys: list[float]) -> float | None:
     return float(np.polyfit(x, np.asarray(half, dtype=float), 1)[0] * 100.0)
 
 
+def _stream(analyzer, samples: np.ndarray, name: str) -> None:
+    from paravox.streaming.session import StreamSession
+
+    session = StreamSession(analyzer, name=name)
+    step = 1600  # 0.1 s, the load's frame
+    for i in range(0, samples.size, step):
+        session.feed(samples[i : i + step])
+    session.finish()
+
+
 def child(variant: str, n: int, threads: int, seed: int) -> dict:
-    from serve_load import DATA, upload_clips
+    from serve_load import DATA, stream_recordings, upload_clips
 
     from paravox.analyzer import Analyzer
+    from paravox.audio import load_audio
     from paravox.options import AnalyzeOptions
 
-    clips = upload_clips(DATA, seed)
+    streams = variant.startswith("stream")
+    clips = stream_recordings(DATA, seed) if streams else upload_clips(DATA, seed)
+    audio = {c.path: load_audio(str(c.path)).samples for c in clips} if streams else {}
     libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    trim = (lambda: libc.malloc_trim(0)) if variant == "trim" else None
+    trim = (lambda: libc.malloc_trim(0)) if variant.endswith("trim") else None
     tm = None
     if variant == "tracemalloc":
         import tracemalloc as tm
         tm.start(12)
     analyzer = Analyzer(AnalyzeOptions())
-    analyzer.analyze(str(clips[0].path))
+
+    def work(clip) -> None:
+        if streams:
+            _stream(analyzer, audio[clip.path], clip.id)
+        else:
+            analyzer.analyze(str(clip.path))
+
+    work(clips[0])
     start = _rss_mb()
     rss: list[float] = []
     lock = threading.Lock()
     snap = {}
 
     def one(i: int) -> None:
-        clip = clips[i % len(clips)]
-        analyzer.analyze(str(clip.path))
+        work(clips[i % len(clips)])
         if trim is not None:
             trim()
         with lock:
@@ -111,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clips", type=int, default=300, help="analyses per variant (default 300)")
     ap.add_argument("--threads", type=int, default=2, help="analyses at once (default 2, the service's default)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--variant", action="append", choices=["base", "trim", "tracemalloc"])
+    ap.add_argument("--variant", action="append", choices=["base", "trim", "tracemalloc", "stream", "stream-trim"])
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help="append one JSON line per variant here")
     a = ap.parse_args(argv)
