@@ -72,6 +72,7 @@ def test_healthz_says_ready_and_names_the_models(client):
     assert body["models"]["asr"] == "whisper-base"
     assert "asr:whisper-base" in body["loaded"]  # loaded at startup, before the first request
     assert body["limits"]["max_upload_mb"] == MAX_UPLOAD_MB
+    assert body["limits"]["trim_memory"] is True  # on by default (docs/benchmarks.md, "Where the memory goes")
 
 
 def test_analyze_multipart_returns_the_analysis(client, speech):
@@ -402,6 +403,21 @@ def test_audio_longer_than_max_duration_gets_413(slow_asr):
         err = _error(resp)
         assert err["type"] == "invalid_audio" and err["reason"] == "too_large" and "long.wav" in err["message"]
         assert c.post("/v1/analyze", files={"file": ("ok.wav", wav_bytes(tone(300, seconds=2.0)))}).json()["text"] == "hello"
+
+
+@pytest.mark.parametrize("trim", [True, False])
+def test_freed_memory_is_handed_back_after_each_analysis_unless_turned_off(slow_asr, monkeypatch, trim):
+    from paravox.serve import pool as pool_module
+    from paravox.serve.app import create_app
+
+    calls = []
+    monkeypatch.setattr(pool_module, "release_freed_heap", lambda: calls.append(1) or True)
+    app = create_app(AnalyzeOptions(asr=slow_asr(0.0), events=None, emotion=None), trim_memory=trim)
+    with serve_in_thread(app) as url, httpx.Client(base_url=url, timeout=30) as c:
+        for _ in range(3):
+            assert c.post("/v1/analyze", files={"file": ("a.wav", wav_bytes(tone(300, seconds=1.0)))}).status_code == 200
+        assert c.get("/healthz").json()["limits"]["trim_memory"] is trim
+    assert len(calls) == (3 if trim else 0)
 
 
 # ---- 5xx found by fuzzing the API (tests/test_serve_fuzz.py, benchmarks/serve_fuzz.py) ---------------

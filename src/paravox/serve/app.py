@@ -50,6 +50,7 @@ def create_app(
     max_streams: int = 4,
     stream_idle_timeout_s: float = 30.0,
     max_stream_s: float = 3600.0,
+    trim_memory: bool = True,
 ) -> FastAPI:
     """The FastAPI app serving ``options`` (the defaults of every request).
 
@@ -59,14 +60,15 @@ def create_app(
     beyond that a request gets 503 at once, before its upload is read.
     ``max_streams`` live streams (``/v1/stream``) may be open at once; a stream that sends
     nothing for ``stream_idle_timeout_s`` is closed; one is finished at ``max_stream_s``
-    seconds of audio (:mod:`paravox.serve.stream`).
+    seconds of audio (:mod:`paravox.serve.stream`). ``trim_memory``: give the C heap's freed
+    pages back to the system after every analysis and stream (glibc; :func:`paravox.machine.release_freed_heap`).
     """
     options = options or AnalyzeOptions()
     if max_upload_mb <= 0:
         raise ValueError(f"max_upload_mb must be > 0, got {max_upload_mb}")
     if request_timeout_s <= 0:
         raise ValueError(f"request_timeout_s must be > 0, got {request_timeout_s}")
-    pool = AnalysisPool(options, max_concurrency=max_concurrency, max_queue=max_queue)
+    pool = AnalysisPool(options, max_concurrency=max_concurrency, max_queue=max_queue, trim_memory=trim_memory)
     max_bytes = int(max_upload_mb * 1024 * 1024)
 
     @asynccontextmanager
@@ -92,6 +94,7 @@ def create_app(
         "max_streams": max_streams,
         "stream_idle_timeout_s": stream_idle_timeout_s,
         "max_stream_s": max_stream_s,
+        "trim_memory": trim_memory,
     }
     _install_error_handlers(app)
 

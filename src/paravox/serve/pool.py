@@ -22,6 +22,7 @@ from typing import Any
 
 from paravox.analyzer import Analyzer
 from paravox.backends import registry
+from paravox.machine import release_freed_heap
 from paravox.options import AnalyzeOptions
 from paravox.result import Analysis
 
@@ -150,7 +151,9 @@ class AnalysisPool:
     themselves run in worker threads.
     """
 
-    def __init__(self, options: AnalyzeOptions, *, max_concurrency: int = 1, max_queue: int = 8) -> None:
+    def __init__(
+        self, options: AnalyzeOptions, *, max_concurrency: int = 1, max_queue: int = 8, trim_memory: bool = False
+    ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
         if max_queue < 0:
@@ -158,6 +161,8 @@ class AnalysisPool:
         self.options = options
         self.max_concurrency = max_concurrency
         self.max_queue = max_queue
+        #: give the C heap's freed pages back to the system after each analysis and stream
+        self.trim_memory = trim_memory
         self.backends = BackendCache(threads=options.threads, asr_workers=max_concurrency)
         self._executor = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="paravox-analyze")
         self._admitted = 0  # slots taken; touched on the event loop's thread only
@@ -223,6 +228,8 @@ class AnalysisPool:
                 finally:
                     with self._running_lock:
                         self._running -= 1
+                    if self.trim_memory:
+                        release_freed_heap()
             finally:
                 close = getattr(source, "close", None)
                 if close is not None:

@@ -28,6 +28,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from paravox.audio import AudioError
 from paravox.audio.pcm import PcmReader
+from paravox.machine import release_freed_heap
 from paravox.options import AnalyzeOptions
 from paravox.serve.errors import ApiError
 from paravox.serve.pool import AnalysisPool
@@ -143,6 +144,8 @@ def install_stream_route(
                     if tail.size and not state["truncated"]:
                         await loop.run_in_executor(executor, lambda: session.feed(tail, partial=False))
                     out = await loop.run_in_executor(executor, session.finish)
+                    if pool.trim_memory:
+                        await loop.run_in_executor(executor, release_freed_heap)
                     if state["truncated"]:
                         out[-1].update(truncated=True, message=f"the stream reached the server's limit of "
                                                                f"{max_stream_s:g} s; the rest was not analysed")
