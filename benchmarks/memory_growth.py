@@ -109,10 +109,11 @@ def measure(args) -> dict:
 
         tracemalloc.start(args.frames)
     from paravox.batch.item import ItemAnalyzer, WorkerSpec
+    from paravox.machine import release_freed_heap
     from paravox.options import AnalyzeOptions
 
-    trim = LIBC.malloc_trim if (args.malloc_trim and LIBC is not None) else None
-    if args.malloc_trim and trim is None:
+    trim = release_freed_heap if args.malloc_trim else None
+    if trim is not None and not trim():
         raise SystemExit("--malloc-trim needs glibc")
     name = variant_name(args)
     clips = load_clips(args.clips)
@@ -130,7 +131,7 @@ def measure(args) -> dict:
         t0 = time.perf_counter()
         result = analyze(key, source)
         if trim is not None:
-            trim(0)
+            trim()
         times.append(time.perf_counter() - t0)
         failed += not result.ok
         del result

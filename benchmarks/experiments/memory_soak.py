@@ -32,8 +32,6 @@ the slope does not depend on the machine's speed).
 from __future__ import annotations
 
 import argparse
-import ctypes
-import ctypes.util
 import json
 import os
 import subprocess
@@ -81,13 +79,13 @@ def child(variant: str, n: int, threads: int, seed: int) -> dict:
 
     from paravox.analyzer import Analyzer
     from paravox.audio import load_audio
+    from paravox.machine import release_freed_heap
     from paravox.options import AnalyzeOptions
 
     streams = variant.startswith("stream")
     clips = stream_recordings(DATA, seed) if streams else upload_clips(DATA, seed)
     audio = {c.path: load_audio(str(c.path)).samples for c in clips} if streams else {}
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    trim = (lambda: libc.malloc_trim(0)) if variant.endswith("trim") else None
+    trim = release_freed_heap if variant.endswith("trim") else None  # what `paravox serve` calls
     tm = None
     if variant == "tracemalloc":
         import tracemalloc as tm

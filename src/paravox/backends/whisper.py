@@ -689,8 +689,8 @@ class WhisperBaseASR:
         segments: list[Segment] = []
         for s in segments_iter:
             # A word of only U+FFFD is a byte of a character the decode stopped inside: no text.
-            raw = [w for w in (s.words or []) if w.word.replace(UNFINISHED, "").strip()]
-            clean = [w.word.replace(UNFINISHED, "").strip() for w in raw]
+            kept = [(w, w.word.replace(UNFINISHED, "").strip()) for w in (s.words or [])]
+            raw, clean = [w for w, c in kept if c], [c for _, c in kept if c]
             words = [
                 Word(
                     start=offset + float(w.start),
