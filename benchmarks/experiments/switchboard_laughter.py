@@ -101,31 +101,9 @@ def onnx_path(model: str) -> Path:
 # ---------------------------------------------------------------- features (NumPy only)
 
 
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
-    """Slaney's mel scale: linear (3 bands per 200 Hz) below 1 kHz, logarithmic above."""
-    f = np.asarray(f, dtype=np.float64)
-    lin = f / (200.0 / 3)
-    log = 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
-    return np.where(f >= 1000.0, log, lin)
-
-
-def _mel_to_hz(m: np.ndarray) -> np.ndarray:
-    m = np.asarray(m, dtype=np.float64)
-    lin = m * (200.0 / 3)
-    log = 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0))
-    return np.where(m >= 15.0, log, lin)
-
-
-def mel_filterbank(sr: int = SR, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
-    """(n_mels, n_fft // 2 + 1) triangular filters on Slaney's mel scale from 0 Hz to sr / 2,
-    each scaled to unit area (2 / bandwidth in Hz), as librosa's ``filters.mel`` defaults."""
-    bins = np.linspace(0.0, sr / 2, n_fft // 2 + 1)
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sr / 2), n_mels + 2))
-    lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    rise = (bins[None, :] - lo) / (mid - lo)
-    fall = (hi - bins[None, :]) / (hi - mid)
-    tri = np.clip(np.minimum(rise, fall), 0.0, None)
-    return (tri * (2.0 / (hi - lo))).astype(np.float32)
+# the filters (and the 16 -> 8 kHz step) are the shipped module's: paravox.vocal_events.laughter
+sys.path.insert(0, str(REPO / "src"))
+from paravox.vocal_events.laughter import mel_filterbank  # noqa: E402
 
 
 _FB = None
@@ -380,7 +358,8 @@ def cmd_speed(args: argparse.Namespace) -> None:
 
 def cmd_cache(args: argparse.Namespace) -> None:
     """Per clip ``<id>.npz``: ``times`` (s), ``switchboard`` and ``audioset`` (exact windows, as
-    upstream), ``switchboard_fast`` and ``audioset_fast`` (the fast pass, 2 offsets); float32."""
+    upstream), ``switchboard_fast`` and ``audioset_fast`` (the fast pass, 2 offsets); float32.
+    ``--kinds`` stores only some of the passes."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("nv_levers", REPO / "benchmarks" / "experiments" / "nv_levers.py")
@@ -388,6 +367,7 @@ def cmd_cache(args: argparse.Namespace) -> None:
     spec.loader.exec_module(levers)
     clips = [(c["id"], c["audio"]) for c in levers.clip_list()] + [("demo", str(REPO / "samples" / "demo.flac"))]
     CACHE.mkdir(parents=True, exist_ok=True)
+    kinds = {k: KINDS[k] for k in args.kinds}
     todo = [(i, a) for i, a in clips if not (CACHE / f"{i}.npz").exists()]
     print(f"{len(clips)} clips, {len(clips) - len(todo)} cached, {len(todo)} to do", file=sys.stderr)
     t_start, audio_s = time.perf_counter(), 0.0
@@ -396,7 +376,7 @@ def cmd_cache(args: argparse.Namespace) -> None:
         audio_s += len(feats) * FRAME_SECONDS
         out = {"times": (np.arange(len(feats)) * FRAME_SECONDS).astype(np.float32)}
         for name in CHECKPOINTS:
-            for kind, kw in KINDS.items():
+            for kind, kw in kinds.items():
                 out[name if kind == "exact" else f"{name}_{kind}"] = frame_probs(feats, name, **kw)
         tmp = CACHE / f"{clip_id}.tmp.npz"
         np.savez_compressed(tmp, **out)
@@ -489,7 +469,9 @@ def main() -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("export")
     sub.add_parser("speed")
-    sub.add_parser("cache")
+    c = sub.add_parser("cache")
+    c.add_argument("--kinds", nargs="+", choices=list(KINDS), default=list(KINDS),
+                   help="which passes to store (default both; 'fast' alone takes ~1 min instead of ~25)")
     i = sub.add_parser("isolated")
     i.add_argument("--per-label", type=int, default=40)
     i.add_argument("--speech", type=int, default=300)
