@@ -129,6 +129,7 @@ def cmd_events(args: argparse.Namespace) -> int:
         api.check_tags(list(threshold), detector.tags, "event detector")
     api.region_classifier(args.model, detector)  # loads them now: a bad model directory stops the run here
     api.region_gate(args.model, detector)
+    api.region_laughter(args.model, detector)
     progress.begin(len(items))
     return run_inputs(
         items,

@@ -158,6 +158,10 @@ def fit_detector(
         # used when the model directory holds an isolated/ classifier with a reject class
         "gate": "isolated",
         "gate_threshold": 0.5,
+        # the Switchboard laughter detector adds laughs where it is sure and this detector hears
+        # activity (issue 20, round 3); used when the model directory holds laughter/switchboard.onnx
+        "laughter": {"model": "laughter/switchboard.onnx", "threshold": 0.9, "activity_threshold": 0.15,
+                     "min_duration_seconds": 0.2, "merge_gap_seconds": 0.3, "span_threshold": 0.5},
     }
     return EventDetector(config, weights)
 

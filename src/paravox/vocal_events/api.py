@@ -152,8 +152,10 @@ def events(
         check_tags(list(threshold), det.tags, "event detector")
     clf = region_classifier(model, det)
     gate = region_gate(model, det)
+    laughter = region_laughter(model, det)
     audio = load_audio(source, name=name)
-    found = find_events(audio.samples, det, clf, threshold=threshold, tags=wanted, min_duration=min_duration, gate=gate)
+    found = find_events(audio.samples, det, clf, threshold=threshold, tags=wanted, min_duration=min_duration,
+                        gate=gate, laughter=laughter)
     return EventsResult(name or audio.source, len(audio.samples) / SAMPLE_RATE, found)
 
 
@@ -178,6 +180,21 @@ def region_gate(model: str | Path | None, detector) -> Any:
         return None
     clf = load_classifier(str(base / "isolated"))
     return clf if clf.reject else None
+
+
+def region_laughter(model: str | Path | None, detector) -> Any:
+    """The laughter model that adds laughs the detector's regions missed, when the detector's
+    config names one (``"laughter": {"model": "laughter/switchboard.onnx", ...}``, relative
+    to the events model's directory); None when it names none or the file is not there."""
+    cfg = detector.config.get("laughter")
+    if not cfg:
+        return None
+    base = default_model_dir() if model is None else Path(model)
+    if not (base / cfg["model"]).is_file():
+        return None
+    from paravox.vocal_events.laughter import load_laughter
+
+    return load_laughter(cfg, base)
 
 
 def classify_tags(model: str | Path | None = None) -> list[str]:

@@ -397,6 +397,7 @@ def find_events(
     tags: Sequence[str] | None = None,
     min_duration: float | None = None,
     gate: VocalizationClassifier | None = None,
+    laughter: Any = None,
 ) -> list[Event]:
     """Events in ``samples``: where the detector hears a vocalization, what the two models agree it is.
 
@@ -415,6 +416,10 @@ def find_events(
        (one number, or ``{tag: number}``) drops the events scoring below it
        (:func:`keep_event`): it is compared with the score every output prints, never
        with the detector's activity.
+    4. ``laughter`` (a :class:`~paravox.vocal_events.laughter.LaughterDetector`, when the
+       config names one) adds ``laugh`` events where it is sure of laughter and the detector
+       hears any vocal activity (all tags, at ``activity_threshold`` of its ``laughter``
+       config, default 0.15), away from the events already found.
 
     Without a classifier (or with ``label_with_classifier`` off in the detector's config)
     this is :meth:`EventDetector.events`.
@@ -465,4 +470,12 @@ def find_events(
             if float(gate.reject_probability(gate.embed(region))[0]) >= gate_thr:
                 continue  # the isolated classifier's "none": speech or noise, not an event
         events.append(event)
+    if laughter is not None and "laugh" in wanted:
+        every = _moving_average(scores.max(axis=1), int(cfg.get("median_frames", 5)))
+        agree = float((cfg.get("laughter") or {}).get("activity_threshold", 0.15))
+        shortest = float(cfg.get("min_duration_seconds", 0.1))
+        active = [(a * fs, b * fs) for a, b in _runs(every >= agree, gap) if (b - a) * fs >= shortest]
+        laughs = [e for e in laughter.events(samples, active, events)
+                  if keep_event(e, threshold) and e.end - e.start >= min_dur]
+        events = sorted(events + laughs, key=lambda e: (e.start, e.end))
     return events
