@@ -146,3 +146,14 @@ def test_probabilities_around_spans_equal_the_whole_clips():
         done = part != 0
         assert done.sum() >= 5
         np.testing.assert_allclose(part[done], whole[done], atol=1e-5)
+
+
+def test_the_fast_events_backend_is_the_default_without_the_laughter_model():
+    from paravox.backends import registry
+
+    default = registry.create("events", "paravox-events")
+    fast = registry.create("events", "paravox-events-fast")
+    assert default.laughter is not None and fast.laughter is None
+    samples = load_audio(DEMO).samples
+    assert [e.tag for e in default.detect(samples, 16000, [])] == ["laugh"]
+    assert fast.detect(samples, 16000, []) == []

@@ -16,14 +16,14 @@ import numpy as np
 from paravox.backends import registry
 from paravox.errors import ModelError, OptionError
 from paravox.result import Event, Segment
-from paravox.vocal_events.api import check_tags, classify, isolated_classifier_path, model_part, region_classifier, region_gate
+from paravox.vocal_events.api import check_tags, classify, isolated_classifier_path, model_part, region_classifier, region_gate, region_laughter
 from paravox.vocal_events.model import find_events, load_classifier, load_detector
 
 
 @registry.register(
     "events",
     "paravox-events",
-    description="vocal-event detector on Whisper-base encoder states (17 tags; see its model card)",
+    description="vocal-event detector on Whisper-base encoder states (17 tags) + Switchboard laughter second opinion (MIT); see its model card",
 )
 class ParavoxEvents:
     name = "paravox-events"
@@ -39,6 +39,7 @@ class ParavoxEvents:
         self.detector = load_detector(model_part(model, "detector"))
         self.classifier = region_classifier(model, self.detector)
         self.gate = region_gate(model, self.detector)
+        self.laughter = region_laughter(model, self.detector)
         self.tags = check_tags(tags, self.detector.tags, "event detector")
         if isinstance(threshold, Mapping):
             check_tags(list(threshold), self.detector.tags, "event detector")
@@ -51,7 +52,24 @@ class ParavoxEvents:
         return find_events(
             np.asarray(samples, dtype=np.float32), self.detector, self.classifier,
             threshold=self.threshold, tags=self.tags, min_duration=self.min_duration, gate=self.gate,
+            laughter=self.laughter,
         )
+
+
+@registry.register(
+    "events",
+    "paravox-events-fast",
+    description="paravox-events without the laughter second opinion: what it cost (docs/events.md), fewer laughs",
+)
+class ParavoxEventsFast(ParavoxEvents):
+    """``paravox-events`` without step 5 (the Switchboard laughter model): the same events but
+    the laughs only that model adds, for less time on speech with vocal activity."""
+
+    name = "paravox-events-fast"
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.laughter = None
 
 
 @registry.register(
