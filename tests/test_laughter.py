@@ -38,6 +38,13 @@ def test_features_are_db_below_the_loudest_bin_with_one_frame_per_hop():
     assert laughter.features(np.zeros(1, np.float32)).shape == (1, laughter.N_MELS)  # too short to reflect
 
 
+def test_features_in_blocks_equal_features_at_once(monkeypatch):
+    x = load_audio(DEMO).samples
+    at_once = laughter.features(x)  # 21 s: one block of 1024 frames
+    monkeypatch.setattr(laughter, "BLOCK", 100)
+    np.testing.assert_array_equal(laughter.features(x), at_once)
+
+
 def test_the_rate_is_halved_as_scipy_does_it():
     signal = pytest.importorskip("scipy.signal")
     rng = np.random.default_rng(1)

@@ -43,6 +43,7 @@ SHIFTS = 2  # passes, offset by STRIDE // SHIFTS frames
 TOP_DB = 80.0
 FRAME_SECONDS = HOP / SR
 MARGIN = 96  # feature frames of context past a crop's last wanted window: its values equal the whole map's
+BLOCK = 1024  # STFT frames per block (24 s of audio, ~30 MB of spectra)
 REACH = 3.0  # seconds computed either side of an active stretch (a laugh's run and span may reach past it)
 
 
@@ -78,9 +79,9 @@ def _halve_rate(x: np.ndarray) -> np.ndarray:
     half_len = 20
     n = np.arange(2 * half_len + 1)
     h = 0.5 * np.sinc(0.5 * (n - half_len)) * np.kaiser(2 * half_len + 1, 5.0)
-    h = np.concatenate([[0.0, 0.0], h / h.sum()])  # scipy's pre-padding to the output grid
-    y = np.convolve(np.asarray(x, dtype=np.float64), h)[::2]
-    return y[11 : 11 + (len(x) + 1) // 2].astype(np.float32)
+    h = np.concatenate([[0.0, 0.0], h / h.sum()]).astype(np.float32)  # scipy's pre-padding to the output grid
+    y = np.convolve(np.asarray(x, dtype=np.float32), h)[::2]
+    return y[11 : 11 + (len(x) + 1) // 2]
 
 
 def features(samples16k: np.ndarray) -> np.ndarray:
@@ -89,7 +90,10 @@ def features(samples16k: np.ndarray) -> np.ndarray:
     half = N_FFT // 2
     y = np.pad(y, half, mode="reflect" if len(y) > half else "constant")
     frames = np.lib.stride_tricks.sliding_window_view(y, N_FFT)[::HOP]
-    mel = (np.abs(np.fft.rfft(frames * _HANN, axis=1)) ** 2).astype(np.float32) @ _FILTERS.T
+    mel = np.empty((len(frames), N_MELS), dtype=np.float32)
+    for a in range(0, len(frames), BLOCK):  # in blocks: the spectra of a long input would need GBs at once
+        spec = np.fft.rfft(frames[a : a + BLOCK] * _HANN, axis=1)
+        mel[a : a + BLOCK] = (np.abs(spec) ** 2).astype(np.float32) @ _FILTERS.T
     amin = 1e-5
     db = 20.0 * np.log10(np.maximum(mel, amin)) - 20.0 * np.log10(max(float(mel.max(initial=0.0)), amin))
     return np.maximum(db, db.max(initial=0.0) - TOP_DB).astype(np.float32)
