@@ -144,6 +144,15 @@ def test_a_missing_or_broken_laughter_file(tmp_path):
     assert (default_model_dir() / "laughter" / "LICENSE").is_file()
 
 
+def test_probabilities_in_chunks_equal_the_whole_clips(monkeypatch):
+    lg = _shipped()
+    samples = load_audio(DEMO).samples
+    _, whole = lg.frame_probs(samples)  # 21 s: one run of the network
+    monkeypatch.setattr(laughter, "CHUNK", 150)
+    _, chunked = lg.frame_probs(samples)
+    np.testing.assert_allclose(chunked, whole, atol=1e-5)
+
+
 def test_probabilities_around_spans_equal_the_whole_clips():
     lg = _shipped()
     samples = load_audio(DEMO).samples

@@ -44,6 +44,7 @@ TOP_DB = 80.0
 FRAME_SECONDS = HOP / SR
 MARGIN = 96  # feature frames of context past a crop's last wanted window: its values equal the whole map's
 BLOCK = 1024  # STFT frames per block (24 s of audio, ~30 MB of spectra)
+CHUNK = 1024  # frames the network computes per run (plus margins: ~45 MB of activations)
 REACH = 3.0  # seconds computed either side of an active stretch (a laugh's run and span may reach past it)
 
 
@@ -163,6 +164,8 @@ class LaughterDetector:
                     wanted[-1] = (wanted[-1][0], max(wanted[-1][1], hi))
                 else:
                     wanted.append((lo, hi))
+        # pieces of at most CHUNK frames, each with its margins: the same values, bounded memory
+        wanted = [(a, min(a + CHUNK, hi)) for lo, hi in wanted for a in range(lo, hi, CHUNK)]
         p = np.zeros(n, dtype=np.float32)
         session = self._session()
         for lo, hi in wanted:
