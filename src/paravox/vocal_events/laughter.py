@@ -14,10 +14,11 @@ padding, 128 Slaney mel bands 0-4 kHz, Slaney area-normalised), in dB below the 
 loudest bin, floored at -80 dB. The network (``weights/laughter/switchboard.onnx``, exported
 from the upstream checkpoint by ``benchmarks/experiments/switchboard_laughter.py export``) is
 fully convolutional in time: the map, padded by 22 frames of its minimum at each end, goes
-through it once per offset of 4 frames, giving one probability every 4 frames (93 ms),
-linearly interpolated to every frame (23.25 ms). About 19 ms per second of audio on 2 threads
-(35 on one); :meth:`LaughterDetector.events` runs it only around the detector's free active
-stretches.
+through it once, giving the probability of every 8th window (186 ms apart), linearly
+interpolated to every frame (23.25 ms). A second pass offset by 4 frames (93 ms apart) found
+the same laughs on every clip measured at twice the cost (``docs/vocal-events-protocol.md``,
+round 3). About 10 ms per second of audio on 2 threads; :meth:`LaughterDetector.events`
+runs it only around the detector's free active stretches.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ N_FFT = 2048
 N_MELS = 128
 WINDOW = 44  # frames the network sees per output (1.0 s)
 STRIDE = 8  # frames between the outputs of one pass
-SHIFTS = 2  # passes, offset by STRIDE // SHIFTS frames
+SHIFTS = 1  # passes, offset by STRIDE // SHIFTS frames (2 passes found the same laughs at twice the cost)
 TOP_DB = 80.0
 FRAME_SECONDS = HOP / SR
 MARGIN = 96  # feature frames of context past a crop's last wanted window: its values equal the whole map's
