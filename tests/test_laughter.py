@@ -36,6 +36,7 @@ def test_features_are_db_below_the_loudest_bin_with_one_frame_per_hop():
     assert f.shape == (1 + 8000 // laughter.HOP, laughter.N_MELS) and f.dtype == np.float32
     assert f.max() == pytest.approx(0.0, abs=1e-4) and f.min() >= -laughter.TOP_DB - 1e-4
     assert laughter.features(np.zeros(1, np.float32)).shape == (1, laughter.N_MELS)  # too short to reflect
+    assert laughter.features(np.zeros(0, np.float32)).shape == (1, laughter.N_MELS)  # nothing: one silent frame
 
 
 def test_features_in_blocks_equal_features_at_once(monkeypatch):

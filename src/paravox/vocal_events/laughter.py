@@ -78,6 +78,8 @@ def _halve_rate(x: np.ndarray) -> np.ndarray:
     """16 kHz -> 8 kHz as ``scipy.signal.resample_poly(x, 1, 2)`` does it (equal to float32
     precision; scipy is not a dependency): a 41-tap Kaiser-windowed (beta 5) low-pass at a
     quarter of the input rate, unit gain at DC, every second output of the aligned convolution."""
+    if len(x) == 0:
+        return np.zeros(0, dtype=np.float32)
     half_len = 20
     n = np.arange(2 * half_len + 1)
     h = 0.5 * np.sinc(0.5 * (n - half_len)) * np.kaiser(2 * half_len + 1, 5.0)
@@ -118,7 +120,7 @@ class LaughterDetector:
 
     def __post_init__(self) -> None:
         self._sessions: dict[int, Any] = {}
-        self._open(0)  # a missing or broken file fails here, when the model is loaded
+        self._session()  # a missing or broken file fails here, when the model is loaded
 
     def _open(self, threads: int):
         """The ONNX session for ``threads`` intra-op threads (0: ONNX Runtime's default)."""
