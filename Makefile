@@ -22,6 +22,8 @@ install: $(STAMP)
 demo: $(STAMP)
 	@echo "== paravox transcribe samples/demo.flac (tagged transcript)"
 	@$(BIN)/paravox transcribe samples/demo.flac -q
+	@echo "== paravox events samples/demo.flac (what the event models hear, without the transcript)"
+	@$(BIN)/paravox events samples/demo.flac -q
 	@echo "== paravox analyze samples/demo.flac -f srt"
 	@$(BIN)/paravox analyze samples/demo.flac -f srt -q
 	@echo "== paravox emotion samples/demo.flac --granularity segment (emotion over time)"
