@@ -27,6 +27,8 @@ from paravox.vocal_events.model import find_events, load_classifier, load_detect
 )
 class ParavoxEvents:
     name = "paravox-events"
+    #: whether the detector config's laughter model (step 5 of find_events) is loaded and used
+    second_opinion = True
 
     def __init__(
         self,
@@ -39,7 +41,7 @@ class ParavoxEvents:
         self.detector = load_detector(model_part(model, "detector"))
         self.classifier = region_classifier(model, self.detector)
         self.gate = region_gate(model, self.detector)
-        self.laughter = region_laughter(model, self.detector)
+        self.laughter = region_laughter(model, self.detector) if self.second_opinion else None
         self.tags = check_tags(tags, self.detector.tags, "event detector")
         if isinstance(threshold, Mapping):
             check_tags(list(threshold), self.detector.tags, "event detector")
@@ -66,10 +68,7 @@ class ParavoxEventsFast(ParavoxEvents):
     the laughs only that model adds, for less time on speech with vocal activity."""
 
     name = "paravox-events-fast"
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self.laughter = None
+    second_opinion = False
 
 
 @registry.register(

@@ -15,6 +15,7 @@ from paravox.training.mixtures import make_mixture
 from paravox.training.torch_setup import nn, seed_torch, torch
 from paravox.vocal_events import features
 from paravox.vocal_events.model import DETECTOR_KIND, EventDetector
+from paravox.vocal_events.laughter import DEFAULT_CONFIG as LAUGHTER_CONFIG
 
 __all__ = ["DETECTOR_LAYER", "CHUNK_SECONDS", "HOP_SECONDS", "MixtureSet", "draw_mixture", "build_mixtures", "fit_detector",
            "mixture_scores", "calibrate_thresholds"]
@@ -160,8 +161,7 @@ def fit_detector(
         "gate_threshold": 0.5,
         # the Switchboard laughter detector adds laughs where it is sure and this detector hears
         # activity (issue 20, round 3); used when the model directory holds laughter/switchboard.onnx
-        "laughter": {"model": "laughter/switchboard.onnx", "threshold": 0.9, "activity_threshold": 0.15,
-                     "min_duration_seconds": 0.2, "merge_gap_seconds": 0.3, "span_threshold": 0.5},
+        "laughter": dict(LAUGHTER_CONFIG),
     }
     return EventDetector(config, weights)
 

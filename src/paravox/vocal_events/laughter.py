@@ -110,13 +110,15 @@ class LaughterDetector:
     config (``"laughter"``): the ONNX file, and the rule's ``threshold`` (frame probability),
     ``min_duration_seconds`` and ``merge_gap_seconds`` (pulses of one laugh closer than this
     are one laugh); a laugh's span reaches out from its sure run while the probability stays
-    at ``span_threshold`` or more."""
+    at ``span_threshold`` or more; ``activity_threshold``: the detector activity it needs."""
 
     path: Path
     threshold: float = 0.9
     min_duration: float = 0.2
     merge_gap: float = 0.3
     span_threshold: float = 0.5
+    #: the event detector's activity (any tag) a laugh must overlap
+    activity_threshold: float = 0.15
 
     def __post_init__(self) -> None:
         self._sessions: dict[int, Any] = {}
@@ -236,18 +238,25 @@ class LaughterDetector:
         return out
 
 
+#: The detector config's ``"laughter"`` block as shipped (``paravox train events`` writes it too).
+DEFAULT_CONFIG = {"model": "laughter/switchboard.onnx", "threshold": 0.9, "activity_threshold": 0.15,
+                  "min_duration_seconds": 0.2, "merge_gap_seconds": 0.3, "span_threshold": 0.5}
+
+
 def load_laughter(config: Mapping[str, Any] | None, model_dir: Path) -> LaughterDetector | None:
     """The laughter model a detector's config names (``{"model": "laughter/x.onnx", ...}``,
-    the path relative to the events model's directory), or None when it names none; loaded
-    once per process for each file and rule."""
+    the path relative to the events model's directory; keys it leaves out take
+    :data:`DEFAULT_CONFIG`'s values), or None when it names none; loaded once per process for
+    each file and rule."""
     if not config:
         return None
-    return _load(str(Path(model_dir) / config["model"]), float(config.get("threshold", 0.9)),
-                 float(config.get("min_duration_seconds", 0.2)), float(config.get("merge_gap_seconds", 0.3)),
-                 float(config.get("span_threshold", 0.5)))
+    c = {**DEFAULT_CONFIG, **config}
+    return _load(str(Path(model_dir) / c["model"]), float(c["threshold"]), float(c["min_duration_seconds"]),
+                 float(c["merge_gap_seconds"]), float(c["span_threshold"]), float(c["activity_threshold"]))
 
 
 @lru_cache(maxsize=4)
-def _load(path: str, threshold: float, min_duration: float, merge_gap: float, span: float) -> LaughterDetector:
+def _load(path: str, threshold: float, min_duration: float, merge_gap: float, span: float,
+          activity: float) -> LaughterDetector:
     return LaughterDetector(Path(path), threshold=threshold, min_duration=min_duration, merge_gap=merge_gap,
-                            span_threshold=span)
+                            span_threshold=span, activity_threshold=activity)

@@ -418,8 +418,8 @@ def find_events(
        with the detector's activity.
     4. ``laughter`` (a :class:`~paravox.vocal_events.laughter.LaughterDetector`, when the
        config names one) adds ``laugh`` events where it is sure of laughter and the detector
-       hears any vocal activity (all tags, at ``activity_threshold`` of its ``laughter``
-       config, default 0.15), away from the events already found.
+       hears any vocal activity (all tags, at its ``activity_threshold``), away from the
+       events already found.
 
     Without a classifier (or with ``label_with_classifier`` off in the detector's config)
     this is :meth:`EventDetector.events`.
@@ -472,9 +472,8 @@ def find_events(
         events.append(event)
     if laughter is not None and "laugh" in wanted:
         every = _moving_average(scores.max(axis=1), int(cfg.get("median_frames", 5)))
-        agree = float((cfg.get("laughter") or {}).get("activity_threshold", 0.15))
         shortest = float(cfg.get("min_duration_seconds", 0.1))
-        active = [(a * fs, b * fs) for a, b in _runs(every >= agree, gap) if (b - a) * fs >= shortest]
+        active = [(a * fs, b * fs) for a, b in _runs(every >= laughter.activity_threshold, gap) if (b - a) * fs >= shortest]
         laughs = [e for e in laughter.events(samples, active, events)
                   if keep_event(e, threshold) and e.end - e.start >= min_dur]
         events = sorted(events + laughs, key=lambda e: (e.start, e.end))
