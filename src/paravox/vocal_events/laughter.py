@@ -17,7 +17,7 @@ fully convolutional in time: the map, padded by 22 frames of its minimum at each
 through it once, giving the probability of every 8th window (186 ms apart), linearly
 interpolated to every frame (23.25 ms). A second pass offset by 4 frames (93 ms apart) found
 the same laughs on every clip measured at twice the cost (``docs/vocal-events-protocol.md``,
-round 3). About 10 ms per second of audio on 2 threads; :meth:`LaughterDetector.events`
+round 3). About 15 ms per second of audio, features included (``benchmarks/events_speed.py``); :meth:`LaughterDetector.events`
 runs it only around the detector's free active stretches.
 """
 
