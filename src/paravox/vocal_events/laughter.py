@@ -16,7 +16,7 @@ from the upstream checkpoint by ``benchmarks/experiments/switchboard_laughter.py
 fully convolutional in time: the map, padded by 22 frames of its minimum at each end, goes
 through it once, giving the probability of every 8th window (186 ms apart), linearly
 interpolated to every frame (23.25 ms). A second pass offset by 4 frames (93 ms apart) found
-the same laughs on every clip measured at twice the cost (``docs/vocal-events-protocol.md``,
+the same laughs on every clip measured at 1.65 times the cost (5.83 against 3.53 s in ``benchmarks/events_speed.py``) (``docs/vocal-events-protocol.md``,
 round 3). About 15 ms per second of audio, features included (``benchmarks/events_speed.py``); :meth:`LaughterDetector.events`
 runs it only around the detector's free active stretches.
 """
@@ -40,7 +40,7 @@ N_FFT = 2048
 N_MELS = 128
 WINDOW = 44  # frames the network sees per output (1.0 s)
 STRIDE = 8  # frames between the outputs of one pass
-SHIFTS = 1  # passes, offset by STRIDE // SHIFTS frames (2 passes found the same laughs at twice the cost)
+SHIFTS = 1  # passes, offset by STRIDE // SHIFTS frames (2 passes found the same laughs at 1.65 times the cost)
 TOP_DB = 80.0
 FRAME_SECONDS = HOP / SR
 MARGIN = 96  # feature frames of context past a crop's last wanted window: its values equal the whole map's
