@@ -8,6 +8,9 @@ clips, until a file lasts ``--seconds``. Each file is transcribed by paravox (tr
 only: ``events=None, emotion=None``):
 
 - ``per-region``: the default, the language detected per speech region;
+- ``per-run``: as ``per-region``, but each run of consecutive regions of one language
+  decoded on its own (``packing.PACK_RUNS = False``: one decode per switch of language, what
+  paravox did before 2026-12-05; by default short runs of one language share windows);
 - ``per-file``: ``language_per_region=False``, one language detected from the first 30 s
   (what paravox did before per-region detection);
 - ``alone``: every clip transcribed by itself with the defaults, the reference point.
@@ -124,6 +127,7 @@ def main() -> int:
     ap.add_argument("--run", type=int, default=1, help="clips of one language in a row before switching")
     ap.add_argument("--formats", default="", help="also transcribe the first file in these containers: wav,flac,mp3,m4a")
     ap.add_argument("--no-alone", action="store_true", help="skip transcribing every clip alone")
+    ap.add_argument("--no-per-run", action="store_true", help="skip the runs-decoded-apart variant")
     ap.add_argument("--per-clip", action="store_true", help="print every clip's row")
     args = ap.parse_args()
     if not DATA.exists():
@@ -131,10 +135,10 @@ def main() -> int:
         return 2
 
     from paravox.analyzer import Analyzer
-    from paravox.backends import whisper
+    from paravox.backends import packing, whisper
 
     detect = {"seconds": 0.0, "calls": 0, "padded": 0}
-    language_probs = whisper._language_probs
+    language_probs = whisper.language_probs
 
     def timed_language_probs(*a, **kw):
         t0 = time.perf_counter()
@@ -145,12 +149,15 @@ def main() -> int:
             detect["calls"] += 1
             detect["padded"] += bool(kw.get("pad"))
 
-    whisper._language_probs = timed_language_probs
+    whisper.language_probs = timed_language_probs
     pattern = tuple(args.pattern.split(","))
     common = dict(threads=args.threads, events=None, emotion=None)
     if args.languages:
         common["language"] = args.languages
-    runs = {"per-region": Analyzer(**common), "per-file": Analyzer(**common, language_per_region=False)}
+    runs = {"per-region": Analyzer(**common), "per-run": Analyzer(**common),
+            "per-file": Analyzer(**common, language_per_region=False)}
+    if args.no_per_run:
+        del runs["per-run"]
     alone = Analyzer(threads=args.threads, events=None, emotion=None)
     runs["per-region"].analyze((np.zeros(RATE, np.float32), RATE))  # load the model before timing
     warm, _ = build_file(10_000 + args.seed, 8.0, args.gap)
@@ -168,9 +175,11 @@ def main() -> int:
         texts: dict[str, list[str]] = {}
         for name, analyzer in runs.items():
             before = dict(detect)
+            packing.PACK_RUNS = name != "per-run"
             t0 = time.perf_counter()
             result = analyzer.analyze((audio, RATE), name=f"switch-{args.seed + k}")
             wall = time.perf_counter() - t0
+            packing.PACK_RUNS = True
             if name == "per-region":
                 detected["seconds"] += detect["seconds"] - before["seconds"]
                 detected["calls"] += detect["calls"] - before["calls"]

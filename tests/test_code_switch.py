@@ -103,14 +103,21 @@ def test_lossless_containers_decode_to_the_same_samples():
 def test_code_switched_file_every_clip_recovered_in_its_language():
     from paravox.analyzer import Analyzer
 
+    from paravox.backends.packing import PACK_COUNTS
+
     audio, clips = _code_switched()
     analyzer = Analyzer(threads=2, events=None, emotion=None)
+    packed = PACK_COUNTS["run: packed"]
     result = analyzer.analyze((audio, 16000), name="switch")
+    # zh, en, zh, en: the two runs of each language shared a window (WhisperBaseASR._pack_runs),
+    # and every word still lies in its own clip.
+    assert PACK_COUNTS["run: packed"] - packed >= 2
     for c in clips:
         lo, hi = c["start"] - GAP / 2, c["end"] + GAP / 2
         segs = [s for s in result.segments if lo <= (s.start + s.end) / 2 < hi]
         text = "".join(w.text + ("" if c["language"] == "zh" else " ") for s in segs for w in s.words)
         assert segs and all(s.language == c["language"] for s in segs), (c["id"], [(s.text, s.language) for s in segs])
+        assert all(lo <= w.start and w.end <= hi for s in segs for w in s.words), (c["id"], text)
         assert _cer(c["text"], text) <= 0.5, (c["id"], text)
     # Forced (here for this input only, as a manifest line may), the language still forces.
     forced = analyzer.analyze((audio, 16000), language="zh")

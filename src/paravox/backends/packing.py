@@ -50,6 +50,9 @@ PACK_ALONE_BATCHED = True
 #: A word whose middle lies more than PACK_SLACK into the silence sends its input alone (False:
 #: only a word wholly outside its input's speech does; measured, text then crosses).
 PACK_CHECK_MIDDLE = True
+#: The short runs of one language inside one input (a code-switched input: one run per switch)
+#: share windows too (``WhisperBaseASR._pack_runs``); False: each run is a decode of its own.
+PACK_RUNS = True
 #: What became of the inputs offered for packing in this process, for benchmarks: ``packed`` (the
 #: window answered for them) and the checks that sent the others to be decoded alone.
 PACK_COUNTS: Counter = Counter()

@@ -604,11 +604,17 @@ class WhisperBaseASR:
         empty: list[tuple[float, float, str | None]] = []
         seconds: dict[str, float] = {}
         probability = None
-        for language, chunks, regions in runs:
-            run_segments, info = self._decode(audio, chunks, language, offset, opts, progress)
-            language = info.language
-            if not isinstance(prior, dict):
-                probability = float(info.language_probability) if prior is None else prior
+        packed = self._pack_runs(audio, runs, offset, opts) if packing.PACK_RUNS else {}
+        for k, (language, chunks, regions) in enumerate(runs):
+            if k in packed:
+                run_segments = packed[k]
+                if progress is not None and run_segments:
+                    progress(run_segments[-1].end)
+            else:
+                run_segments, info = self._decode(audio, chunks, language, offset, opts, progress)
+                language = info.language
+                if not isinstance(prior, dict):
+                    probability = float(info.language_probability) if prior is None else prior
             run_segments = self._resume(audio, run_segments, regions, language, offset, opts)
             for r in regions:
                 lo, hi = offset + r.start / SAMPLE_RATE, offset + r.end / SAMPLE_RATE
@@ -633,6 +639,48 @@ class WhisperBaseASR:
         if isinstance(prior, dict):
             probability = prior.get(main)
         return WhisperResult(segments, main, probability, empty)
+
+    def _pack_runs(self, audio, runs, offset, opts) -> dict[int, list[Segment]]:
+        """The segments of the short runs that share windows, by run index (absolute times).
+
+        A code-switched input makes many short runs, one language after the other; decoded one
+        by one, each costs a 30-s window. Here the runs of one language, each at most
+        ``PACK_MAX_SPEECH`` of speech, are packed into windows as short inputs are
+        (:func:`pack_windows`, ``PACK_GAP`` apart, in time order), decoded ``PACK_BATCH``
+        windows at a time, and each word goes back to its run (:func:`split_window`). A run
+        the window cannot answer for cleanly (a word across two runs or in the gap, a decode
+        cut off, unsure words, a region of it with speech but no word), or alone in its window,
+        is not returned: it is decoded on its own as before, with the temperature fallback.
+        """
+        if len(runs) < 2 or not opts.word_timestamps:
+            return {}
+        by_language: dict[str, list[int]] = {}
+        for k, (language, chunks, _) in enumerate(runs):
+            if language is not None and chunks and \
+                    sum(c["end"] - c["start"] for c in chunks) <= packing.PACK_MAX_SPEECH * SAMPLE_RATE:
+                by_language.setdefault(language, []).append(k)
+        out: dict[int, list[Segment]] = {}
+        for language, members in by_language.items():
+            speeches = {k: np.concatenate([audio[c["start"] : c["end"]] for c in runs[k][1]]) for k in members}
+            windows = [w for w in pack_windows([(k, len(speeches[k])) for k in members]) if len(w) > 1]
+            for first in range(0, len(windows), packing.PACK_BATCH):
+                batch = windows[first : first + packing.PACK_BATCH]
+                answers = self._decode_windows([[speeches[k] for k in w] for w in batch], language, opts)
+                for window, answered in zip(batch, answers):
+                    for k, (window_segments, doubt) in zip(window, answered):
+                        if window_segments is None:
+                            PACK_COUNTS[f"run: {doubt}"] += 1
+                            continue
+                        restored = restore_speech_timestamps(window_segments, runs[k][1], SAMPLE_RATE)
+                        segments = self._segments(restored, language, offset, opts, None)
+                        if any(r.speech >= EMPTY_REGION_SPEECH and not heard_between(
+                                segments, offset + r.start / SAMPLE_RATE, offset + r.end / SAMPLE_RATE)
+                               for r in runs[k][2]):
+                            PACK_COUNTS["run: region without words"] += 1
+                            continue
+                        PACK_COUNTS["run: packed"] += 1
+                        out[k] = segments
+        return out
 
     def _resume(self, audio, segments, regions, language, offset, opts) -> list[Segment]:
         """``segments`` of a run, and the words of its unheard tail decoded on their own.

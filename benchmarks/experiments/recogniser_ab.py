@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
-"""A/B of the tail resume (``WhisperBaseASR._resume``): text CER with it and without it.
+"""A/B of a recogniser lever: text CER with it and without it (``--lever``).
 
-When Whisper base ends a run's decode early, paravox decodes the run's unheard tail again,
-together (``_resume``), before the region-alone decodes. This decodes every clip twice, once
-with the resume and once with ``_resume`` replaced by the identity, transcription only:
+- ``resume`` (default): when Whisper base ends a run's decode early, paravox decodes the run's
+  unheard tail again, together (``WhisperBaseASR._resume``), before the region-alone decodes;
+  without it, ``_resume`` is replaced by the identity.
+- ``pack-runs``: the short runs of one language inside an input share Whisper windows
+  (``packing.PACK_RUNS``, ``WhisperBaseASR._pack_runs``); without it, each run is a decode of
+  its own. "fired" counts the runs a window answered for.
+
+Every clip is decoded twice, once with the lever and once without, transcription only:
 
 - ``nvasr/dev`` and ``nvasr/tts-demos`` (every clip; tags removed when scored);
 - ``--casia N`` / ``--ravdess N`` sentences (seeded sample);
@@ -14,7 +19,8 @@ Prints per set: clips, clips where the resume decoded something, text CER (chara
 MNV-17 normalisation, pooled over the set) without and with it, and every clip whose text
 changed.
 
-    python benchmarks/experiments/resume_tail.py --casia 150 --ravdess 150 --switch 3
+    python benchmarks/experiments/recogniser_ab.py --casia 150 --ravdess 150 --switch 3
+    python benchmarks/experiments/recogniser_ab.py --lever pack-runs --switch 3
 """
 
 from __future__ import annotations
@@ -49,11 +55,13 @@ def main() -> int:
     ap.add_argument("--switch", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--lever", choices=["resume", "pack-runs"], default="resume")
     args = ap.parse_args()
 
     from code_switch import build_file, per_clip_text
 
     from paravox.analyzer import Analyzer
+    from paravox.backends import packing
     from paravox.backends.whisper import WhisperBaseASR
     from paravox.evaluation.nvasr import evaluate_nvasr
 
@@ -77,8 +85,13 @@ def main() -> int:
         sets["ravdess"] = rng.sample(rows_of("emotion/ravdess", "statement"), args.ravdess)
 
     def run(items, variant):
-        WhisperBaseASR._resume = counted if variant == "resume" else identity
+        on = variant == "with"
+        if args.lever == "resume":
+            WhisperBaseASR._resume = counted if on else identity
+        else:
+            packing.PACK_RUNS = on
         fired["n"] = 0
+        packing.PACK_COUNTS.clear()
         texts = {}
         for name, audio, clips in items:
             if clips is None:
@@ -87,7 +100,7 @@ def main() -> int:
                 result = analyzer.analyze((audio, 16000), name=name)
                 for c, t in zip(clips, per_clip_text(result, clips, 0.7)):
                     texts[f"{name}/{c['id']}"] = t
-        return texts, fired["n"]
+        return texts, fired["n"] if args.lever == "resume" else packing.PACK_COUNTS["run: packed"]
 
     report = []
     for set_name, rows in sets.items():
@@ -102,12 +115,12 @@ def main() -> int:
             refs.update({f"switch-{k}/{c['id']}": c["text"] for c in clips})
         report.append(("code-switch", refs, items))
 
-    print("| set | clips | resume fired | CER without | CER with | empty without | empty with |")
+    print(f"| set | clips | {args.lever} fired | CER without | CER with | empty without | empty with |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     changed = []
     for set_name, refs, items in report:
-        base, _ = run(items, "identity")
-        new, n = run(items, "resume")
+        base, _ = run(items, "without")
+        new, n = run(items, "with")
         cer_b = evaluate_nvasr(refs, base, position_aware=False).text_cer
         cer_n = evaluate_nvasr(refs, new, position_aware=False).text_cer
         empty_b = sum(not base[k].strip() for k in refs)
@@ -118,6 +131,7 @@ def main() -> int:
     for set_name, k, ref, b, n in changed:
         print(f"- {set_name} {k}\n    ref  {ref}\n    w/o  {b}\n    with {n}")
     WhisperBaseASR._resume = resume
+    packing.PACK_RUNS = True
     return 0
 
 
