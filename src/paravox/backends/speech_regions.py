@@ -125,6 +125,10 @@ EMPTY_REGION_SPEECH = 0.5
 #: Longest audio read for one region's language (Whisper reads 30 s).
 _DETECT_SAMPLES = 30 * SAMPLE_RATE
 
+#: Frames (10 ms each) a region is padded to for its second, padded language reading: 3000 is
+#: Whisper's 30-s window, as it was trained; the encoder's cost grows with its input.
+PADDED_FRAMES = 3000
+
 
 @dataclass
 class SpeechRegion:
@@ -193,7 +197,7 @@ def language_probs(
 
     features = model.feature_extractor(samples[:_DETECT_SAMPLES])
     if pad:
-        features = pad_or_trim(features)
+        features = pad_or_trim(features, max(PADDED_FRAMES, min(features.shape[-1], 3000)))
     encoded = WhisperModel.encode(model, features)  # not the cached encode: keep its entry for decoding
     raw = {token[2:-2]: float(p) for token, p in model.model.detect_language(encoded)[0]}
     probs = raw if allowed is None else {code: raw.get(code, 0.0) for code in allowed}
