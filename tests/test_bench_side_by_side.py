@@ -112,7 +112,7 @@ def test_the_tiny_model_row_scores_what_the_model_wrote(nvasr_side_by_side, monk
     assert side["figures"]["joint_cer"] > 0  # a random model's transcript is wrong: the score says so
 
 
-def test_emotion_side_by_side_scores_the_file_level_emotion_and_names_the_missing_extra(tmp_path):
+def test_emotion_side_by_side_scores_the_file_level_emotion_and_says_why_a_backend_did_not_run(tmp_path):
     from paravox.audio import load_audio
     from paravox.evaluation.classification import evaluate_classification
     from paravox.evaluation.label_maps import load_label_map
@@ -122,10 +122,13 @@ def test_emotion_side_by_side_scores_the_file_level_emotion_and_names_the_missin
     ids = [r["id"] for r in manifest("emotion/casia") if r["speaker"] == speaker][::50][:5]
     data, rows = _subset(tmp_path / "casia", "emotion/casia", ids)  # named casia: its label map applies
     out = _cli("bench", "emotion", "--data", str(data), "--backends", "paravox,emotion2vec-plus-base", "-q",
-               "-o", str(tmp_path / "e.json"), env={"PARAVOX_CACHE": str(tmp_path / "cache")})
+               "-o", str(tmp_path / "e.json"), env={"PARAVOX_CACHE": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"})
     table = _table_rows(out.stdout)
     assert list(table) == ["paravox", "emotion2vec-plus-base"]
-    assert out.returncode == 1 and table["emotion2vec-plus-base"][0].startswith("not run: emotion2vec-plus-base")
+    # its files are not in the cache (and, without the funasr extra, its runtime is not installed either)
+    reason = table["emotion2vec-plus-base"][0]
+    assert out.returncode == 1 and reason.startswith("not run: emotion2vec-plus-base")
+    assert "paravox models --download emotion2vec-plus-base" in reason
     # the row's UA is the file-level emotion of each clip against its mapped label
     rec = EmotionRecognizer(None)
     mapping = load_label_map("casia").mapping

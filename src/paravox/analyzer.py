@@ -96,7 +96,7 @@ class Analyzer:
 
     def models(self) -> dict[str, str]:
         names = {"asr": self.options.asr if self.options.asr_model is None else f"{self.options.asr}:{self.options.asr_model}"}
-        if self.options.events:
+        if self.options.events and not getattr(self._asr, "tags_inline", False):  # no detector beside such a recogniser
             names["events"] = self.options.events
         if self.options.emotion:
             names["emotion"] = self.options.emotion

@@ -8,8 +8,11 @@ FunASR is imported when a backend is built, never before. What SenseVoice writes
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -20,19 +23,50 @@ from paravox.errors import ModelUnavailableError
 from paravox.options import TranscribeOptions
 from paravox.result import EmotionScore, Segment
 
+log = logging.getLogger(__name__)
+
+#: Audio shorter than this gets no emotion2vec score (its convolutional front end needs 400
+#: samples for one frame; a quarter second is the least that carries an emotion).
+MIN_EMOTION_SECONDS = 0.25
+
+
+@contextlib.contextmanager
+def _funasr_quiet() -> Iterator[None]:
+    """Importing FunASR and loading a model print to stdout (an ffmpeg notice, the version),
+    which would corrupt ``paravox transcribe -f json`` on stdout, and the import configures the
+    root logger at INFO (``funasr.bin.realtime_ws`` calls ``logging.basicConfig``), which would
+    send every library's INFO lines to stderr. Inside this block stdout goes to the debug log and
+    the root logger is put back as it was afterwards."""
+    root = logging.getLogger()
+    level, handlers, disabled = root.level, list(root.handlers), logging.root.manager.disable
+    printed = io.StringIO()
+    logging.disable(logging.WARNING)  # FunASR logs each loading step (INFO) and "trust_remote_code: False"
+    try:
+        with contextlib.redirect_stdout(printed):
+            yield
+    finally:
+        logging.disable(disabled)
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+        root.setLevel(level)
+        if printed.getvalue().strip():
+            log.debug("funasr printed: %s", printed.getvalue().strip())
+
 
 def _auto_model(folder: Path, name: str, device: str | None, threads: int) -> Any:
-    try:
-        from funasr import AutoModel
-    except ImportError as exc:
-        raise ModelUnavailableError(f"{name} needs the 'funasr' extra ({exc.name} not installed): "
-                                    "pip install 'paravox[funasr]'") from None
-    kwargs: dict[str, Any] = {"model": str(folder), "disable_update": True, "disable_pbar": True, "log_level": "ERROR"}
-    if device in ("cpu", "cuda"):
-        kwargs["device"] = device
-    if threads:
-        kwargs["ncpu"] = threads
-    return AutoModel(**kwargs)
+    with _funasr_quiet():
+        try:
+            from funasr import AutoModel
+        except ImportError as exc:
+            raise ModelUnavailableError(f"{name} needs the 'funasr' extra ({exc.name} not installed): "
+                                        "pip install 'paravox[funasr]'") from None
+        kwargs: dict[str, Any] = {"model": str(folder), "disable_update": True, "disable_pbar": True,
+                                  "log_level": "ERROR"}
+        if device in ("cpu", "cuda"):
+            kwargs["device"] = device
+        if threads:
+            kwargs["ncpu"] = threads
+        return AutoModel(**kwargs)
 
 
 class _FunASRBackend:
@@ -55,14 +89,21 @@ class SenseVoiceASR(_FunASRBackend):
 
     tags_inline = True
 
+    def generate(self, audio: np.ndarray, language: str | None = None) -> str:
+        """SenseVoice's rich transcription of one stretch of 16 kHz audio, as it writes it:
+        ``<|zh|><|HAPPY|><|Laughter|><|withitn|>哈哈今天真好``."""
+        out = self.model.generate(input=np.ascontiguousarray(audio, dtype=np.float32), cache={},
+                                  language=language or "auto", use_itn=True)
+        return out[0]["text"] if out else ""
+
     def transcribe(self, samples: np.ndarray, *, offset: float = 0.0, options: TranscribeOptions | None = None,
                    progress: Any = None) -> TaggedResult:
         opts = options or TranscribeOptions()
         audio = np.ascontiguousarray(samples, dtype=np.float32)
         segments, events, languages = [], [], []
         for a, b in stretches(audio, opts):
-            out = self.model.generate(input=audio[a:b], cache={}, language=opts.language or "auto", use_itn=True)
-            text = out[0]["text"] if out else ""
+            text = self.generate(audio[a:b], opts.language)
+            log.debug("%s %.2f-%.2f: %s", self.name, offset + a / SAMPLE_RATE, offset + b / SAMPLE_RATE, text)
             segs, evs, language = sensevoice_transcript(text, offset + a / SAMPLE_RATE, offset + b / SAMPLE_RATE)
             segments.extend(segs)
             events.extend(evs)
@@ -88,7 +129,7 @@ def _emotion_score(out: dict[str, Any], start: float, end: float) -> EmotionScor
 
 class Emotion2VecEmotion(_FunASRBackend):
     """emotion2vec+ (base or large) through FunASR: nine labels for the whole input and for each
-    speech segment."""
+    speech segment (none for audio shorter than :data:`MIN_EMOTION_SECONDS`)."""
 
     def _score(self, audio: np.ndarray, start: float, end: float) -> EmotionScore:
         out = self.model.generate(audio, granularity="utterance", extract_embedding=False)
@@ -97,12 +138,11 @@ class Emotion2VecEmotion(_FunASRBackend):
     def score(self, samples: np.ndarray, sample_rate: int, segments: Sequence[Segment]):
         if sample_rate != SAMPLE_RATE:
             raise ValueError(f"{self.name} reads 16 kHz audio, got {sample_rate} Hz")
-        audio = np.asarray(samples, dtype=np.float32)
-        if len(audio) == 0:
-            return None, [None for _ in segments]
+        audio = np.ascontiguousarray(samples, dtype=np.float32)
+        shortest = int(MIN_EMOTION_SECONDS * SAMPLE_RATE)
         duration = len(audio) / SAMPLE_RATE
         per = []
         for seg in segments:
             a, b = int(max(0.0, seg.start) * SAMPLE_RATE), int(min(duration, seg.end) * SAMPLE_RATE)
-            per.append(self._score(audio[a:b], seg.start, seg.end) if b - a >= SAMPLE_RATE // 4 else None)
-        return self._score(audio, 0.0, duration), per
+            per.append(self._score(audio[a:b], seg.start, seg.end) if b - a >= shortest else None)
+        return (self._score(audio, 0.0, duration) if len(audio) >= shortest else None), per
