@@ -21,6 +21,11 @@ changed.
 
     python benchmarks/experiments/recogniser_ab.py --casia 150 --ravdess 150 --switch 3
     python benchmarks/experiments/recogniser_ab.py --lever pack-runs --switch 3
+    python benchmarks/experiments/recogniser_ab.py --lever pack-runs --timing 60 --rounds 3
+
+``--timing S`` instead times ``WhisperBaseASR.transcribe`` on the first S seconds of the real
+nvasr/dev clips joined (``transcribe_speed.build_audio``), without and with the lever
+alternating, ``--rounds`` times each, in one process (the model loaded first).
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--lever", choices=["resume", "pack-runs"], default="resume")
+    ap.add_argument("--timing", type=float, default=0.0, help="time the lever on this many seconds of joined speech")
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
 
     from code_switch import build_file, per_clip_text
@@ -75,6 +82,35 @@ def main() -> int:
 
     def identity(self, audio, segments, *a, **kw):
         return segments
+
+    if args.timing:
+        import tempfile
+        import time
+
+        from transcribe_speed import build_audio
+
+        from paravox.audio import load_audio
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "speech.flac"
+            build_audio(path, args.timing)
+            audio = load_audio(path).samples
+        asr = WhisperBaseASR(threads=args.threads)
+        asr.transcribe(audio[: 5 * 16000])
+        times: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(args.rounds):
+            for on in (False, True):
+                WhisperBaseASR._resume = resume if on or args.lever != "resume" else identity
+                packing.PACK_RUNS = on if args.lever == "pack-runs" else True
+                t0 = time.perf_counter()
+                asr.transcribe(audio)
+                times[on].append(time.perf_counter() - t0)
+        WhisperBaseASR._resume, packing.PACK_RUNS = resume, True
+        print(f"{args.timing:g} s of joined nvasr/dev speech, {args.threads} threads, {args.lever}")
+        for on in (False, True):
+            print(f"{'with' if on else 'without'}: " + ", ".join(f"{t:.2f}" for t in times[on])
+                  + f" s (median {float(np.median(times[on])):.2f})")
+        return 0
 
     analyzer = Analyzer(threads=args.threads, events=None, emotion=None)
     rng = random.Random(args.seed)
