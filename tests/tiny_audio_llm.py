@@ -7,20 +7,30 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-def build_tiny_qwen2_audio(folder: Path, text: str, seed: int = 0):
-    import torch
+def _char_tokenizer(text: str, specials: list[str], named: dict[str, str]):
+    """A character-level tokenizer for ``text`` and three tags, with the chat's ``specials``
+    (``named``: the processor's attribute names for some of them); returns it and its vocabulary."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
-    from transformers import (PreTrainedTokenizerFast, Qwen2AudioConfig, Qwen2AudioForConditionalGeneration,
-                              Qwen2AudioProcessor, WhisperFeatureExtractor)
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|audio_bos|>", "<|AUDIO|>", "<|audio_eos|>"]
+    from transformers import PreTrainedTokenizerFast
+
     pieces = ["[laugh]", "[cough]", "[sigh]"] + sorted(set(text) - {" "}) + ["\n", " ", "<unk>"]
     vocab = {t: i for i, t in enumerate(specials + pieces)}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"\[[a-z]+\]|."), behavior="isolated")
     tok.decoder = decoders.Fuse()
     tok.add_special_tokens(specials)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", eos_token="<|im_end|>",
-                                        pad_token="<|endoftext|>", extra_special_tokens={"audio_token": "<|AUDIO|>", "audio_bos_token": "<|audio_bos|>", "audio_eos_token": "<|audio_eos|>"})
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", eos_token="<|im_end|>",
+                                   pad_token="<|endoftext|>", extra_special_tokens=named), vocab
+
+_AUDIO_TOKENS = {"audio_token": "<|AUDIO|>", "audio_bos_token": "<|audio_bos|>", "audio_eos_token": "<|audio_eos|>"}
+
+
+def build_tiny_qwen2_audio(folder: Path, text: str, seed: int = 0):
+    import torch
+    from transformers import (Qwen2AudioConfig, Qwen2AudioForConditionalGeneration, Qwen2AudioProcessor,
+                              WhisperFeatureExtractor)
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|audio_bos|>", "<|AUDIO|>", "<|audio_eos|>"]
+    tokenizer, vocab = _char_tokenizer(text, specials, _AUDIO_TOKENS)
     template = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n"
                 "{% if m['content'] is string %}{{ m['content'] }}{% else %}{% for c in m['content'] %}"
                 "{% if c['type'] == 'audio' %}Audio 1: <|audio_bos|><|AUDIO|><|audio_eos|>\n{% else %}{{ c['text'] }}{% endif %}"
@@ -67,23 +77,12 @@ def build_tiny_qwen2_5_omni(folder: Path, text: str, seed: int = 0):
     image processor's keys, as the real one has), chat_template.json and spk_dict.pt. The talker is
 not built."""
     import torch
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
-    from transformers import (PreTrainedTokenizerFast, Qwen2_5OmniConfig, Qwen2_5OmniForConditionalGeneration,
-                              WhisperFeatureExtractor)
+    from transformers import Qwen2_5OmniConfig, Qwen2_5OmniForConditionalGeneration, WhisperFeatureExtractor
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>",
                 "<|IMAGE|>", "<|VIDEO|>", "<|vision_bos|>", "<|vision_eos|>"]
-    pieces = ["[laugh]", "[cough]", "[sigh]"] + sorted(set(text) - {" "}) + ["\n", " ", "<unk>"]
-    vocab = {t: i for i, t in enumerate(specials + pieces)}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"\[[a-z]+\]|."), behavior="isolated")
-    tok.decoder = decoders.Fuse()
-    tok.add_special_tokens(specials)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="<unk>", eos_token="<|im_end|>", pad_token="<|endoftext|>",
-        extra_special_tokens={"audio_token": "<|AUDIO|>", "audio_bos_token": "<|audio_bos|>",
-                              "audio_eos_token": "<|audio_eos|>", "image_token": "<|IMAGE|>",
-                              "video_token": "<|VIDEO|>", "vision_bos_token": "<|vision_bos|>",
-                              "vision_eos_token": "<|vision_eos|>"})
+    tokenizer, vocab = _char_tokenizer(text, specials, {
+        **_AUDIO_TOKENS, "image_token": "<|IMAGE|>", "video_token": "<|VIDEO|>",
+        "vision_bos_token": "<|vision_bos|>", "vision_eos_token": "<|vision_eos|>"})
     torch.manual_seed(seed)
     ids = dict(audio_token_index=vocab["<|AUDIO|>"], image_token_index=vocab["<|IMAGE|>"],
                video_token_index=vocab["<|VIDEO|>"], audio_start_token_id=vocab["<|audio_bos|>"],
