@@ -1,5 +1,6 @@
 """Hub models as backends (docs/backends.md): the catalogue, the cache, the offline failure,
-what the models write turned into paravox results, and a tiny Qwen2-Audio run end to end."""
+what the models write turned into paravox results, and a tiny Qwen2-Audio and a tiny
+Qwen2.5-Omni (with an MNV-17-style LoRA) run end to end."""
 
 from __future__ import annotations
 
@@ -200,12 +201,7 @@ def tiny_qwen2_audio(tmp_path_factory):
 
 def test_tiny_qwen2_audio_through_the_registry_writes_its_tags_where_it_put_them(tiny_qwen2_audio, tmp_path,
                                                                                   monkeypatch):
-    import jsonschema
-    from importlib import resources
-
     from paravox.analyzer import Analyzer
-    from paravox.backends.audio_llm import stretches
-    from paravox.options import TranscribeOptions
 
     folder, path, samples = tiny_qwen2_audio
     # The tiny model sits in the cache where 'paravox models --download qwen2-audio' puts the real one.
@@ -218,6 +214,16 @@ def test_tiny_qwen2_audio_through_the_registry_writes_its_tags_where_it_put_them
     analysis = analyzer.analyze(str(path))
     assert analyzer.events is None  # the model writes its tags; paravox's detector does not add its own
 
+    _assert_tags_where_the_model_wrote_them(analyzer, analysis, samples, "qwen2-audio")
+
+
+def _assert_tags_where_the_model_wrote_them(analyzer, analysis, samples, name):
+    import jsonschema
+    from importlib import resources
+
+    from paravox.backends.audio_llm import stretches
+    from paravox.options import TranscribeOptions
+
     # What the model answered for each stretch, asked directly.
     spans = stretches(samples, TranscribeOptions())
     answers = [analyzer.asr.generate(samples[a:b]) for a, b in spans]
@@ -226,7 +232,7 @@ def test_tiny_qwen2_audio_through_the_registry_writes_its_tags_where_it_put_them
     assert [e.tag for e in analysis.events] == [t for a in answers for t in parse_tagged(a)[0]]
     assert analysis.events and all(e.timing == "text" for e in analysis.events)
     assert all(0.0 <= s.start <= s.end <= analysis.duration + 1e-6 for s in analysis.segments)
-    assert analysis.models["asr"] == "qwen2-audio"
+    assert analysis.models["asr"] == name
     schema = json.loads(resources.files("paravox").joinpath("data/analysis.schema.json").read_text())
     jsonschema.validate(json.loads(analysis.to_json()), schema)
 
@@ -251,3 +257,80 @@ def test_a_lora_adapter_is_merged_into_the_model(tiny_qwen2_audio, tmp_path):
     assert torch.allclose(got[key], want[key])
     plain = Qwen2AudioForConditionalGeneration.from_pretrained(str(folder))
     assert not torch.allclose(got[key], dict(plain.named_parameters())[key])
+
+
+# ---- a tiny Qwen2.5-Omni with an MNV-17-style LoRA, end to end ------------------------------------------
+
+
+def _thinker_lora(folder, out):
+    """A LoRA trained on the thinker alone (its weight names start at the thinker), saved to ``out``;
+    returns the thinker with it merged."""
+    peft = pytest.importorskip("peft", reason="adapters need peft (the dev extra has it)")
+    from transformers import Qwen2_5OmniForConditionalGeneration
+
+    base = Qwen2_5OmniForConditionalGeneration.from_pretrained(str(folder), enable_audio_output=False)
+    lora = peft.get_peft_model(base.thinker, peft.LoraConfig(r=2, target_modules=["q_proj", "v_proj"],
+                                                             init_lora_weights=False))
+    lora.save_pretrained(out)
+    return lora.merge_and_unload()
+
+
+@pytest.fixture(scope="module")
+def tiny_omni_mnv17(tmp_path_factory):
+    pytest.importorskip("transformers", reason="the tiny audio-LLM test needs transformers (the dev extra has it)")
+    from paravox.audio import load_audio
+    from paravox.backends.audio_llm import AudioLLMASR
+    from paravox.model_hub import MNV17_PROMPT
+    from tiny_audio_llm import build_tiny_qwen2_5_omni
+
+    path, _ = clip("nvasr/dev", "nv38k-breath-1")
+    samples = load_audio(str(path)).samples
+    # As for Qwen2-Audio: the first seed whose model, LoRA merged, writes a tag for the clip.
+    for seed in range(30):
+        work = tmp_path_factory.mktemp(f"omni{seed}")
+        folder = build_tiny_qwen2_5_omni(work / "base", "结果很好请大家原谅", seed=seed)
+        merged = _thinker_lora(folder, work / "adapter")
+        asr = AudioLLMASR(folder, variant="qwen2.5-omni", prompt=MNV17_PROMPT, adapter=work / "adapter",
+                          max_new_tokens=16, device="cpu")
+        if parse_tagged(asr.generate(samples))[0]:
+            return folder, work / "adapter", merged, path, samples
+    pytest.fail("no tiny model in 30 seeds wrote a tag")
+
+
+def test_tiny_qwen2_5_omni_mnv17_through_the_registry_writes_its_tags_where_it_put_them(tiny_omni_mnv17, tmp_path,
+                                                                                        monkeypatch):
+    import torch
+
+    from paravox.analyzer import Analyzer
+
+    folder, adapter, merged, path, samples = tiny_omni_mnv17
+    # Base and LoRA in the cache where 'paravox models --download qwen2.5-omni-mnv17' puts them.
+    entry = model_hub.get("qwen2.5-omni-mnv17")
+    for (repo, revision), source in zip(entry.repos, (folder, adapter)):
+        _fake_snapshot(tmp_path / "hub", repo, {f.name: f.read_bytes() for f in source.iterdir()})
+    monkeypatch.setenv("PARAVOX_CACHE", str(tmp_path))
+
+    analyzer = Analyzer(asr="qwen2.5-omni-mnv17", emotion=None, threads=2)
+    # The processor is Qwen2.5-Omni's, for audio and text alone: no image or video processor.
+    assert not hasattr(analyzer.asr.processor, "image_processor")
+    assert not hasattr(analyzer.asr.processor, "video_processor")
+    # The LoRA went into the thinker, as trained.
+    got = dict(analyzer.asr.generator.named_parameters())
+    key = next(k for k in got if k.endswith("language_model.layers.0.self_attn.q_proj.weight"))
+    assert torch.allclose(got[key], dict(merged.named_parameters())[key])
+
+    analysis = analyzer.analyze(str(path))
+    assert analyzer.events is None
+    _assert_tags_where_the_model_wrote_them(analyzer, analysis, samples, "qwen2.5-omni-mnv17")
+
+
+def test_the_omni_backend_needs_neither_torchvision_nor_pillow(tiny_omni_mnv17):
+    folder, adapter, _, _, samples = tiny_omni_mnv17
+    code = ("import sys, numpy as np; sys.modules['torchvision'] = None; sys.modules['PIL'] = None; "
+            "from paravox.backends.audio_llm import AudioLLMASR; "
+            f"asr = AudioLLMASR({str(folder)!r}, variant='qwen2.5-omni', prompt='x', adapter={str(adapter)!r}, "
+            "max_new_tokens=4, device='cpu'); "
+            "print(type(asr.generate(np.zeros(16000, np.float32))).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "str"

@@ -103,8 +103,6 @@ class HubModel:
 MNV17_PROMPT = "请将语音转录成文本，并标出其中出现的所有声音事件"
 
 _QWEN_MODULES = ("torch", "transformers", "peft", "accelerate")
-#: Qwen2.5-Omni's processor also builds Qwen2-VL's image and video processors, which need both.
-_OMNI_MODULES = _QWEN_MODULES + ("PIL", "torchvision")
 _FUNASR_MODULES = ("torch", "funasr")
 
 # faster-whisper's own name -> repository table (faster_whisper.utils._MODELS), with the size
@@ -150,7 +148,7 @@ def _whisper_entry(size: str) -> HubModel:
 _MODELS: tuple[HubModel, ...] = (
     HubModel(
         name="qwen2.5-omni-mnv17", kind="asr", repo_id="Qwen/Qwen2.5-Omni-7B", revision="main",
-        adapter="kiiic/MNV-17-Qwen-fintune", extra="qwen", modules=_OMNI_MODULES, size_gb=22.4,
+        adapter="kiiic/MNV-17-Qwen-fintune", extra="qwen", modules=_QWEN_MODULES, size_gb=22.4,
         licence="Apache-2.0 (Qwen2.5-Omni); adapter: see its model card",
         hardware="NVIDIA GPU, about 22 GB of memory in bf16 (the talker is not loaded); CPU only for trying",
         summary="MNV-17's Qwen2.5-Omni-7B + LoRA: transcript with the 17 MNV-17 tags inline (positions, no times)",

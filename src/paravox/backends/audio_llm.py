@@ -76,24 +76,68 @@ def _torch_dtype(torch: Any, name: str | None, device: str) -> Any:
     return table[name]
 
 
+def _adapter_keys(adapter: Path) -> list[str]:
+    """The weight names a PEFT adapter folder holds (safetensors, or the older .bin)."""
+    weights = adapter / "adapter_model.safetensors"
+    if weights.is_file():
+        from safetensors import safe_open
+
+        with safe_open(str(weights), framework="pt") as f:
+            return list(f.keys())
+    weights = adapter / "adapter_model.bin"
+    if weights.is_file():
+        import torch
+
+        return list(torch.load(str(weights), map_location="cpu", weights_only=True))
+    raise ModelError(f"{adapter}: no adapter_model.safetensors or adapter_model.bin; give a PEFT LoRA folder")
+
+
 def _apply_adapter(model: Any, adapter: Path) -> Any:
-    """Merge a PEFT LoRA adapter folder into ``model`` (into its thinker when the adapter was
-    trained on the thinker alone)."""
+    """Merge a PEFT LoRA adapter folder into ``model``, or into its thinker when the adapter was
+    trained on the thinker alone (its weight names do not go through ``thinker.``). PEFT loads an
+    adapter whose names do not match with a warning only, leaving its layers at their initial
+    values, so where it goes is read from the names rather than from an error."""
     if not (adapter / "adapter_config.json").is_file():
         raise ModelError(f"{adapter}: no adapter_config.json; give a PEFT LoRA folder (or a full model folder)")
     from peft import PeftModel
 
+    thinker = getattr(model, "thinker", None)
+    on_thinker = thinker is not None and not any(".thinker." in k for k in _adapter_keys(adapter))
     try:
-        return PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
-    except ValueError as first:
-        thinker = getattr(model, "thinker", None)
-        if thinker is None:
-            raise ModelError(f"{adapter}: the adapter does not fit this model ({first})") from None
-        try:
+        if on_thinker:
             model.thinker = PeftModel.from_pretrained(thinker, str(adapter)).merge_and_unload()
-        except ValueError:
-            raise ModelError(f"{adapter}: the adapter does not fit this model ({first})") from None
-        return model
+            return model
+        return PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    except ValueError as exc:
+        raise ModelError(f"{adapter}: the adapter does not fit this model ({exc})") from None
+
+
+def _omni_audio_processor(transformers: Any) -> type:
+    """Qwen2.5-Omni's processor for audio and text alone.
+
+    ``Qwen2_5OmniProcessor`` takes an image and a video processor and refuses ``None`` for either
+    (transformers' ``ProcessorMixin.__init__`` checks each argument's class); Qwen2-VL's video
+    processor needs torchvision, which has no working build beside every torch. paravox sends
+    only audio and text, so this subclass declares only the feature extractor and the tokenizer:
+    transformers reads a processor's parts from its ``__init__`` signature, so ``from_pretrained``
+    loads those two and the chat template from the model folder as ``AutoProcessor`` does, and
+    the audio placeholders are expanded by Qwen2.5-Omni's own code.
+    """
+    base = transformers.Qwen2_5OmniProcessor
+    mixin = transformers.ProcessorMixin
+
+    class AudioOnlyOmniProcessor(base):
+        def __init__(self, feature_extractor: Any = None, tokenizer: Any = None, chat_template: Any = None) -> None:
+            mixin.__init__(self, feature_extractor, tokenizer, chat_template=chat_template)
+            self.audio_token, self.audio_token_id = tokenizer.audio_token, tokenizer.audio_token_id
+            self.audio_bos_token, self.audio_eos_token = tokenizer.audio_bos_token, tokenizer.audio_eos_token
+
+        @property
+        def model_input_names(self) -> list[str]:
+            return list(dict.fromkeys(self.tokenizer.model_input_names + self.feature_extractor.model_input_names
+                                      + ["feature_attention_mask"]))
+
+    return AudioOnlyOmniProcessor
 
 
 class AudioLLMASR:
@@ -123,10 +167,11 @@ class AudioLLMASR:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
         self.dtype = _torch_dtype(torch, dtype, device)
-        self.processor = transformers.AutoProcessor.from_pretrained(str(model_dir))
         if variant == "qwen2-audio":
+            self.processor = transformers.AutoProcessor.from_pretrained(str(model_dir))
             model = transformers.Qwen2AudioForConditionalGeneration.from_pretrained(str(model_dir), dtype=self.dtype)
         else:
+            self.processor = _omni_audio_processor(transformers).from_pretrained(str(model_dir))
             # Text out only: the talker and the vocoder (a few GB) are not built.
             model = transformers.Qwen2_5OmniForConditionalGeneration.from_pretrained(
                 str(model_dir), dtype=self.dtype, enable_audio_output=False)
