@@ -152,7 +152,8 @@ _MODELS: tuple[HubModel, ...] = (
         licence="Apache-2.0 (Qwen2.5-Omni); adapter: see its model card",
         hardware="NVIDIA GPU, about 22 GB of memory in bf16 (the talker is not loaded); CPU only for trying",
         summary="MNV-17's Qwen2.5-Omni-7B + LoRA: transcript with the 17 MNV-17 tags inline (positions, no times)",
-        implementation="paravox.backends.audio_llm:AudioLLMASR", required=("config.json",),
+        # spk_dict.pt: Qwen2_5OmniForConditionalGeneration.from_pretrained reads it even without the talker
+        implementation="paravox.backends.audio_llm:AudioLLMASR", required=("config.json", "spk_dict.pt"),
         options=(("variant", "qwen2.5-omni"), ("prompt", MNV17_PROMPT)),
     ),
     HubModel(
