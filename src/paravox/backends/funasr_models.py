@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 #: Audio shorter than this gets no emotion2vec score (its convolutional front end needs 400
 #: samples for one frame; a quarter second is the least that carries an emotion).
 MIN_EMOTION_SECONDS = 0.25
+_FIRST_FRAME = 400  #: samples in the first frame of emotion2vec's convolutional front end
 
 
 @contextlib.contextmanager
@@ -115,12 +116,16 @@ class SenseVoiceASR(_FunASRBackend):
         return TaggedResult(segments, language, None, events)
 
 
+def label_name(label: str) -> str:
+    """paravox's name for one of emotion2vec's labels: ``生气/angry`` -> ``angry``,
+    ``<unk>`` -> ``unknown`` (the shipped model's names, in emotion2vec's order)."""
+    name = str(label).split("/")[-1].strip().lower()
+    return "unknown" if name in ("<unk>", "unk") else name
+
+
 def _emotion_score(out: dict[str, Any], start: float, end: float) -> EmotionScore:
     """emotion2vec's ``{"labels": ["生气/angry", ...], "scores": [...]}`` as an EmotionScore."""
-    scores: dict[str, float] = {}
-    for label, score in zip(out.get("labels", []), out.get("scores", [])):
-        name = str(label).split("/")[-1].strip().lower()
-        scores["unknown" if name in ("<unk>", "unk") else name] = float(score)
+    scores = {label_name(label): float(score) for label, score in zip(out.get("labels", []), out.get("scores", []))}
     if not scores:
         return EmotionScore(None, None, {}, start, end, reason="emotion2vec gave no scores")
     top = max(scores, key=scores.get)
@@ -130,6 +135,19 @@ def _emotion_score(out: dict[str, Any], start: float, end: float) -> EmotionScor
 class Emotion2VecEmotion(_FunASRBackend):
     """emotion2vec+ (base or large) through FunASR: nine labels for the whole input and for each
     speech segment (none for audio shorter than :data:`MIN_EMOTION_SECONDS`)."""
+
+    def utterance(self, audio: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """emotion2vec's utterance answer for one clip of 16 kHz audio: its labels (paravox's
+        names), their probabilities and its utterance embedding (the mean of its frame
+        features, ``feats``). A clip shorter than its front end's one frame (400 samples) is
+        padded with silence."""
+        audio = np.ascontiguousarray(audio, dtype=np.float32)
+        audio = np.pad(audio, (0, max(0, _FIRST_FRAME - len(audio))))
+        out = self.model.generate(audio, granularity="utterance", extract_embedding=True)
+        out = out[0] if out else {}
+        return ([label_name(label) for label in out.get("labels", [])],
+                np.asarray(out.get("scores", []), dtype=np.float32),
+                np.asarray(out.get("feats", np.zeros(0)), dtype=np.float32).reshape(-1))
 
     def _score(self, audio: np.ndarray, start: float, end: float) -> EmotionScore:
         out = self.model.generate(audio, granularity="utterance", extract_embedding=False)

@@ -244,19 +244,61 @@ class _TinyHead:
         return probs, np.zeros((len(probs), 0), dtype=np.float32), dims
 
     def frames(self, samples: np.ndarray, spans: Sequence[tuple[float, float]]):
-        """Each span scored as :meth:`EmotionRecognizer.spans` scores one: cut into clips of at
-        most ``window_seconds`` (a ``--window`` longer than 5 s), averaged by length."""
-        probs, dims = [], []
-        for s, e in spans:
-            a = int(s * SAMPLE_RATE)
-            clips = windows(samples[a:max(a + 1, int(e * SAMPLE_RATE))], self.window_seconds)
-            w = np.array([len(c) for c in clips], dtype=np.float64)[:, None]
-            p, _, d = self.clips(clips)
-            probs.append((p * w).sum(0) / w.sum())
-            if d is not None:
-                dims.append((d * w).sum(0) / w.sum())
-        return (np.array(probs, dtype=np.float32), np.zeros((len(spans), 0), dtype=np.float32),
-                np.array(dims, dtype=np.float32) if dims else None)
+        return _frames_by_clips(self, samples, spans)
+
+
+class _Emotion2VecHead:
+    """emotion2vec+ (``emotion2vec-plus-base`` / ``-large``) through the ``--emotion`` backend of
+    that name (:class:`~paravox.backends.funasr_models.Emotion2VecEmotion`: the same catalogue
+    entry, cache and error lines): its nine labels, no dimensions, and as feature vectors its
+    utterance embedding (``feats``, the mean of its frame features) of each clip.
+
+    emotion2vec reads utterances of any length, so a clip is up to 10 s (the longest speech
+    stretch :func:`speech_spans` gives): each stretch is one utterance to it."""
+
+    dimensions: tuple[str, ...] = ()
+    window_seconds = 10.0
+
+    def __init__(self, model: Any):
+        if isinstance(model, str):
+            from paravox.backends import registry
+
+            model = registry.create("emotion", model)
+        self.model = model
+        labels, probs, feats = model.utterance(np.zeros(SAMPLE_RATE // 2, dtype=np.float32))
+        if not labels or len(probs) != len(labels):
+            from paravox.errors import ModelError
+
+            raise ModelError(f"{model.name}: the model gives no emotion scores (a checkpoint without its "
+                             "classifier); use emotion2vec-plus-base or emotion2vec-plus-large")
+        self.labels, self.embedding_dim = tuple(labels), len(feats)
+
+    def clips(self, clips: Sequence[np.ndarray]):
+        """``(probs, feats, None)``: emotion2vec's utterance answer for each clip."""
+        out = [self.model.utterance(c) for c in clips]
+        return np.stack([p for _, p, _ in out]), np.stack([f for _, _, f in out]), None
+
+    def frames(self, samples: np.ndarray, spans: Sequence[tuple[float, float]]):
+        return _frames_by_clips(self, samples, spans)
+
+
+def _frames_by_clips(head: Any, samples: np.ndarray, spans: Sequence[tuple[float, float]]):
+    """``(probs, feats, dims)`` of spans of ``samples`` for a head without one encoder pass
+    to pool from: each span scored as :meth:`EmotionRecognizer.spans` scores one, cut into
+    clips of at most ``window_seconds`` (a ``--window`` longer than that), averaged by length."""
+    probs, feats, dims = [], [], []
+    for s, e in spans:
+        a = int(s * SAMPLE_RATE)
+        clips = windows(samples[a:max(a + 1, int(e * SAMPLE_RATE))], head.window_seconds)
+        w = np.array([len(c) for c in clips], dtype=np.float64)[:, None]
+        p, f, d = head.clips(clips)
+        probs.append((p * w).sum(0) / w.sum())
+        feats.append((f * w).sum(0) / w.sum())
+        if d is not None:
+            dims.append((d * w).sum(0) / w.sum())
+    return (np.array(probs, dtype=np.float32),
+            np.array(feats, dtype=np.float32).reshape(len(spans), head.embedding_dim),
+            np.array(dims, dtype=np.float32) if dims else None)
 
 
 def is_tiny(model: Any) -> bool:
@@ -280,7 +322,22 @@ def is_tiny(model: Any) -> bool:
         return False
 
 
+def is_emotion2vec(model: Any) -> bool:
+    """Whether ``model`` names emotion2vec+ (``emotion2vec-plus-base`` or ``-large``, unless a
+    directory of that name exists) or is its ``--emotion`` backend."""
+    if type(model).__name__ == "Emotion2VecEmotion":
+        return True
+    if not isinstance(model, str) or os.path.isdir(model):
+        return False
+    from paravox.model_hub import CATALOGUE
+
+    entry = CATALOGUE.get(model)
+    return entry is not None and (entry.implementation or "").endswith(":Emotion2VecEmotion")
+
+
 def _head(model: Any, encoder: Any):
+    if is_emotion2vec(model):
+        return _Emotion2VecHead(model)
     return _TinyHead(model) if is_tiny(model) else _WhisperHead(model, encoder)
 
 
