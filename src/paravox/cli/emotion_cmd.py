@@ -19,13 +19,15 @@ examples:
   paravox emotion --manifest list.jsonl -o pred.jsonl       then: paravox eval emotion --ref list.jsonl --hyp pred.jsonl
   paravox emotion --scp wav.scp --embeddings emb/ -o pred.jsonl --model my_model/
   paravox emotion call.wav --model tiny                     the edge model: no Whisper, 10x+ faster
+  paravox emotion call.wav --model emotion2vec-plus-base --granularity segment --embeddings emb/
+                                                            emotion2vec+ (paravox models --download emotion2vec-plus-base)
 
 Records (-f json, -f jsonl, -o): EmotionResult.to_dict(), {"id", "duration", "granularity",
 "emotion": {"label", "score", "scores", "dimensions", "speech"}, "spans": [{"start", "end",
 "label", "score", "scores", "dimensions"}]}, with the file-level "label" and "score" also at
 the top (what 'paravox eval emotion' reads). "dimensions" is {"valence", "arousal",
 "dominance"}, each on [-1, 1] (the shipped model; a model trained with --targets scores its
-own). An input with no speech has no file-level emotion: "emotion", "label" and "score" are
+own; emotion2vec+ has none: "dimensions" is null). An input with no speech has no file-level emotion: "emotion", "label" and "score" are
 null. Frames (--granularity frame) are smoothed so that the label changes when the voice
 does; a frame without speech has "label": null and "reason": "no speech". A failed input is a 'paravox: error:' line on stderr and {"id",
 "error": {"type", "message"}} in JSON output; the run goes on and exits with 1. A bad option
@@ -49,12 +51,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "segment (Silero VAD); frame: also one every --hop seconds")
     g.add_argument("--hop", type=float, default=0.5, help="frame granularity: seconds between scores (default 0.5)")
     g.add_argument("--window", type=float, default=2.0, help="frame granularity: seconds each score looks at (default 2)")
-    g.add_argument("--model", metavar="DIR|tiny",
-                   help="model directory from 'paravox train emotion' (default: the shipped model), or 'tiny': "
-                   "the edge model (log-mel, under 100K parameters, no Whisper; no --embeddings)")
+    g.add_argument("--model", metavar="DIR|NAME",
+                   help="model directory from 'paravox train emotion' (default: the shipped model); 'tiny': "
+                   "the edge model (log-mel, under 100K parameters, no Whisper; no --embeddings); "
+                   "'emotion2vec-plus-base' or 'emotion2vec-plus-large': emotion2vec+ through FunASR (nine labels, "
+                   "no dimensions; needs the funasr extra and 'paravox models --download NAME')")
     g.add_argument("--embeddings", metavar="DIR",
                    help="write each input's feature vector to DIR/<id>.npy: the file's (utterance; none without "
-                   "speech) or one row per span (segment, frame)")
+                   "speech) or one row per span (segment, frame); with emotion2vec+, its utterance embedding")
     add_output_arguments(p, FORMATS, "table", default_help="table on stdout, jsonl in a file, json in a folder")
     # Before -f existed, --json printed JSON lines; kept working, not shown.
     p.add_argument("--json", dest="format", action="store_const", const="jsonl", help=argparse.SUPPRESS)
@@ -106,7 +110,7 @@ def cmd_emotion(args: argparse.Namespace) -> int:
     if args.embeddings and not recognizer.embedding_dim:
         from paravox.errors import OptionError
 
-        raise OptionError(f"--embeddings: the model {args.model!r} has no embeddings; drop --embeddings or use the shipped model")
+        raise OptionError(f"--embeddings: the model {args.model!r} has no embeddings; drop --embeddings or use the shipped model or emotion2vec+")
 
     def work(item):
         res = emotion_result(recognizer, item.source, item.key, granularity=args.granularity,

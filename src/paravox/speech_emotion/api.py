@@ -20,7 +20,9 @@ report (None when the input holds no speech). ``res.spans`` is the emotion over 
 [[L floats], ...], "feats": array | None, "segments": [{"start", "end"}, ...]}``; there an
 input with no speech is still scored as a whole (emotion2vec answers for any input).
 ``feats``/``embedding`` (with ``extract_embedding=True``) is the pooled feature vector the
-classifier reads: mean+std of the chosen Whisper-encoder blocks, then prosody statistics.
+classifier reads: mean+std of the chosen Whisper-encoder blocks, then prosody statistics; with
+``model="emotion2vec-plus-base"`` (or ``-large``) it is emotion2vec's utterance embedding, and
+the scores are emotion2vec+'s (no dimensions).
 """
 
 from __future__ import annotations
@@ -72,12 +74,14 @@ def emotion(
     """Emotion of ``source``: a path, bytes, file object, ``(array, rate)``, a list of
     those, or a ``wav.scp`` path. One input gives an :class:`EmotionResult`, a list or a
     ``wav.scp`` a list of them; ``format="emotion2vec"`` always gives a list of dicts.
-    ``model`` is a model directory (``paravox train emotion`` output) or ``None`` for the
-    shipped nine-label model; ``name`` sets the id of a single input.
+    ``model`` is a model directory (``paravox train emotion`` output), ``"tiny"``,
+    ``"emotion2vec-plus-base"`` / ``"emotion2vec-plus-large"`` (FunASR, from paravox's cache) or
+    ``None`` for the shipped nine-label model; ``name`` sets the id of a single input.
 
     Raises :class:`paravox.AudioError` for input that is not usable audio (also for an input
-    with no samples), :class:`paravox.errors.ModelError` for a bad model directory and
-    :class:`paravox.errors.OptionError` for a bad option.
+    with no samples), :class:`paravox.errors.ModelError` for a bad model directory,
+    :class:`paravox.errors.ModelUnavailableError` for emotion2vec+ not in the cache (or its extra
+    not installed) and :class:`paravox.errors.OptionError` for a bad option.
     """
     check_granularity(granularity)
     if format not in FORMATS:
