@@ -215,3 +215,100 @@ def test_the_command_line_writes_clean_json_with_both_tiny_models(cache):
     assert got["events"] == want["events"] and got["language"] == want["language"]
     assert got["emotion"]["label"] == want["emotion"]["label"]
     assert got["emotion"]["scores"] == pytest.approx(want["emotion"]["scores"], abs=2e-4)
+
+
+# ---- paravox emotion --model emotion2vec-plus-base ------------------------------------------------
+
+
+def _emotion_cli(root, *args: str) -> tuple[dict, "subprocess.CompletedProcess"]:
+    out = _cli("emotion", "--model", "emotion2vec-plus-base", *args, "-f", "json", "-q",
+               env={"PARAVOX_CACHE": str(root), "HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""  # FunASR's prints and log lines stay out of it
+    return json.loads(out.stdout), out
+
+
+def _direct_emotion2vec(model, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """emotion2vec's own utterance probabilities and embedding of ``audio``, asked of FunASR."""
+    out = model.generate(audio, granularity="utterance", extract_embedding=True)[0]
+    return np.asarray(out["scores"]), np.asarray(out["feats"])
+
+
+@pytest.mark.parametrize("granularity", ["utterance", "segment", "frame"])
+def test_paravox_emotion_runs_emotion2vec_with_the_recognizers_definitions_and_its_embeddings(cache, tmp_path,
+                                                                                            granularity):
+    """The file-level emotion is emotion2vec's utterance answer of each speech stretch the voice
+    detector finds, averaged by length (the clip is 12.6 s, longer than one 10-s utterance);
+    segments are those stretches, each emotion2vec's own answer; frames are every 0.5 s; the
+    embeddings are emotion2vec's utterance embeddings, 16 wide in the tiny model."""
+    from paravox.backends import registry
+    from paravox.speech_emotion.model import EMOTION2VEC_LABELS
+    from paravox.speech_emotion.recognizer import speech_spans
+
+    root, path, samples, _, _ = cache
+    emb = tmp_path / "emb"
+    got, _ = _emotion_cli(root, str(path), "--granularity", granularity, "--embeddings", str(emb))
+    model = registry.create("emotion", "emotion2vec-plus-base").model
+
+    stretches = speech_spans(samples)
+    assert len(stretches) >= 2 and all(e - s <= 10.0 + 1e-6 for s, e in stretches)
+    direct = [_direct_emotion2vec(model, samples[int(round(s * 16000)):int(round(e * 16000))]) for s, e in stretches]
+    w = np.array([e - s for s, e in stretches])[:, None]
+    want_probs = (np.stack([p for p, _ in direct]) * w).sum(0) / w.sum()
+    want_feats = (np.stack([f for _, f in direct]) * w).sum(0) / w.sum()
+
+    whole = got["emotion"]
+    assert list(whole["scores"]) == list(EMOTION2VEC_LABELS)
+    assert list(whole["scores"].values()) == pytest.approx(list(want_probs), abs=1e-4)
+    assert whole["label"] == EMOTION2VEC_LABELS[int(np.argmax(want_probs))] == got["label"]
+    assert whole["speech"] == pytest.approx(sum(e - s for s, e in stretches), abs=1e-3)
+    assert not whole.get("dimensions")  # emotion2vec+ has no valence/arousal/dominance
+
+    saved = np.load(emb / f"{path.stem}.npy")
+    if granularity == "utterance":
+        assert got["spans"] == []
+        assert saved.shape == (16,) and saved == pytest.approx(want_feats, abs=1e-5)
+    elif granularity == "segment":
+        assert [(s["start"], s["end"]) for s in got["spans"]] == [
+            (pytest.approx(s, abs=1e-3), pytest.approx(e, abs=1e-3)) for s, e in stretches]
+        for span, (probs, _) in zip(got["spans"], direct):
+            assert list(span["scores"]) == list(EMOTION2VEC_LABELS)
+            assert list(span["scores"].values()) == pytest.approx(list(probs), abs=1e-4)
+        assert saved.shape == (len(stretches), 16)
+        assert saved == pytest.approx(np.stack([f for _, f in direct]), abs=1e-5)
+    else:
+        n = len(np.arange(0.0, len(samples) / 16000, 0.5))
+        assert len(got["spans"]) == n and saved.shape == (n, 16)
+        k = 4  # the frame centred on 2 s looks at 1-3 s
+        assert (got["spans"][k]["start"], got["spans"][k]["end"]) == (1.0, 3.0)
+        probs, feats = _direct_emotion2vec(model, samples[16000:48000])
+        assert list(got["spans"][k]["scores"].values()) == pytest.approx(list(probs), abs=1e-4)
+        assert saved[k] == pytest.approx(feats, abs=1e-5)
+        assert all(s["label"] in EMOTION2VEC_LABELS or s.get("reason") == "no speech" for s in got["spans"])
+
+
+def test_paravox_emotion_with_emotion2vec_gives_no_file_emotion_to_silence(cache, tmp_path):
+    import soundfile as sf
+
+    root, *_ = cache
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(3 * 16000, dtype=np.float32), 16000)
+    emb = tmp_path / "emb"
+    got, _ = _emotion_cli(root, str(silent), "--granularity", "segment", "--embeddings", str(emb))
+    assert got["emotion"] is None and got["label"] is None and got["score"] is None
+    assert got["spans"] == [] and got["duration"] == pytest.approx(3.0)
+    assert np.load(emb / "silent.npy").shape == (0, 16)  # one row per span: none
+
+
+def test_paravox_emotion_without_emotion2vec_in_the_cache_says_how_to_fetch_it(tiny_funasr, tmp_path):
+    """One line, exit status 1 (the options were right, the machine lacks the model), the same
+    line 'analyze --emotion emotion2vec-plus-base' gives, before any input is read."""
+    _, path, *_ = tiny_funasr
+    env = {"PARAVOX_CACHE": str(tmp_path / "empty"), "HF_HUB_OFFLINE": "1"}
+    out = _cli("emotion", "--model", "emotion2vec-plus-base", str(path), "-q", env=env)
+    assert out.returncode == 1 and out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("paravox: error: emotion2vec-plus-base")
+    assert "'paravox models --download emotion2vec-plus-base'" in lines[0]
+    analyze = _cli("analyze", "--emotion", "emotion2vec-plus-base", str(path), "-q", env=env)
+    assert analyze.returncode == 1 and analyze.stderr.strip().splitlines() == lines
