@@ -155,7 +155,22 @@ def test_sensevoice_reads_the_language_it_is_given():
     assert forced.language == detected.language == "en" and forced.segments[0].text == "Okay."
 
 
+def _file_emotion_by_stretches(model, samples: np.ndarray) -> tuple[list, np.ndarray, np.ndarray]:
+    """The voice detector's stretches of ``samples`` and emotion2vec's answer over them, asked
+    of FunASR directly: each stretch one utterance, averaged by length (the file-level emotion
+    of an input longer than one 10-s utterance)."""
+    from paravox.speech_emotion.recognizer import speech_spans
+
+    stretches = speech_spans(samples)
+    direct = [_direct_emotion2vec(model, samples[int(round(s * 16000)):int(round(e * 16000))]) for s, e in stretches]
+    w = np.array([e - s for s, e in stretches])[:, None]
+    return (stretches, (np.stack([p for p, _ in direct]) * w).sum(0) / w.sum(),
+            (np.stack([f for _, f in direct]) * w).sum(0) / w.sum())
+
+
 def test_emotion2vec_scores_the_input_and_each_segment_over_its_nine_labels(cache):
+    """analyze --emotion emotion2vec-plus-base reads the file-level emotion as paravox emotion
+    does (over the speech the voice detector finds); each segment is one utterance to it."""
     import jsonschema
 
     from paravox.analyzer import Analyzer
@@ -167,35 +182,38 @@ def test_emotion2vec_scores_the_input_and_each_segment_over_its_nine_labels(cach
     model = analyzer.emotion.model  # FunASR's AutoModel, asked directly below
 
     def direct(audio: np.ndarray) -> dict[str, float]:
-        out = model.generate(audio, granularity="utterance", extract_embedding=False)[0]
-        return {label.split("/")[-1].replace("<unk>", "unknown"): s for label, s in zip(out["labels"], out["scores"])}
+        return dict(zip(EMOTION2VEC_LABELS, _direct_emotion2vec(model, audio)[0]))
 
     whole = analysis.emotion
+    stretches, want, _ = _file_emotion_by_stretches(model, samples)
     assert list(whole.scores) == list(EMOTION2VEC_LABELS)
-    assert whole.scores == pytest.approx(direct(samples), abs=1e-6)
+    assert list(whole.scores.values()) == pytest.approx(list(want), abs=1e-5)
+    assert whole.speech == pytest.approx(sum(e - s for s, e in stretches))
     assert sum(whole.scores.values()) == pytest.approx(1.0, abs=1e-4)
     assert whole.label == max(whole.scores, key=whole.scores.get) and whole.score == whole.scores[whole.label]
     assert (whole.start, whole.end) == (0.0, pytest.approx(analysis.duration))
-    scored = [s for s in analysis.segments if s.end - s.start >= 0.25]
+    scored = [s for s in analysis.segments if 0.25 <= s.end - s.start <= 10.0]
     assert scored  # the tiny SenseVoice's utterances
     for seg in scored:  # emotion2vec's scores replace the label SenseVoice's token gave
-        a, b = int(seg.start * 16000), int(seg.end * 16000)
+        a, b = int(round(seg.start * 16000)), int(round(seg.end * 16000))
         assert list(seg.emotion.scores) == list(EMOTION2VEC_LABELS)
-        assert seg.emotion.scores == pytest.approx(direct(samples[a:b]), abs=1e-6)
+        assert seg.emotion.scores == pytest.approx(direct(samples[a:b]), abs=1e-5)
         assert (seg.emotion.start, seg.emotion.end) == (seg.start, seg.end)
     assert analysis.models == {"asr": "sensevoice-small", "emotion": "emotion2vec-plus-base"}
     jsonschema.validate(json.loads(analysis.to_json()), _schema())
 
 
-def test_emotion2vec_gives_no_score_to_audio_too_short_to_carry_one(cache):
+def test_emotion2vec_gives_no_file_emotion_without_speech_and_scores_even_a_short_segment(cache):
     from paravox.backends import registry
 
     emotion = registry.create("emotion", "emotion2vec-plus-base")
-    blip = np.full(100, 0.1, dtype=np.float32)  # 6 ms: less than one frame of its front end
-    assert emotion.score(blip, 16000, [Segment(0.0, 0.006, "x", [])]) == (None, [None])
+    blip = np.full(100, 0.1, dtype=np.float32)  # 6 ms: less than one frame of its front end (padded)
+    whole, per = emotion.score(blip, 16000, [Segment(0.0, 0.006, "x", [])])
+    assert whole is None and len(per) == 1 and len(per[0].scores) == 9
     assert emotion.score(np.zeros(0, dtype=np.float32), 16000, []) == (None, [])
-    whole, per = emotion.score(np.full(8000, 0.1, dtype=np.float32), 16000, [Segment(0.0, 0.1, "x", [])])
-    assert whole is not None and len(whole.scores) == 9 and per == [None]  # half a second: scored; 0.1 s: not
+    hum = 0.1 * np.sin(np.arange(16000) * 2 * np.pi * 50 / 16000).astype(np.float32)  # no voice in it
+    whole, per = emotion.score(hum, 16000, [Segment(0.0, 0.5, "x", [])])
+    assert whole is None and list(per[0].scores) == list(emotion._definitions.recognizer.labels)
 
 
 def test_the_command_line_writes_clean_json_with_both_tiny_models(cache):
@@ -243,19 +261,15 @@ def test_paravox_emotion_runs_emotion2vec_with_the_recognizers_definitions_and_i
     embeddings are emotion2vec's utterance embeddings, 16 wide in the tiny model."""
     from paravox.backends import registry
     from paravox.speech_emotion.model import EMOTION2VEC_LABELS
-    from paravox.speech_emotion.recognizer import speech_spans
 
     root, path, samples, _, _ = cache
     emb = tmp_path / "emb"
     got, _ = _emotion_cli(root, str(path), "--granularity", granularity, "--embeddings", str(emb))
     model = registry.create("emotion", "emotion2vec-plus-base").model
 
-    stretches = speech_spans(samples)
+    stretches, want_probs, want_feats = _file_emotion_by_stretches(model, samples)
     assert len(stretches) >= 2 and all(e - s <= 10.0 + 1e-6 for s, e in stretches)
     direct = [_direct_emotion2vec(model, samples[int(round(s * 16000)):int(round(e * 16000))]) for s, e in stretches]
-    w = np.array([e - s for s, e in stretches])[:, None]
-    want_probs = (np.stack([p for p, _ in direct]) * w).sum(0) / w.sum()
-    want_feats = (np.stack([f for _, f in direct]) * w).sum(0) / w.sum()
 
     whole = got["emotion"]
     assert list(whole["scores"]) == list(EMOTION2VEC_LABELS)

@@ -21,13 +21,10 @@ from paravox.backends.audio_llm import stretches
 from paravox.backends.tagged_output import TaggedResult, sensevoice_transcript
 from paravox.errors import ModelUnavailableError
 from paravox.options import TranscribeOptions
-from paravox.result import EmotionScore, Segment
+from paravox.result import Segment
 
 log = logging.getLogger(__name__)
 
-#: Audio shorter than this gets no emotion2vec score (its convolutional front end needs 400
-#: samples for one frame; a quarter second is the least that carries an emotion).
-MIN_EMOTION_SECONDS = 0.25
 _FIRST_FRAME = 400  #: samples in the first frame of emotion2vec's convolutional front end
 
 
@@ -116,25 +113,20 @@ class SenseVoiceASR(_FunASRBackend):
         return TaggedResult(segments, language, None, events)
 
 
-def label_name(label: str) -> str:
+def _label_name(label: str) -> str:
     """paravox's name for one of emotion2vec's labels: ``生气/angry`` -> ``angry``,
     ``<unk>`` -> ``unknown`` (the shipped model's names, in emotion2vec's order)."""
     name = str(label).split("/")[-1].strip().lower()
     return "unknown" if name in ("<unk>", "unk") else name
 
 
-def _emotion_score(out: dict[str, Any], start: float, end: float) -> EmotionScore:
-    """emotion2vec's ``{"labels": ["生气/angry", ...], "scores": [...]}`` as an EmotionScore."""
-    scores = {label_name(label): float(score) for label, score in zip(out.get("labels", []), out.get("scores", []))}
-    if not scores:
-        return EmotionScore(None, None, {}, start, end, reason="emotion2vec gave no scores")
-    top = max(scores, key=scores.get)
-    return EmotionScore(top, scores[top], scores, start, end)
-
-
 class Emotion2VecEmotion(_FunASRBackend):
     """emotion2vec+ (base or large) through FunASR: nine labels for the whole input and for each
-    speech segment (none for audio shorter than :data:`MIN_EMOTION_SECONDS`)."""
+    speech segment, and its utterance embedding. The same model runs ``paravox emotion --model
+    emotion2vec-plus-base`` (:class:`~paravox.speech_emotion.recognizer.EmotionRecognizer`
+    wraps it), so both read the file-level emotion one way."""
+
+    _definitions: Any = None
 
     def utterance(self, audio: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
         """emotion2vec's utterance answer for one clip of 16 kHz audio: its labels (paravox's
@@ -145,22 +137,17 @@ class Emotion2VecEmotion(_FunASRBackend):
         audio = np.pad(audio, (0, max(0, _FIRST_FRAME - len(audio))))
         out = self.model.generate(audio, granularity="utterance", extract_embedding=True)
         out = out[0] if out else {}
-        return ([label_name(label) for label in out.get("labels", [])],
+        return ([_label_name(label) for label in out.get("labels", [])],
                 np.asarray(out.get("scores", []), dtype=np.float32),
                 np.asarray(out.get("feats", np.zeros(0)), dtype=np.float32).reshape(-1))
 
-    def _score(self, audio: np.ndarray, start: float, end: float) -> EmotionScore:
-        out = self.model.generate(audio, granularity="utterance", extract_embedding=False)
-        return _emotion_score(out[0] if out else {}, start, end)
-
     def score(self, samples: np.ndarray, sample_rate: int, segments: Sequence[Segment]):
-        if sample_rate != SAMPLE_RATE:
-            raise ValueError(f"{self.name} reads 16 kHz audio, got {sample_rate} Hz")
-        audio = np.ascontiguousarray(samples, dtype=np.float32)
-        shortest = int(MIN_EMOTION_SECONDS * SAMPLE_RATE)
-        duration = len(audio) / SAMPLE_RATE
-        per = []
-        for seg in segments:
-            a, b = int(max(0.0, seg.start) * SAMPLE_RATE), int(min(duration, seg.end) * SAMPLE_RATE)
-            per.append(self._score(audio[a:b], seg.start, seg.end) if b - a >= shortest else None)
-        return (self._score(audio, 0.0, duration) if len(audio) >= shortest else None), per
+        """``(file-level emotion, one per segment)`` by paravox-emotion's definitions
+        (:class:`~paravox.backends.speech_emotion.ParavoxEmotion`: none for the file without
+        speech, each segment scored on its own), emotion2vec's :meth:`utterance` per clip."""
+        if self._definitions is None:
+            from paravox.backends.speech_emotion import ParavoxEmotion
+
+            self._definitions = ParavoxEmotion(self)
+            self._definitions.name = self.name
+        return self._definitions.score(samples, sample_rate, segments)

@@ -32,7 +32,7 @@ class ParavoxEmotion:
         self, samples: np.ndarray, sample_rate: int, segments: Sequence[Segment]
     ) -> tuple[EmotionScore | None, list[EmotionScore | None]]:
         if sample_rate != 16000:
-            raise ValueError(f"paravox-emotion needs 16 kHz samples, got {sample_rate} Hz")
+            raise ValueError(f"{self.name} needs 16 kHz samples, got {sample_rate} Hz")
         samples = np.asarray(samples, dtype=np.float32)
         duration = len(samples) / sample_rate
         if len(samples) == 0:
