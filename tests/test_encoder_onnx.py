@@ -173,3 +173,31 @@ def test_constructor_checks_its_arguments(encoder):
         OnnxWhisperEncoder(object())
     with pytest.raises(ValueError, match="threads must be an integer >= 0"):
         OnnxWhisperEncoder(encoder, threads=-1)
+
+
+def test_sessions_of_every_depth_read_one_shared_copy_of_the_weights(encoder, speech_mel):
+    """The weights go to ONNX Runtime as shared arrays, not copied into each graph: a deeper
+    session reuses the shallower one's, and the states are those of a graph that holds them."""
+    import onnxruntime as ort
+
+    shared = OnnxWhisperEncoder(encoder, threads=1)
+    got2 = shared.forward(speech_mel, layers=[1])[1]
+    values = dict(shared._shared_values)
+    assert "layer_0.ffn_in.weight" in values and "layer_2.ffn_in.weight" not in values
+    got4 = shared.forward(speech_mel, layers=[3])[3]
+    assert all(shared._shared_values[name] is value for name, value in values.items())
+    assert "layer_3.ffn_in.weight" in shared._shared_values
+    assert shared._shared["layer_0.ffn_in.weight"] is encoder.blocks[0].ffn_in.weight  # no copy at all
+    # A graph holding its own weights (inline initializers) gives the very same states.
+    inline = build_encoder_graph(encoder, 4)
+    arrays: dict = {}
+    outside = build_encoder_graph(encoder, 4, shared=arrays, check=False)
+    inline_bytes = sum(len(t.raw_data) + 4 * len(t.float_data) for t in inline.graph.initializer)
+    outside_bytes = sum(len(t.raw_data) + 4 * len(t.float_data) for t in outside.graph.initializer)
+    assert inline_bytes > 50e6 and outside_bytes < 1e6 and sum(a.nbytes for a in arrays.values()) > 50e6
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(inline.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    want = session.run(["state_1", "state_3"], {"mel": speech_mel[None].astype(np.float32)})
+    np.testing.assert_allclose(got2, want[0][0], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(got4, want[1][0], rtol=0, atol=1e-5)

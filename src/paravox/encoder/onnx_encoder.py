@@ -15,9 +15,13 @@ final layer norm).
 
 One graph is built per depth ``N`` (the deepest block requested) and one session is cached
 per ``(depth, threads, silence_after)``. Building a session takes a fraction of a second; the
-first :meth:`OnnxWhisperEncoder.forward` call of each depth pays it. Each session holds its
-own copy of the weights: 12.6 MB per block plus 6.7 MB for the convolutions and position
-table in float32 (57 MB for blocks 0-3).
+first :meth:`OnnxWhisperEncoder.forward` call of each depth pays it. The weights (12.6 MB per
+block plus 6.7 MB for the convolutions and position table in float32) are not copied into the
+graphs: they reach ONNX Runtime as external initializers over the NumPy encoder's own arrays,
+one copy for every session. The event models' three sessions (depths 2 and 4, and 4 with the
+silent window) used to hold a copy each, and building each one briefly held three or four
+more (the graph, its bytes, the runtime's); a worker's peak fell from 1066 to 804 MB
+(``benchmarks/experiments/worker_memory.py``, docs/benchmarks.md).
 
 Float32 agrees with the NumPy forward pass to a max relative error (largest difference
 over largest magnitude) of 1e-5 or less per layer on real speech (``tests/test_encoder_onnx.py``).
@@ -74,8 +78,14 @@ def _conv_weight(im2col: np.ndarray, channels_in: int) -> np.ndarray:
     return np.ascontiguousarray(im2col.reshape(taps, channels_in, -1).transpose(2, 1, 0))
 
 
+#: Initializers with at least this many values are handed to ONNX Runtime as shared arrays
+#: (``build_encoder_graph(..., shared=...)``) rather than copied into each graph.
+_SHARED_MIN_VALUES = 4096
+
+
 def build_encoder_graph(encoder: WhisperEncoder, depth: int,
-                        silence: Sequence[tuple[np.ndarray, np.ndarray]] | None = None):
+                        silence: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+                        shared: dict[str, np.ndarray] | None = None, check: bool = True):
     """The ONNX ``ModelProto`` of ``encoder``'s stem and its first ``depth`` blocks.
 
     Input ``mel``: float32 ``(B, n_mels, T)``, B and T dynamic (T <= ``encoder.max_frames``).
@@ -93,6 +103,13 @@ def build_encoder_graph(encoder: WhisperEncoder, depth: int,
     window, but the window's own states are not recomputed (they are those of silence alone;
     the input does not reach them). Attention is then spelled out in standard ops
     (``MatMul``, ``Softmax``, ...), since the contrib node cannot take the extra keys.
+
+    ``shared`` (a dict, filled here): every initializer of at least ``_SHARED_MIN_VALUES``
+    values is left out of the graph (declared with its shape and an external-data reference,
+    no bytes) and put in ``shared`` by name instead, for ``SessionOptions.add_initializer``;
+    the same name always holds the same values, so sessions of several depths share one copy
+    (:meth:`OnnxWhisperEncoder.session`). ``check``: run ``onnx.checker`` (not possible on
+    such a graph, whose data lie outside it).
     """
     if silence is not None and len(silence) < depth:
         raise ValueError(f"silence holds {len(silence)} blocks' keys and values; the graph has {depth}")
@@ -104,9 +121,20 @@ def build_encoder_graph(encoder: WhisperEncoder, depth: int,
     width, heads = encoder.width, encoder.num_heads
     nodes: list = []
     initializers: list = []
+    weights: list = []  # shared: graph inputs that SessionOptions.add_initializer fills
 
     def const(name: str, value: np.ndarray) -> str:
-        initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        value = np.ascontiguousarray(value)
+        if shared is not None and value.size >= _SHARED_MIN_VALUES:
+            shared[name] = value
+            proto = TensorProto(name=name, data_type=helper.np_dtype_to_tensor_dtype(value.dtype), dims=value.shape)
+            proto.data_location = TensorProto.EXTERNAL
+            for key, text in (("location", "paravox-shared"), ("offset", "0"), ("length", str(value.nbytes))):
+                entry = proto.external_data.add()
+                entry.key, entry.value = key, text
+            initializers.append(proto)
+        else:
+            initializers.append(numpy_helper.from_array(value, name))
         return name
 
     def node(op: str, inputs: list[str], output: str, domain: str = "", **attrs) -> str:
@@ -203,7 +231,7 @@ def build_encoder_graph(encoder: WhisperEncoder, depth: int,
     graph = helper.make_graph(
         nodes,
         f"whisper_encoder_{depth}",
-        [helper.make_tensor_value_info(_INPUT, TensorProto.FLOAT, ["batch", encoder.n_mels, "frames"])],
+        [helper.make_tensor_value_info(_INPUT, TensorProto.FLOAT, ["batch", encoder.n_mels, "frames"]), *weights],
         [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", "steps", width]) for name in outputs],
         initializers,
     )
@@ -213,7 +241,8 @@ def build_encoder_graph(encoder: WhisperEncoder, depth: int,
         producer_name="paravox",
     )
     model.ir_version = min(model.ir_version, 10)  # readable by older onnxruntime builds too
-    onnx.checker.check_model(model)
+    if check and shared is None:
+        onnx.checker.check_model(model)
     return model
 
 
@@ -233,6 +262,9 @@ class OnnxWhisperEncoder:
         self.encoder = encoder
         self.threads = int(threads)
         self._sessions: dict[tuple[int, int, bool], object] = {}
+        #: the large weights every session reads, one copy (name -> array, and its OrtValue)
+        self._shared: dict[str, np.ndarray] = {}
+        self._shared_values: dict[str, object] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -260,11 +292,20 @@ class OnnxWhisperEncoder:
             if key not in self._sessions:
                 ort = _onnxruntime()
                 silence = self.encoder.silence_keys_values(depth) if silence_after else None
-                model = build_encoder_graph(self.encoder, depth, silence=silence)
+                arrays: dict[str, np.ndarray] = {}
+                model = build_encoder_graph(self.encoder, depth, silence=silence, shared=arrays, check=False)
                 del silence
                 data = model.SerializeToString()
                 del model
                 options = ort.SessionOptions()
+                # The weights are not in the graph: each session reads the one shared copy (a
+                # name always holds the same values, whatever the depth; the silence graph's
+                # keys and values are its own).
+                for name, array in arrays.items():
+                    if name not in self._shared_values:
+                        self._shared[name] = array
+                        self._shared_values[name] = ort.OrtValue.ortvalue_from_numpy(array)
+                options.add_external_initializers(list(arrays), [self._shared_values[name] for name in arrays])
                 options.intra_op_num_threads = self.threads
                 options.inter_op_num_threads = 1
                 options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
