@@ -49,9 +49,10 @@ def tiny_funasr(tmp_path_factory):
     A random SenseVoice writes random tokens; the first seed whose transcript of the clip holds a
     language, an emotion and an event token is taken, so that each of those ways through the
     backend is exercised (what it wrote is never assumed: the tests read it back from the model)."""
-    from paravox.backends.funasr_models import SenseVoiceASR, _funasr_quiet
+    from paravox.backends.funasr_models import SenseVoiceASR
+    from paravox.funasr_runtime import funasr_quiet
 
-    with _funasr_quiet():  # FunASR's import prints to stdout and takes over the root logger
+    with funasr_quiet():  # FunASR's import prints to stdout and takes over the root logger
         pytest.importorskip("funasr", reason="the FunASR backend tests need funasr (the dev extra has it)")
         from tiny_funasr import build_tiny_emotion2vec, build_tiny_sensevoice
     from paravox.audio import load_audio

@@ -248,10 +248,10 @@ class _TinyHead:
 
 
 class _Emotion2VecHead:
-    """emotion2vec+ (``emotion2vec-plus-base`` / ``-large``) through the ``--emotion`` backend of
-    that name (:class:`~paravox.backends.funasr_models.Emotion2VecEmotion`: the same catalogue
-    entry, cache and error lines): its nine labels, no dimensions, and as feature vectors its
-    utterance embedding (``feats``, the mean of its frame features) of each clip.
+    """emotion2vec+ (``emotion2vec-plus-base`` / ``-large``; :class:`~paravox.speech_emotion.
+    emotion2vec.Emotion2Vec`, the model the ``--emotion`` backend of that name runs too: the same
+    catalogue entry, cache and error lines): its nine labels, no dimensions, and as feature
+    vectors its utterance embedding (``feats``, the mean of its frame features) of each clip.
 
     emotion2vec reads utterances of any length, so a clip is up to 10 s (the longest speech
     stretch :func:`speech_spans` gives): each stretch is one utterance to it."""
@@ -261,9 +261,9 @@ class _Emotion2VecHead:
 
     def __init__(self, model: Any):
         if isinstance(model, str):
-            from paravox.backends import registry
+            from paravox.speech_emotion.emotion2vec import Emotion2Vec
 
-            model = registry.create("emotion", model)
+            model = Emotion2Vec.from_name(model)
         self.model = model
         labels, probs, feats = model.utterance(np.zeros(SAMPLE_RATE // 2, dtype=np.float32))
         if not labels or len(probs) != len(labels):
@@ -325,7 +325,9 @@ def is_tiny(model: Any) -> bool:
 def is_emotion2vec(model: Any) -> bool:
     """Whether ``model`` names emotion2vec+ (``emotion2vec-plus-base`` or ``-large``, unless a
     directory of that name exists) or is its ``--emotion`` backend."""
-    if type(model).__name__ == "Emotion2VecEmotion":
+    from paravox.speech_emotion.emotion2vec import Emotion2Vec
+
+    if isinstance(model, Emotion2Vec):
         return True
     if not isinstance(model, str) or os.path.isdir(model):
         return False
