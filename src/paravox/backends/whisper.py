@@ -491,16 +491,24 @@ class WhisperBaseASR:
         """One packed input's result from its share of a window, or None when a region of it
         with speech got no word (alone, such a region is decoded again on its own)."""
         _, (runs, prior) = plan
-        chunks, regions = runs[0][1], runs[0][2]
-        restored = restore_speech_timestamps(window_segments, chunks, SAMPLE_RATE)
-        segments = self._segments(restored, language, 0.0, opts, None)
-        if any(r.speech >= EMPTY_REGION_SPEECH
-               and not heard_between(segments, r.start / SAMPLE_RATE, r.end / SAMPLE_RATE) for r in regions):
+        segments = self._window_share(window_segments, runs[0][1], runs[0][2], language, 0.0, opts)
+        if segments is None:
             PACK_COUNTS["region without words"] += 1
             return None
         PACK_COUNTS[how] += 1
         probability = prior.get(language) if isinstance(prior, dict) else prior
         return WhisperResult(segments, language, probability)
+
+    def _window_share(self, window_segments, chunks, regions, language, offset, opts) -> list[Segment] | None:
+        """Segments (times + ``offset``) of what a packed window gave one of its inputs or runs
+        (``chunks`` of the audio, cut into ``regions``); None when a region with speech got no
+        word (decoded alone, such a region gets its own decode)."""
+        restored = restore_speech_timestamps(window_segments, chunks, SAMPLE_RATE)
+        segments = self._segments(restored, language, offset, opts, None)
+        if any(r.speech >= EMPTY_REGION_SPEECH and not heard_between(
+                segments, offset + r.start / SAMPLE_RATE, offset + r.end / SAMPLE_RATE) for r in regions):
+            return None
+        return segments
 
     def _decode_windows(self, windows: list[list[np.ndarray]], language: str, opts: TranscribeOptions, *,
                         alone: bool = False):
@@ -665,17 +673,18 @@ class WhisperBaseASR:
             windows = [w for w in pack_windows([(k, len(speeches[k])) for k in members]) if len(w) > 1]
             for first in range(0, len(windows), packing.PACK_BATCH):
                 batch = windows[first : first + packing.PACK_BATCH]
-                answers = self._decode_windows([[speeches[k] for k in w] for w in batch], language, opts)
+                try:
+                    answers = self._decode_windows([[speeches[k] for k in w] for w in batch], language, opts)
+                except Exception:  # noqa: BLE001 - as for packed inputs: these runs are decoded alone
+                    log.warning("a batch of packed runs failed; decoding them alone", exc_info=True)
+                    continue
                 for window, answered in zip(batch, answers):
                     for k, (window_segments, doubt) in zip(window, answered):
                         if window_segments is None:
                             PACK_COUNTS[f"run: {doubt}"] += 1
                             continue
-                        restored = restore_speech_timestamps(window_segments, runs[k][1], SAMPLE_RATE)
-                        segments = self._segments(restored, language, offset, opts, None)
-                        if any(r.speech >= EMPTY_REGION_SPEECH and not heard_between(
-                                segments, offset + r.start / SAMPLE_RATE, offset + r.end / SAMPLE_RATE)
-                               for r in runs[k][2]):
+                        segments = self._window_share(window_segments, runs[k][1], runs[k][2], language, offset, opts)
+                        if segments is None:
                             PACK_COUNTS["run: region without words"] += 1
                             continue
                         PACK_COUNTS["run: packed"] += 1
