@@ -181,3 +181,57 @@ def test_manifest_language_is_read_checked_and_kept(tmp_path):
     (tmp_path / "bad.jsonl").write_text('{"id": "a", "audio": "a.wav"}\n{"id": "b", "audio": "b.wav", "language": "klingon"}\n')
     with pytest.raises(InputListError, match=r"bad.jsonl:2: language 'klingon'"):
         from_manifest(str(tmp_path / "bad.jsonl"))
+
+
+def test_a_run_unsure_of_language_and_words_gets_no_words_and_no_second_decode(monkeypatch):
+    """zh, en, zh, en runs packed by language; the windows doubt two runs' words ("logprob").
+    The one whose language no region is sure of (a cough read as English, say) gets no words
+    and its region is listed as empty; the one with a sure region is decoded alone as before."""
+    from types import SimpleNamespace
+
+    from paravox.backends import packing
+    from paravox.backends.whisper import WhisperBaseASR
+    from paravox.result import Segment, Word
+
+    def sure(region: SpeechRegion, p: float) -> SpeechRegion:
+        region.confidence = p
+        return region
+
+    regions = [sure(_region(0, 2.0, zh=0.9, en=0.1), 0.9), sure(_region(3, 1.0, en=0.5, zh=0.3), 0.5),
+               sure(_region(5, 2.0, zh=0.9, en=0.1), 0.9), sure(_region(8, 2.0, en=0.9, zh=0.1), 0.9)]
+    runs = [(lang, [{"start": r.start, "end": r.end}], [r]) for lang, r in zip(["zh", "en", "zh", "en"], regions)]
+
+    def windows(self, speeches, language, opts, **kw):  # both English runs doubted, the Mandarin ones heard
+        if language == "en":
+            return [[(None, "logprob")] * len(w) for w in speeches]
+        return [[([SimpleNamespace(start=0.1, end=0.8, words=[SimpleNamespace(start=0.1, end=0.8, word="好",
+                                                                             probability=0.9)])], None)] * len(w)
+                for w in speeches]
+
+    def window_share(self, segments, chunks, regions, language, offset, opts):
+        r = regions[0]
+        a, b = r.start / 16000, r.end / 16000
+        return [Segment(a, b, "好", words=[Word(a, b, "好", 0.9)], language=language)]
+
+    decoded = []
+
+    def decode(self, audio, chunks, language, offset, opts, progress):
+        decoded.append(chunks[0]["start"] / 16000)
+        a, b = chunks[0]["start"] / 16000, chunks[0]["end"] / 16000
+        return [Segment(a, b, "yes", words=[Word(a, b, "yes", 0.9)], language=language)], \
+            SimpleNamespace(language=language, language_probability=0.9)
+
+    monkeypatch.setattr(WhisperBaseASR, "_decode_windows", windows)
+    monkeypatch.setattr(WhisperBaseASR, "_window_share", window_share)
+    monkeypatch.setattr(WhisperBaseASR, "_decode", decode)
+    monkeypatch.setattr(packing, "UNSURE_RUNS", "drop")
+    asr = object.__new__(WhisperBaseASR)
+    audio = np.zeros(11 * 16000, dtype=np.float32)
+    result = asr._decode_runs(audio, runs, {"zh": 0.7, "en": 0.3}, 0.0, TranscribeOptions(), None)
+    assert decoded == [8.0]  # the sure English run alone; the unsure one not decoded at all
+    assert [(s.start, s.text) for s in result.segments] == [(0.0, "好"), (5.0, "好"), (8.0, "yes")]
+    assert result.empty_regions == [(3.0, 4.5, "en")]
+    monkeypatch.setattr(packing, "UNSURE_RUNS", "alone")  # as before: both decoded alone
+    decoded.clear()
+    result = asr._decode_runs(audio, runs, {"zh": 0.7, "en": 0.3}, 0.0, TranscribeOptions(), None)
+    assert decoded == [3.0, 8.0] and not result.empty_regions

@@ -612,14 +612,17 @@ class WhisperBaseASR:
         empty: list[tuple[float, float, str | None]] = []
         seconds: dict[str, float] = {}
         probability = None
-        packed = self._pack_runs(audio, runs, offset, opts) if packing.PACK_RUNS else {}
+        packed, unsure = self._pack_runs(audio, runs, offset, opts) if packing.PACK_RUNS else ({}, set())
         for k, (language, chunks, regions) in enumerate(runs):
             if k in packed:
                 run_segments = packed[k]
                 if progress is not None and run_segments:
                     progress(run_segments[-1].end)
+            elif k in unsure and packing.UNSURE_RUNS == "drop":
+                run_segments = []
             else:
-                run_segments, info = self._decode(audio, chunks, language, offset, opts, progress)
+                run_opts = replace(opts, temperature=(0.0,)) if k in unsure and packing.UNSURE_RUNS == "t0" else opts
+                run_segments, info = self._decode(audio, chunks, language, offset, run_opts, progress)
                 language = info.language
                 if not isinstance(prior, dict):
                     probability = float(info.language_probability) if prior is None else prior
@@ -648,8 +651,9 @@ class WhisperBaseASR:
             probability = prior.get(main)
         return WhisperResult(segments, main, probability, empty)
 
-    def _pack_runs(self, audio, runs, offset, opts) -> dict[int, list[Segment]]:
-        """The segments of the short runs that share windows, by run index (absolute times).
+    def _pack_runs(self, audio, runs, offset, opts) -> tuple[dict[int, list[Segment]], set[int]]:
+        """The segments of the short runs that share windows, by run index (absolute times);
+        and the runs in doubt whose language no region is sure of (see ``packing.UNSURE_RUNS``).
 
         A code-switched input makes many short runs, one language after the other; decoded one
         by one, each costs a 30-s window. Here the runs of one language, each at most
@@ -661,13 +665,14 @@ class WhisperBaseASR:
         is not returned: it is decoded on its own as before, with the temperature fallback.
         """
         if len(runs) < 2 or not opts.word_timestamps:
-            return {}
+            return {}, set()
         by_language: dict[str, list[int]] = {}
         for k, (language, chunks, _) in enumerate(runs):
             if language is not None and chunks and \
                     sum(c["end"] - c["start"] for c in chunks) <= packing.PACK_MAX_SPEECH * SAMPLE_RATE:
                 by_language.setdefault(language, []).append(k)
         out: dict[int, list[Segment]] = {}
+        unsure: set[int] = set()
         for language, members in by_language.items():
             speeches = {k: np.concatenate([audio[c["start"] : c["end"]] for c in runs[k][1]]) for k in members}
             windows = [w for w in pack_windows([(k, len(speeches[k])) for k in members]) if len(w) > 1]
@@ -682,6 +687,9 @@ class WhisperBaseASR:
                     for k, (window_segments, doubt) in zip(window, answered):
                         if window_segments is None:
                             PACK_COUNTS[f"run: {doubt}"] += 1
+                            if doubt in ("logprob", "no words") and not any(
+                                    r.confidence is not None and r.confidence >= SURE_PROBABILITY for r in runs[k][2]):
+                                unsure.add(k)
                             continue
                         segments = self._window_share(window_segments, runs[k][1], runs[k][2], language, offset, opts)
                         if segments is None:
@@ -689,7 +697,7 @@ class WhisperBaseASR:
                             continue
                         PACK_COUNTS["run: packed"] += 1
                         out[k] = segments
-        return out
+        return out, unsure
 
     def _resume(self, audio, segments, regions, language, offset, opts) -> list[Segment]:
         """``segments`` of a run, and the words of its unheard tail decoded on their own.
