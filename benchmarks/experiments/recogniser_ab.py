@@ -189,21 +189,15 @@ def main() -> int:
         items = [(r["id"], r["audio"], None) for r in rows]
         refs = {r["id"]: r["text"] for r in rows}
         report.append((set_name, refs, items))
-    if args.switch:
-        items, refs = [], {}
-        for k in range(args.switch):
-            audio, clips = build_file(args.seed + k, 100.0, 0.7)
-            items.append((f"switch-{k}", audio, clips))
-            refs.update({f"switch-{k}/{c['id']}": c["text"] for c in clips})
-        report.append(("code-switch", refs, items))
-
-    if args.bursts:
-        items, refs = [], {}
-        for k in range(args.bursts):
-            audio, clips = _with_bursts(args.seed + k, 100.0, 0.7)
-            items.append((f"bursts-{k}", audio, clips))
-            refs.update({f"bursts-{k}/{c['id']}": c["text"] for c in clips})
-        report.append(("code-switch + bursts", refs, items))
+    for count, prefix, label, build in ((args.switch, "switch", "code-switch", build_file),
+                                        (args.bursts, "bursts", "code-switch + bursts", _with_bursts)):
+        if count:
+            items, refs = [], {}
+            for k in range(count):
+                audio, clips = build(args.seed + k, 100.0, 0.7)
+                items.append((f"{prefix}-{k}", audio, clips))
+                refs.update({f"{prefix}-{k}/{c['id']}": c["text"] for c in clips})
+            report.append((label, refs, items))
 
     print(f"| set | clips | {args.lever} fired | CER without | CER with | empty without | empty with "
           "| words on bursts without | with |")
