@@ -235,3 +235,21 @@ def test_a_run_unsure_of_language_and_words_gets_no_words_and_no_second_decode(m
     decoded.clear()
     result = asr._decode_runs(audio, runs, {"zh": 0.7, "en": 0.3}, 0.0, TranscribeOptions(), None)
     assert decoded == [3.0, 8.0] and not result.empty_regions
+
+
+def test_an_unsure_region_between_sure_regions_of_its_language_is_settled():
+    from paravox.backends.speech_regions import settled_by_neighbours
+
+    def region(start: float, language: str, confidence: float, speech: float = 2.0) -> SpeechRegion:
+        r = _region(start, speech, **{language: confidence})
+        r.language, r.confidence = language, confidence
+        return r
+
+    regions = [region(0, "zh", 0.95), region(3, "zh", 0.4), region(6, "zh", 0.3, speech=0.3),
+               region(7, "zh", 0.9), region(10, "en", 0.5), region(13, "zh", 0.9), region(16, "zh", 0.6)]
+    # zh between sure zh on both sides (an unsure or short region in between does not count)
+    assert settled_by_neighbours(regions, 1) and settled_by_neighbours(regions, 2)
+    # given en between sure zh: the padded reading may change it; the last one has no sure region after it
+    assert not settled_by_neighbours(regions, 4) and not settled_by_neighbours(regions, 6)
+    regions[4].language = "zh"  # given zh, between sure zh
+    assert settled_by_neighbours(regions, 4)

@@ -10,7 +10,10 @@
 - ``unsure-runs``: a packed run whose language no region is sure of and whose words in the
   window were unsure or absent (``packing.UNSURE_RUNS``): decoded alone with the fallback
   (without) against ``--variant`` (with): ``t0`` (alone, temperature 0 only) or ``drop`` (no
-  words). "fired" counts such runs.
+  words). "fired" counts such runs;
+- ``lazy-padded``: an unsure region is read again padded only when its language may change
+  (``speech_regions.LAZY_PADDED``: not when the nearest sure regions on both sides have the
+  language it was given); "fired" gives the padded readings made, without -> with.
 
 Every clip is decoded twice, once with the lever and once without, transcription only:
 
@@ -75,7 +78,7 @@ def main() -> int:
     ap.add_argument("--switch", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--lever", choices=["resume", "pack-runs", "unsure-runs"], default="resume")
+    ap.add_argument("--lever", choices=["resume", "pack-runs", "unsure-runs", "lazy-padded"], default="resume")
     ap.add_argument("--variant", choices=["t0", "drop"], default="drop", help="unsure-runs: what 'with' does")
     ap.add_argument("--joined", action="append", default=[], help="a folder of ../shared/data whose clips are joined")
     ap.add_argument("--joined-seconds", type=float, default=60.0)
@@ -88,11 +91,22 @@ def main() -> int:
     from code_switch import build_file, per_clip_text
 
     from paravox.analyzer import Analyzer
-    from paravox.backends import packing
+    from paravox.backends import packing, speech_regions
     from paravox.backends.whisper import WhisperBaseASR
     from paravox.evaluation.nvasr import evaluate_nvasr
 
     resume = WhisperBaseASR._resume
+    unsure_default, lazy_default = packing.UNSURE_RUNS, speech_regions.LAZY_PADDED
+    padded = {"n": 0}
+    probs = speech_regions.language_probs
+
+    def counted_probs(*a, pad: bool = False, **kw):  # the padded readings made
+        padded["n"] += pad
+        return probs(*a, pad=pad, **kw)
+
+    import paravox.backends.whisper as whisper_module
+
+    whisper_module.language_probs = counted_probs
     fired = {"n": 0}
 
     def counted(self, audio, segments, *a, **kw):
@@ -122,11 +136,13 @@ def main() -> int:
             for on in (False, True):
                 WhisperBaseASR._resume = resume if on or args.lever != "resume" else identity
                 packing.PACK_RUNS = on if args.lever == "pack-runs" else True
-                packing.UNSURE_RUNS = args.variant if on and args.lever == "unsure-runs" else "alone"
+                packing.UNSURE_RUNS = args.variant if on and args.lever == "unsure-runs" else unsure_default
+                speech_regions.LAZY_PADDED = on if args.lever == "lazy-padded" else lazy_default
                 t0 = time.perf_counter()
                 asr.transcribe(audio)
                 times[on].append(time.perf_counter() - t0)
-        WhisperBaseASR._resume, packing.PACK_RUNS, packing.UNSURE_RUNS = resume, True, "alone"
+        WhisperBaseASR._resume, packing.PACK_RUNS, packing.UNSURE_RUNS = resume, True, unsure_default
+        speech_regions.LAZY_PADDED = lazy_default
         print(f"{args.timing:g} s of joined nvasr/dev speech, {args.threads} threads, {args.lever}")
         for on in (False, True):
             print(f"{'with' if on else 'without'}: " + ", ".join(f"{t:.2f}" for t in times[on])
@@ -147,8 +163,11 @@ def main() -> int:
             WhisperBaseASR._resume = counted if on else identity
         elif args.lever == "pack-runs":
             packing.PACK_RUNS = on
-        else:
+        elif args.lever == "unsure-runs":
             packing.UNSURE_RUNS = args.variant if on else "alone"
+        else:
+            speech_regions.LAZY_PADDED = on
+        padded["n"] = 0
         fired["n"] = 0
         packing.PACK_COUNTS.clear()
         texts = {}
@@ -163,7 +182,9 @@ def main() -> int:
             return texts, fired["n"]
         if args.lever == "pack-runs":
             return texts, packing.PACK_COUNTS["run: packed"]
-        return texts, sum(fired_unsure)
+        if args.lever == "unsure-runs":
+            return texts, sum(fired_unsure)
+        return texts, padded["n"]
 
     fired_unsure: list[int] = []
     pack_runs = WhisperBaseASR._pack_runs
@@ -205,9 +226,11 @@ def main() -> int:
     changed = []
     for set_name, refs, items in report:
         fired_unsure.clear()
-        base, _ = run(items, "without")
+        base, n_base = run(items, "without")
         fired_unsure.clear()
         new, n = run(items, "with")
+        if args.lever == "lazy-padded":
+            n = f"{n_base} -> {n}"
         bursts = {k for k in refs if "/burst-" in k}
         spoken = {k: v for k, v in refs.items() if k not in bursts}
         cer_b = evaluate_nvasr(spoken, {k: base[k] for k in spoken}, position_aware=False).text_cer
@@ -223,7 +246,8 @@ def main() -> int:
     for set_name, k, ref, b, n in changed:
         print(f"- {set_name} {k}\n    ref  {ref}\n    w/o  {b}\n    with {n}")
     WhisperBaseASR._resume, WhisperBaseASR._pack_runs = resume, pack_runs
-    packing.PACK_RUNS, packing.UNSURE_RUNS = True, "alone"
+    packing.PACK_RUNS, packing.UNSURE_RUNS, speech_regions.LAZY_PADDED = True, unsure_default, lazy_default
+    whisper_module.language_probs = probs
     return 0
 
 

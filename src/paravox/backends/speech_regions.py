@@ -125,6 +125,29 @@ EMPTY_REGION_SPEECH = 0.5
 #: Longest audio read for one region's language (Whisper reads 30 s).
 _DETECT_SAMPLES = 30 * SAMPLE_RATE
 
+#: An unsure region (under SURE_PROBABILITY) is read again padded only when it matters: when
+#: the language its own reading and the prior give it differs from that of the nearest sure
+#: region on either side, or it lacks one on a side. False (shipped): every unsure region is
+#: read again. Measured 2026-12-06 (benchmarks/experiments/recogniser_ab.py --lever lazy-padded,
+#: docs/history.md): it saved 5 of 35 padded readings on the choose files and lost an English
+#: clip between two Mandarin ones; the 60-s input was no faster.
+LAZY_PADDED = False
+
+
+def settled_by_neighbours(regions: list[SpeechRegion], i: int) -> bool:
+    """Whether region ``i`` has, on both sides, a nearest region sure of its language
+    (``SURE_PROBABILITY``, at least ``MIN_JUDGED_SPEECH`` of speech) with the language region
+    ``i`` was given (:func:`choose_languages`)."""
+
+    def sure(r: SpeechRegion) -> bool:
+        return r.confidence is not None and r.confidence >= SURE_PROBABILITY and r.speech >= MIN_JUDGED_SPEECH
+
+    before = next((r for r in reversed(regions[:i]) if sure(r)), None)
+    after = next((r for r in regions[i + 1 :] if sure(r)), None)
+    language = regions[i].language
+    return before is not None and after is not None and before.language == language == after.language
+
+
 #: Frames (10 ms each) a region is padded to for its second, padded language reading: 3000 is
 #: Whisper's 30-s window, as it was trained; the encoder's cost grows with its input.
 PADDED_FRAMES = 3000

@@ -18,6 +18,7 @@ import numpy as np
 
 from paravox.audio import SAMPLE_RATE
 from paravox.backends import packing
+from paravox.backends import speech_regions as region_rules
 from paravox.backends.packing import PACK_COUNTS, pack_windows, split_window
 from paravox.backends.registry import ASRResult, register
 from paravox.backends.speech_regions import (  # noqa: F401  (speech_chunks: part of this backend's face)
@@ -389,11 +390,17 @@ class WhisperBaseASR:
         def read_padded(r: SpeechRegion) -> None:
             (r.probs, r.confidence), r.padded = language_probs(self.model, audio[r.start : r.end], opts.languages, pad=True), True
 
-        for r in regions:
+        unsure = []
+        for i, r in enumerate(regions):
             if r.speech > 0:
                 r.probs, r.confidence = language_probs(self.model, audio[r.start : r.end], opts.languages)
                 if r.confidence < SURE_PROBABILITY and r.speech >= MIN_JUDGED_SPEECH:
-                    read_padded(r)
+                    unsure.append(i)
+        if region_rules.LAZY_PADDED and unsure:  # read again only where it may change a language
+            choose_languages(regions)
+            unsure = [i for i in unsure if not region_rules.settled_by_neighbours(regions, i)]
+        for i in unsure:
+            read_padded(regions[i])
         prior = choose_languages(regions)
         rare = [r for r in regions if r.probs and not r.padded and r.speech >= MIN_JUDGED_SPEECH
                 and prior.get(max(r.probs, key=r.probs.get), 0.0) < RARE_SHARE]
