@@ -669,7 +669,9 @@ class WhisperBaseASR:
         windows at a time, and each word goes back to its run (:func:`split_window`). A run
         the window cannot answer for cleanly (a word across two runs or in the gap, a decode
         cut off, unsure words, a region of it with speech but no word), or alone in its window,
-        is not returned: it is decoded on its own as before, with the temperature fallback.
+        is not returned: it is decoded on its own as before, with the temperature fallback;
+        unless its words were unsure or absent and no region of it is sure of its language,
+        when :meth:`_decode_runs` does what ``packing.UNSURE_RUNS`` says (by default: no words).
         """
         if len(runs) < 2 or not opts.word_timestamps:
             return {}, set()
