@@ -9,8 +9,7 @@
   its own. "fired" counts the runs a window answered for.
 - ``unsure-runs``: a packed run whose language no region is sure of and whose words in the
   window were unsure or absent (``packing.UNSURE_RUNS``): decoded alone with the fallback
-  (without) against ``--variant`` (with): ``t0`` (alone, temperature 0 only) or ``drop`` (no
-  words). "fired" counts such runs;
+  (without) against ``--variant drop`` (with: no words). "fired" counts such runs;
 - ``lazy-padded``: an unsure region is read again padded only when its language may change
   (``speech_regions.LAZY_PADDED``: not when the nearest sure regions on both sides have the
   language it was given); "fired" gives the padded readings made, without -> with.
@@ -79,7 +78,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--lever", choices=["resume", "pack-runs", "unsure-runs", "lazy-padded"], default="resume")
-    ap.add_argument("--variant", choices=["t0", "drop"], default="drop", help="unsure-runs: what 'with' does")
+    ap.add_argument("--variant", choices=["drop"], default="drop", help="unsure-runs: what 'with' does")
     ap.add_argument("--joined", action="append", default=[], help="a folder of ../shared/data whose clips are joined")
     ap.add_argument("--joined-seconds", type=float, default=60.0)
     ap.add_argument("--no-single", action="store_true", help="leave out nvasr/dev and tts-demos clip by clip")

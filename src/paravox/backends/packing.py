@@ -56,8 +56,8 @@ PACK_RUNS = True
 #: A packed run whose language no region of it is sure of (a laugh, a cough, a filler read as
 #: another language) and whose words in the window were unsure or absent (``logprob``, ``no
 #: words``): ``"alone"`` decodes it on its own with the temperature fallback, as any run in
-#: doubt; ``"t0"`` on its own at temperature 0 only; ``"drop"`` gives it no words (its regions
-#: are listed as empty, the event model says what they hold). ``"drop"``: such a run decoded
+#: doubt; ``"drop"`` gives it no words (its regions are listed as empty, the event model says
+#: what they hold). ``"drop"``: such a run decoded
 #: alone came back as words made up over a cough, a sniff or a gasp ("I-I-I-I", "Hmm", "Yeah"),
 #: and cost a decode with the fallback each (docs/transcription.md, step 6).
 UNSURE_RUNS = "drop"

@@ -140,7 +140,7 @@ def settled_by_neighbours(regions: list[SpeechRegion], i: int) -> bool:
     ``i`` was given (:func:`choose_languages`)."""
 
     def sure(r: SpeechRegion) -> bool:
-        return r.confidence is not None and r.confidence >= SURE_PROBABILITY and r.speech >= MIN_JUDGED_SPEECH
+        return r.sure and r.speech >= MIN_JUDGED_SPEECH
 
     before = next((r for r in reversed(regions[:i]) if sure(r)), None)
     after = next((r for r in regions[i + 1 :] if sure(r)), None)
@@ -165,6 +165,11 @@ class SpeechRegion:
     padded: bool = False  #: probs were read from the region padded to 30 s
     #: Whisper's probability of the top language before any restriction (None: max of probs)
     confidence: float | None = None
+
+    @property
+    def sure(self) -> bool:
+        """Whether its language was read with confidence (``SURE_PROBABILITY``)."""
+        return self.confidence is not None and self.confidence >= SURE_PROBABILITY
 
 
 def speech_regions(samples: np.ndarray, chunks: list[dict[str, int]], opts: TranscribeOptions) -> list[SpeechRegion]:

@@ -25,7 +25,6 @@ from paravox.backends.speech_regions import (  # noqa: F401  (speech_chunks: par
     EMPTY_REGION_SPEECH,
     MIN_JUDGED_SPEECH,
     RARE_SHARE,
-    SURE_PROBABILITY,
     SpeechRegion,
     choose_languages,
     heard_between,
@@ -394,7 +393,7 @@ class WhisperBaseASR:
         for i, r in enumerate(regions):
             if r.speech > 0:
                 r.probs, r.confidence = language_probs(self.model, audio[r.start : r.end], opts.languages)
-                if r.confidence < SURE_PROBABILITY and r.speech >= MIN_JUDGED_SPEECH:
+                if not r.sure and r.speech >= MIN_JUDGED_SPEECH:
                     unsure.append(i)
         if region_rules.LAZY_PADDED and unsure:  # read again only where it may change a language
             choose_languages(regions)
@@ -628,8 +627,7 @@ class WhisperBaseASR:
             elif k in unsure and packing.UNSURE_RUNS == "drop":
                 run_segments = []
             else:
-                run_opts = replace(opts, temperature=(0.0,)) if k in unsure and packing.UNSURE_RUNS == "t0" else opts
-                run_segments, info = self._decode(audio, chunks, language, offset, run_opts, progress)
+                run_segments, info = self._decode(audio, chunks, language, offset, opts, progress)
                 language = info.language
                 if not isinstance(prior, dict):
                     probability = float(info.language_probability) if prior is None else prior
@@ -638,7 +636,7 @@ class WhisperBaseASR:
                 lo, hi = offset + r.start / SAMPLE_RATE, offset + r.end / SAMPLE_RATE
                 if r.speech < EMPTY_REGION_SPEECH or heard_between(run_segments, lo, hi):
                     continue
-                if len(regions) > 1 and r.confidence is not None and r.confidence >= SURE_PROBABILITY:
+                if len(regions) > 1 and r.sure:
                     # Whisper base sometimes ends a decode after the first of several short
                     # sentences joined; a region surely in this language is decoded alone. (Not a
                     # laugh or a cry, read unsure: alone, Whisper writes words into those.)
@@ -696,8 +694,7 @@ class WhisperBaseASR:
                     for k, (window_segments, doubt) in zip(window, answered):
                         if window_segments is None:
                             PACK_COUNTS[f"run: {doubt}"] += 1
-                            if doubt in ("logprob", "no words") and not any(
-                                    r.confidence is not None and r.confidence >= SURE_PROBABILITY for r in runs[k][2]):
+                            if doubt in ("logprob", "no words") and not any(r.sure for r in runs[k][2]):
                                 unsure.add(k)
                             continue
                         segments = self._window_share(window_segments, runs[k][1], runs[k][2], language, offset, opts)
@@ -722,7 +719,7 @@ class WhisperBaseASR:
         heard = [i for i, r in enumerate(regions)
                  if heard_between(segments, offset + r.start / SAMPLE_RATE, offset + r.end / SAMPLE_RATE)]
         tail = regions[heard[-1] + 1 if heard else 0:]
-        if len(tail) < 2 or not any(r.confidence is not None and r.confidence >= SURE_PROBABILITY for r in tail):
+        if len(tail) < 2 or not any(r.sure for r in tail):
             return segments
         resumed, _ = self._decode(audio, join_adjacent(tail), language, offset, opts, None)
         lo = offset + tail[0].start / SAMPLE_RATE
