@@ -137,13 +137,14 @@ def test_decoding_flags_reach_the_options_without_a_config_file():
 
     args = build_parser().parse_args(["transcribe", "x.wav", "-l", "zh,en", "--one-language", "--temperature", "0,0.5",
                                       "--no-condition-on-previous-text", "--vad-threshold", "0.5", "--filler-words",
-                                      "--vad-min-silence-ms", "500", "--hotwords", "paravox Whisper"])
+                                      "--sound-words", "--vad-min-silence-ms", "500", "--hotwords", "paravox Whisper"])
     t = analyze_options(args).transcribe
     assert t.languages == ("zh", "en") and t.language is None and t.language_per_region is False
     assert t.temperature == (0.0, 0.5) and t.condition_on_previous_text is False and t.vad_threshold == 0.5
     assert analyze_options(args).filler_words is True
-    assert t.vad_min_silence_ms == 500 and t.hotwords == "paravox Whisper"
+    assert t.vad_min_silence_ms == 500 and t.hotwords == "paravox Whisper" and t.sound_words is True
     defaults = analyze_options(build_parser().parse_args(["transcribe", "x.wav"]))
     assert defaults.transcribe.language_per_region is True and defaults.filler_words is False
+    assert defaults.transcribe.sound_words is False
     with pytest.raises(OptionError, match="--temperature"):
         analyze_options(build_parser().parse_args(["transcribe", "x.wav", "--temperature", "hot"]))

@@ -93,7 +93,7 @@ def test_analyze_raw_body_with_query_options(client, speech):
     resp = client.post(
         "/v1/analyze",
         params={"language": "en", "word_timestamps": "false", "beam_size": 2, "vad_keep_loud": "false",
-                "laugh_words": "false", "name": "../clips/raw.wav"},
+                "laugh_words": "false", "sound_words": "true", "name": "../clips/raw.wav"},
         content=speech,
         headers={"content-type": "application/octet-stream"},
     )
@@ -104,6 +104,7 @@ def test_analyze_raw_body_with_query_options(client, speech):
     assert doc["options"]["transcribe"]["beam_size"] == 2
     assert doc["options"]["transcribe"]["vad_keep_loud"] is False
     assert doc["options"]["laugh_words"] is False
+    assert doc["options"]["transcribe"]["sound_words"] is True
     assert all(s["words"] == [] for s in doc["segments"])
     assert "young man" in doc["text"]
 

@@ -175,6 +175,27 @@ class Analyzer:
                 from paravox.vocal_events.laugh_words import laughs_from_words
 
                 piece_segments, laughs = laughs_from_words(piece_segments)
+            if topts.sound_words:
+                # "(laughs)", "*cough*": Whisper described a sound. The description leaves the
+                # text; a vocal one is an event, under the same threshold and shortest duration
+                # as every event.
+                from paravox.vocal_events.filler_words import keep_filler
+                from paravox.vocal_events.sound_words import sounds_from_words
+
+                piece_segments, sounds = sounds_from_words(piece_segments)
+                wanted = opts.events_tags or getattr(self.events, "tags", None)  # --events-tags, if given
+                sounds = [e for e in sounds if (wanted is None or e.tag in wanted)
+                          and keep_filler(e, opts.events_threshold, opts.events_min_duration)]
+                gate = getattr(self.events, "gate", None)
+                if gate is not None:  # the detector's gate hears each described sound as it hears a region
+                    from paravox.vocal_events.sound_words import gate_sounds
+
+                    threshold = float(self.events.detector.config.get("gate_threshold", 0.5))
+                    sounds = gate_sounds(sounds, piece, offset, gate, threshold)
+                if self.events is not None:  # kept over the detector's events there, as laughs are
+                    laughs = sorted(laughs + sounds, key=lambda e: (e.start, e.end))
+                else:
+                    events.extend(sounds)
             fillers: list[Event] = []
             if opts.filler_words:
                 # "um" / "嗯" in the text is a filled pause: it becomes an [uhm] event, kept
@@ -192,7 +213,7 @@ class Analyzer:
                 local = _shift_segments(piece_segments, -offset)
                 detected = [_shift_event(e, offset) for e in self.events.detect(piece, SAMPLE_RATE, local)]
                 detected = drop_overlapping(detected, fillers)  # the recogniser heard a filler word there
-                events.extend(merge_laughs(detected, laughs) if laughs else detected)
+                events.extend(merge_laughs(detected, laughs) if laughs else detected)  # laughs: and described sounds
             if self.emotion is not None and seconds > 0:
                 local = _shift_segments(piece_segments, -offset)
                 overall, per_segment = self.emotion.score(piece, SAMPLE_RATE, local)

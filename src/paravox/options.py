@@ -185,6 +185,10 @@ class TranscribeOptions:
     #: words or names the recogniser should favour (faster-whisper's hotwords; ignored with initial_prompt)
     hotwords: str | None = None
     word_timestamps: bool = True
+    #: let Whisper write sound descriptions as subtitles do ("(laughs)", "*cough*"): the symbols
+    #: faster-whisper suppresses by default are allowed; the analyser moves every description
+    #: out of the text and a vocal one into the events (:mod:`paravox.vocal_events.sound_words`)
+    sound_words: bool = False
     #: at most this many tokens per 30-s window (None: Whisper's own limit); bounds the cost of a repetition loop
     max_new_tokens: int | None = None
     vad: bool = True  #: skip non-speech with the Silero VAD that faster-whisper ships

@@ -141,6 +141,12 @@ WHISPER_SIZES = ("tiny", "tiny.en", "base", "base.en", "small", "small.en", "med
                  "distil-large-v2", "distil-large-v3")
 
 
+def _suppressed(opts: TranscribeOptions) -> list[int]:
+    """faster-whisper's ``suppress_tokens``: -1 forbids the symbols sound descriptions are
+    written with ("(", "[", "*"); ``sound_words`` allows them."""
+    return [] if opts.sound_words else [-1]
+
+
 def whisper_model_path(model: str | None = None) -> str:
     """The CTranslate2 folder of ``model``: None, the packaged Whisper base (offline); a folder
     holding ``model.bin``; else a size name or Hugging Face repo id, from paravox's cache
@@ -566,7 +572,7 @@ class WhisperBaseASR:
         generated = model.model.generate(
             encoded, [prompt] * len(windows), beam_size=opts.beam_size, patience=1, length_penalty=1,
             repetition_penalty=1, no_repeat_ngram_size=0, max_length=model.max_length, return_scores=True,
-            return_no_speech_prob=True, suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+            return_no_speech_prob=True, suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, _suppressed(opts)),
             max_initial_timestamp_index=int(round(1.0 / model.time_precision)),
         )
         states = np.asarray(encoded) if len(windows) > 1 else None
@@ -741,6 +747,7 @@ class WhisperBaseASR:
             hotwords=opts.hotwords,
             word_timestamps=opts.word_timestamps,
             max_new_tokens=opts.max_new_tokens,
+            suppress_tokens=_suppressed(opts),
             vad_filter=False,  # paravox picks the speech itself (speech_chunks) and maps times back
         )
 

@@ -207,6 +207,7 @@ def bench_nvasr(
     language: str | None = None,
     filler_words: bool = False,
     laugh_words: bool = True,
+    sound_words: bool = False,
     asr: str = "whisper-base",
     hyp_output: str | None = None,
     quiet: bool = True,
@@ -222,7 +223,8 @@ def bench_nvasr(
     folders = [Path(data)] if isinstance(data, (str, Path)) else [Path(d) for d in data]
     rows = nvasr_rows(folders)
     opts = AnalyzeOptions.from_kwargs(asr=asr, events=events, events_model=events_model, language=language,
-                                      filler_words=filler_words, laugh_words=laugh_words, emotion=None)
+                                      filler_words=filler_words, laugh_words=laugh_words, sound_words=sound_words,
+                                      emotion=None)
     analyzer = Analyzer(opts)
     covered = covered_tags(analyzer)
     hyps: dict[str, str] = {}
@@ -242,7 +244,7 @@ def bench_nvasr(
     sources = sorted({r["_source"] for r in rows})
     data_names = ", ".join(str(f) for f in folders)
     results: dict[str, Any] = {"data": [str(f) for f in folders], "events": events, "covered_tags": covered,
-                               "options": {"filler_words": filler_words, "laugh_words": laugh_words},
+                               "options": {"filler_words": filler_words, "laugh_words": laugh_words, "sound_words": sound_words},
                                "groups": {}, "sources": {}}
     lines = [f"NV-ASR on {data_names}: transcription + {events or 'no'} events", "", NVASR_HEADER,
              "|" + "---|" * (NVASR_HEADER.count("|") - 1)]

@@ -64,6 +64,8 @@ def register_events(bsub: argparse._SubParsersAction) -> None:
                    help="speech recogniser backend, e.g. a hub model (sensevoice-small, qwen2.5-omni-mnv17; docs/backends.md)")
     p.add_argument("--events", default="paravox-events", help="event backend ('none' for plain transcripts)")
     p.add_argument("--filler-words", action="store_true", help="um, 嗯 as [uhm] events (as 'paravox analyze --filler-words')")
+    p.add_argument("--sound-words", action="store_true",
+                   help="Whisper's sound descriptions, (laughs) or *cough*, as events (as 'paravox analyze --sound-words')")
     p.add_argument("--keep-laugh-words", action="store_true", help="leave spelled-out laughter as text")
     p.add_argument("--events-model", metavar="DIR", help="events model directory")
     p.add_argument("--language", help="force the language (default: detect)")
@@ -151,6 +153,8 @@ def cmd_bench_nvasr(args: argparse.Namespace) -> int:
     if args.backends:
         from paravox.bench.side_by_side import compare_nvasr
 
+        if args.sound_words:
+            raise UsageError("--sound-words is for paravox's own recogniser; run it without --backend")
         args.bench_task = "nvasr"
         names, models, log = _side_by_side(args)
         return _print_side_by_side(args, compare_nvasr(
@@ -161,7 +165,7 @@ def cmd_bench_nvasr(args: argparse.Namespace) -> int:
     result = bench.bench_nvasr(
         args.data, asr=args.asr, events=None if args.events == "none" else args.events, events_model=args.events_model,
         language=args.language, filler_words=args.filler_words, laugh_words=not args.keep_laugh_words,
-        hyp_output=args.hyp_output, quiet=args.quiet,
+        sound_words=args.sound_words, hyp_output=args.hyp_output, quiet=args.quiet,
     )
     print(result["markdown"])
     if args.output:

@@ -143,6 +143,7 @@ def analyze_options(args: argparse.Namespace, **fixed: Any):
     switches = {"no_vad": ("vad", False), "vad_strict": ("vad_keep_loud", False),
                 "no_word_timestamps": ("word_timestamps", False), "keep_traditional": ("chinese_script", "keep"),
                 "keep_laugh_words": ("laugh_words", False), "filler_words": ("filler_words", True),
+                "sound_words": ("sound_words", True),
                 "one_language": ("language_per_region", False),
                 "no_condition_on_previous_text": ("condition_on_previous_text", False)}
     for flag, (name, value) in switches.items():

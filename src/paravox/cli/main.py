@@ -113,6 +113,11 @@ def _add_model_options(p: argparse.ArgumentParser, *, emotion: bool = True) -> N
         help="filled pauses the recogniser wrote (um, uh, 嗯, 呃) become [uhm] events, as NVSpeech writes them "
         "(default: they stay text, as MNV-17 and the NVVSpeech Challenge write them)",
     )
+    g.add_argument(
+        "--sound-words", action="store_true",
+        help="let Whisper describe sounds as subtitles do ((laughs), *cough*): each description leaves the text and "
+        "a vocal one becomes an event (default: Whisper may not write the brackets; docs/events.md)",
+    )
     add_threshold_argument(g, dest="events_threshold")
     g.add_argument("--tags", dest="events_tags", default=None, metavar="TAGS", help="only these event tags, comma-separated (laugh,cough)")
     g.add_argument("--min-duration", dest="events_min_duration", type=float, default=None, metavar="SECONDS", help="drop shorter events")

@@ -181,6 +181,10 @@ def create_app(
             None, description="filled pauses the recogniser wrote (um, 嗯) become uhm events (default false; "
             "the CLI's --filler-words)"
         ),
+        sound_words: bool | None = Query(
+            None, description="Whisper may describe sounds, (laughs) or *cough*: each leaves the text and a vocal one "
+            "becomes an event (default false; the CLI's --sound-words)"
+        ),
         name: str | None = Query(None, max_length=1000, description="label for a raw-body upload (default 'upload')"),
     ) -> JSONResponse:
         flat = {
@@ -192,6 +196,7 @@ def create_app(
             "events_min_duration": events_min_duration,
             "laugh_words": laugh_words,
             "filler_words": filler_words,
+            "sound_words": sound_words,
             "beam_size": beam_size,
             "initial_prompt": initial_prompt,
             "vad": vad,

@@ -178,7 +178,7 @@ def install_stream_route(
     def _open(websocket: WebSocket) -> tuple[StreamSession, PcmReader]:
         q = websocket.query_params
         known = {"sample_rate", "language", "events", "emotion", "beam_size", "initial_prompt", "vad_keep_loud",
-                 "events_threshold", "events_tags", "events_min_duration", "laugh_words", "filler_words", "partials",
+                 "events_threshold", "events_tags", "events_min_duration", "laugh_words", "filler_words", "sound_words", "partials",
                  "max_segment", "name"}
         unknown = sorted(set(q) - known)
         if unknown:
@@ -192,7 +192,7 @@ def install_stream_route(
                 flat["beam_size"] = int(q["beam_size"])
             if "events_min_duration" in q:
                 flat["events_min_duration"] = float(q["events_min_duration"])
-            for key in ("vad_keep_loud", "laugh_words", "filler_words"):
+            for key in ("vad_keep_loud", "laugh_words", "filler_words", "sound_words"):
                 if key in q:
                     flat[key] = _boolean(key, q[key])
             stream_opts = StreamOptions(

@@ -87,17 +87,27 @@ def laughs_from_words(segments: Sequence[Segment]) -> tuple[list[Segment], list[
     Segments left with no words are dropped. Segments without word timestamps are left as
     they are (there is no time to give the event).
     """
+    return words_to_events(segments, _laugh_runs, lambda run: "laugh")
+
+
+def words_to_events(segments: Sequence[Segment], find_runs, tag_of) -> tuple[list[Segment], list[Event]]:
+    """Segments without the word runs ``find_runs(words)`` gives (``[i, j)`` ranges), and an
+    event per run ``tag_of(run)`` names (None: the run leaves the text with no event), spanning
+    it, scored by the mean of its word probabilities. Segments left with no words are dropped;
+    segments without word timestamps are left as they are (there is no time to give an event)."""
     out: list[Segment] = []
     events: list[Event] = []
     for seg in segments:
-        runs = _laugh_runs(seg.words) if seg.words else []
+        runs = find_runs(seg.words) if seg.words else []
         if not runs:
             out.append(seg)
             continue
         drop: set[int] = set()
         for i, j in runs:
             run = seg.words[i:j]
-            events.append(Event("laugh", run[0].start, run[-1].end, sum(w.prob for w in run) / len(run)))
+            tag = tag_of(run)
+            if tag is not None:
+                events.append(Event(tag, run[0].start, run[-1].end, sum(w.prob for w in run) / len(run)))
             drop.update(range(i, j))
         kept = [w for k, w in enumerate(seg.words) if k not in drop]
         if not kept:
@@ -113,13 +123,14 @@ def merge_laughs(detected: Sequence[Event], laughs: Sequence[Event]) -> list[Eve
 
     The laugh keeps the union of the two spans and the higher score when the detector also
     said laugh; a detector event with another tag over the same stretch is dropped, since the
-    recogniser heard laughter there.
+    recogniser heard laughter there. ``laughs`` may hold any events the recogniser wrote
+    (:mod:`paravox.vocal_events.sound_words`): each is kept, as a laugh is, over the detector's.
     """
     merged = [replace(e) for e in laughs]
     for ev in detected:
         hit = next((m for m in merged if ev.start < m.end and m.start < ev.end), None)
         if hit is None:
             merged.append(ev)
-        elif ev.tag == "laugh":
+        elif ev.tag == hit.tag:
             hit.start, hit.end, hit.score = min(hit.start, ev.start), max(hit.end, ev.end), max(hit.score, ev.score)
     return sorted(merged, key=lambda e: (e.start, e.end))
