@@ -20,6 +20,7 @@ unseen voices, split into a *choose* half and a *report* half of the speakers.
     python benchmarks/experiments/nv_levers.py audioset         # EfficientAT AudioSet tagger on 1-s windows (efficientat.py)
     python benchmarks/experiments/nv_levers.py audioset-isolated   # the tagger on isolated bursts and on read speech
     python benchmarks/experiments/nv_levers.py demo             # what the models make of samples/demo.flac
+    python benchmarks/experiments/nv_levers.py cache --sound-words   # transcripts with Whisper's sound descriptions allowed
 
 Cache: ``benchmarks/results/levers/`` (not committed; rebuilt by the commands above, about
 25 min on 2 cores). ``score`` shows only the development sources and the choose half unless
@@ -34,7 +35,8 @@ drops a detector region the isolated classifier gives ``none`` NN% or more (what
 the AudioSet tagger's class mapped to a tag (:data:`AUDIOSET_TAGS`) reaches NN% on a 1-s
 window (``-sel``: only the tags it detects on isolated clips, ``-iso``: named or vetoed by
 the isolated classifier); ``fillers`` writes ``um``/``嗯`` as ``[uhm]``
-(:mod:`paravox.vocal_events.filler_words`).
+(:mod:`paravox.vocal_events.filler_words`); ``shipped-sound`` adds the sounds Whisper described
+when allowed to (``TranscribeOptions.sound_words``; transcripts from ``cache --sound-words``).
 """
 
 from __future__ import annotations
@@ -71,14 +73,16 @@ def cmd_cache(args: argparse.Namespace) -> None:
     from paravox.audio import load_audio
     from paravox.vocal_events.model import load_detector
 
+    from paravox.options import AnalyzeOptions, TranscribeOptions
+
     CACHE.mkdir(parents=True, exist_ok=True)
     (CACHE / "scores").mkdir(exist_ok=True)
-    out = CACHE / "asr.jsonl"
+    out = CACHE / ("asr_sound.jsonl" if args.sound_words else "asr.jsonl")
     done = set()
     if out.exists():
         done = {json.loads(l)["id"] for l in out.read_text(encoding="utf-8").splitlines() if l.strip()}
-    analyzer = Analyzer(events=None, emotion=None)
-    det = load_detector()
+    analyzer = Analyzer(AnalyzeOptions(events=None, emotion=None, transcribe=TranscribeOptions(sound_words=args.sound_words)))
+    det = None if args.sound_words else load_detector()  # the detector's scores are the same either way
     clips = [c for c in clip_list() if c["id"] not in done]
     if args.group:
         clips = [c for c in clips if c["group"] == args.group]
@@ -86,10 +90,13 @@ def cmd_cache(args: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         audio = load_audio(clip["audio"])
         a = analyzer.analyze(audio, name=clip["id"])
-        scores = det.frame_scores(audio.samples)
-        np.save(CACHE / "scores" / f"{clip['id']}.npy", scores.astype(np.float16))
+        if det is not None:
+            scores = det.frame_scores(audio.samples)
+            np.save(CACHE / "scores" / f"{clip['id']}.npy", scores.astype(np.float16))
         row = {**clip, "duration": a.duration, "language_detected": a.language,
                "segments": [s.to_dict() for s in a.segments]}
+        if args.sound_words:  # the analyser moved the descriptions out of the words: keep its events
+            row["sounds"] = [e.to_dict() for e in a.events]
         with out.open("a", encoding="utf-8") as f:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
         print(f"{k}/{len(clips)} {clip['id']} {time.perf_counter() - t0:.1f}s", file=sys.stderr)
@@ -231,6 +238,12 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "veto50-lgf1-80-agree15": {"iso_veto": 0.5, "lg": 0.8, "lg_model": "switchboard_fast1", "lg_agree": 15},
     "veto50-lgasf70-agree15": {"iso_veto": 0.5, "lg": 0.7, "lg_model": "audioset_fast", "lg_agree": 15},
     "veto50-lgasf90-agree15": {"iso_veto": 0.5, "lg": 0.9, "lg_model": "audioset_fast", "lg_agree": 15},
+    # Whisper's own sound descriptions ("(laughs)", "*cough*"; TranscribeOptions.sound_words,
+    # transcripts from `cache --sound-words`) on top of what ships; -iso: dropped where the
+    # isolated classifier says none
+    "shipped-sound": {"iso_veto": 0.5, "lg": 0.9, "lg_model": "switchboard_fast1", "lg_agree": 15, "sound": True},
+    "shipped-sound-iso": {"iso_veto": 0.5, "lg": 0.9, "lg_model": "switchboard_fast1", "lg_agree": 15, "sound": True,
+                          "sound_iso": True},
     "fillers": {"fillers": True},
     "fillers-veto50": {"fillers": True, "iso_veto": 0.5},
     "fillers-trust90-veto50-act15": {"fillers": True, "iso_veto": 0.5, "iso_trust": 0.9, "act": 15},
@@ -408,13 +421,26 @@ def run_config(cfg: dict[str, Any], asr: list[dict[str, Any]], regions: dict[str
     det_tags = load_detector().tags
     clf_tags = load_classifier().tags
     iso_labels = load_classifier(isolated_classifier_path(None)).labels
+    sound_rows = {}
+    if cfg.get("sound"):
+        from paravox.result import Event
+
+        sound_rows = {r["id"]: r for r in rows("asr_sound.jsonl")}
     out = []
     for row in asr:
+        if cfg.get("sound"):
+            row = sound_rows[row["id"]]
         segments = [Segment.from_dict(s) for s in row["segments"]]
         found = events_for(row, regions[row["id"]], cfg, det_tags, clf_tags, iso_labels)
+        laughs = []
         if laugh_words and row["group"] == "nvasr":
             segments, laughs = laughs_from_words(segments)
-            found = merge_laughs(found, laughs) if laughs else found
+        if cfg.get("sound"):  # as the analyzer does: after the laugh words, on every clip
+            sounds = [Event.from_dict(e) for e in row["sounds"]]
+            if cfg.get("sound_iso"):
+                sounds = [e for e in sounds if iso_rename(row, e, iso_labels) is not None]
+            laughs = sorted(laughs + sounds, key=lambda e: (e.start, e.end))
+        found = merge_laughs(found, laughs) if laughs else found
         if cfg.get("fillers"):
             from paravox.vocal_events.filler_words import fillers_from_words
 
@@ -464,6 +490,8 @@ def cmd_score(args: argparse.Namespace) -> None:
             print("   per tag (reference / written / right): " + ", ".join(
                 f"{t} {v['support']}/{v['hyp']}/{round((v['recall'] or 0) * v['support'])}"
                 for t, v in sorted(pooled["per_tag"].items())))
+            print("   text CER / position F1 per source: " + ", ".join(
+                f"{s} {_fmt(results[name][s]['text_cer'])} / {_fmt(results[name][s]['position_f1'])}" for s in shown))
         if args.show:
             for r in hyp:
                 if r["group"] == "nvasr" and (args.report or r["source"] in dev):
@@ -621,6 +649,8 @@ def main() -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("cache")
     c.add_argument("--group", choices=["nvasr", "plain"])
+    c.add_argument("--sound-words", action="store_true",
+                   help="transcribe with TranscribeOptions(sound_words=True) into asr_sound.jsonl (the 'sound' configurations)")
     sub.add_parser("regions")
     sub.add_parser("audioset")
     sub.add_parser("audioset-isolated")
