@@ -156,3 +156,35 @@ def test_with_the_event_detector_on_its_gate_hears_the_described_sounds_too(desc
     finally:
         registry.unregister("events", "gated-events")
     assert gated.events == [] and gated.text == "I want that car"
+
+
+class _LaughingASR(_DescribingASR):
+    """Spells a laugh out and describes it too: "Ha-ha-ha! [laughs] yes"."""
+
+    name = "laughing-asr"
+
+    def transcribe(self, samples, *, offset=0.0, options=None, progress=None):
+        texts = ["Ha-ha-ha!", "[laughs]", "yes"]
+        words = [Word(offset + 0.5 * i, offset + 0.5 * (i + 1), t, 0.9) for i, t in enumerate(texts)]
+        return ASRResult([Segment(offset, offset + 1.5, " ".join(texts), words, "en")], "en", 1.0)
+
+
+class _SilentEvents(_GatedEvents):
+    name = "silent-events"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = None
+
+
+def test_a_laugh_spelled_out_and_described_is_one_laugh():
+    registry.register("asr", "laughing-asr")(_LaughingASR)
+    registry.register("events", "silent-events")(_SilentEvents)
+    try:
+        audio = (tone(220, seconds=3.0), 16000)
+        a = Analyzer(asr="laughing-asr", events="silent-events", emotion=None, sound_words=True).analyze(audio)
+    finally:
+        registry.unregister("asr", "laughing-asr")
+        registry.unregister("events", "silent-events")
+    assert a.tagged_text() == "[laugh] yes"
+    assert [(e.tag, e.start, e.end) for e in a.events] == [("laugh", 0.0, 1.0)]

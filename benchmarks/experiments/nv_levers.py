@@ -424,6 +424,7 @@ def run_config(cfg: dict[str, Any], asr: list[dict[str, Any]], regions: dict[str
     sound_rows = {}
     if cfg.get("sound"):
         from paravox.result import Event
+        from paravox.vocal_events.sound_words import join_same
 
         sound_rows = {r["id"]: r for r in rows("asr_sound.jsonl")}
     out = []
@@ -439,7 +440,7 @@ def run_config(cfg: dict[str, Any], asr: list[dict[str, Any]], regions: dict[str
             sounds = [Event.from_dict(e) for e in row["sounds"]]
             if cfg.get("sound_iso"):
                 sounds = [e for e in sounds if iso_rename(row, e, iso_labels) is not None]
-            laughs = sorted(laughs + sounds, key=lambda e: (e.start, e.end))
+            laughs = join_same(laughs, sounds)
         found = merge_laughs(found, laughs) if laughs else found
         if cfg.get("fillers"):
             from paravox.vocal_events.filler_words import fillers_from_words

@@ -190,10 +190,12 @@ class Analyzer:
                 if gate is not None:  # the detector's gate hears each described sound as it hears a region
                     from paravox.vocal_events.sound_words import gate_sounds
 
-                    threshold = float(self.events.detector.config.get("gate_threshold", 0.5))
-                    sounds = gate_sounds(sounds, piece, offset, gate, threshold)
+                    config = getattr(getattr(self.events, "detector", None), "config", None) or {}
+                    sounds = gate_sounds(sounds, piece, offset, gate, float(config.get("gate_threshold", 0.5)))
                 if self.events is not None:  # kept over the detector's events there, as laughs are
-                    laughs = sorted(laughs + sounds, key=lambda e: (e.start, e.end))
+                    from paravox.vocal_events.sound_words import join_same
+
+                    laughs = join_same(laughs, sounds)  # "Ha-ha! (laughs)" is one laugh
                 else:
                     events.extend(sounds)
             fillers: list[Event] = []

@@ -20,6 +20,7 @@ since it is not speech either.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Sequence
 
 from paravox.result import Event, Segment, Word
@@ -125,3 +126,24 @@ def gate_sounds(sounds: Sequence[Event], samples, offset: float, gate, threshold
             continue
         kept.append(e)
     return kept
+
+
+#: A described sound this close (seconds) to a recogniser's event of the same tag is that event.
+JOIN_GAP = 0.3
+
+
+def join_same(events: Sequence[Event], sounds: Sequence[Event]) -> list[Event]:
+    """``events`` (laughs spelled out) plus the described ``sounds``; a sound overlapping or
+    within :data:`JOIN_GAP` of an event of the same tag widens it (highest score kept).
+
+    >>> join_same([Event("laugh", 0.0, 0.5, 0.9)], [Event("laugh", 0.5, 1.0, 0.7), Event("cough", 2.0, 2.4, 0.8)])
+    [Event(tag='laugh', start=0.0, end=1.0, score=0.9), Event(tag='cough', start=2.0, end=2.4, score=0.8)]
+    """
+    out = [replace(e) for e in events]
+    for s in sounds:
+        hit = next((e for e in out if e.tag == s.tag and s.start <= e.end + JOIN_GAP and e.start <= s.end + JOIN_GAP), None)
+        if hit is None:
+            out.append(replace(s))
+        else:
+            hit.start, hit.end, hit.score = min(hit.start, s.start), max(hit.end, s.end), max(hit.score, s.score)
+    return sorted(out, key=lambda e: (e.start, e.end))
