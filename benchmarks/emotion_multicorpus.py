@@ -12,6 +12,11 @@ audio and on noise-augmented copies (5-25 dB SNR, -12..+6 dB gain). The head's C
 temperature are chosen inside each round's training data exactly as for the shipped model
 (speaker-grouped CV, a held-out speaker part).
 
+``--speed train|test|both`` (issue 22, 2026-12-06): 0.9x and 1.1x speed copies of every clip
+(Kaldi's recipe, as ``paravox bench emotion --augment speed90 speed110``) join the training
+rows (``train``), or the calibrated probabilities of a held-out clip are averaged over it and
+its two copies (``test``: test-time augmentation), or both.
+
 ``--extra-tava`` adds the TAVA clips whose affect names a label (enraged/annoyed = angry, ...)
 to every training part. Measured 2026-12-04 with ``--no-augment`` (clean features only):
 UA CASIA / EmoDB / RAVDESS 58.0 / 87.0 / 72.3 without, 56.9 / 86.8 / 71.6 with: not shipped. Deterministic; reads the feature cache that
@@ -45,12 +50,21 @@ TAVA_LABELS = {"enraged": "angry", "annoyed": "angry", "happy": "happy", "joyful
 EMODB_GROUPS = [("03", "08"), ("09", "10"), ("11", "12"), ("13", "14"), ("15", "16")]
 
 
+SPEEDS = ("speed90", "speed110")
+
+
 def load_all(data: Path, features: FeatureConfig, augment: bool, extra_tava: bool = False):
     for name in CORPORA + (("tava",) if extra_tava else ()):
         c = load_corpus(data / name) if name != "tava" else _tava(data / name)
         X = extract_files(c.paths, features, progress=True)
         Xn = extract_files(c.paths, features, augment="noise", progress=True) if augment else None
         yield name, c, X, Xn
+
+
+def speed_copies(corpora, features: FeatureConfig) -> list[np.ndarray]:
+    """The 0.9x and 1.1x copies' features, rows in :func:`gather`'s order."""
+    return [np.vstack([extract_files(c.paths, features, augment=a, progress=True) for c in corpora.values()])
+            for a in SPEEDS]
 
 
 def _tava(folder: Path):
@@ -85,25 +99,30 @@ def held_out(round_k: int, meta, corpora) -> np.ndarray:
     return np.array([i for i, m in enumerate(meta) if m["id"] in ids or m["speaker"] in speakers])
 
 
-def fit(meta, X, Xn, rows: np.ndarray, seed: int = 0):
+def fit(meta, X, Xn, rows: np.ndarray, seed: int = 0, speeds: list[np.ndarray] | None = None):
     names = [meta[i]["label"] for i in rows]
     groups = [meta[i]["speaker"] for i in rows]
+    copies = ([Xn] if Xn is not None else []) + (speeds or [])
     return train_model(X[rows], EMOTION2VEC_LABELS, names, groups, FEATURES, grid=GRID, seed=seed,
-                       X_extra=None if Xn is None else Xn[rows], extra_index=None if Xn is None else np.arange(len(rows)))
+                       X_extra=np.vstack([c[rows] for c in copies]) if copies else None,
+                       extra_index=np.tile(np.arange(len(rows)), len(copies)) if copies else None)
 
 
 def evaluate(args) -> dict:
     from paravox.evaluation.classification import evaluate_classification
 
     meta, X, Xn, corpora = gather(Path(args.data), FEATURES, args.augment, args.extra_tava)
+    speeds = speed_copies(corpora, FEATURES) if args.speed else None
     per = {n: {"ref": [], "clean": [], "noisy": [], "p_clean": [], "y": []} for n in CORPORA}
     rounds = []
     for k in range(1, 7):
         t = time.perf_counter()
         test = held_out(k, meta, corpora)
         train = np.setdiff1d(np.arange(len(meta)), test)
-        model, report = fit(meta, X, Xn, train)
+        model, report = fit(meta, X, Xn, train, speeds=speeds if args.speed in ("train", "both") else None)
         pc = model.predict_proba(X[test])
+        if args.speed in ("test", "both"):  # test-time augmentation: the clip and its two copies, averaged
+            pc = (pc + sum(model.predict_proba(s[test]) for s in speeds)) / (1 + len(speeds))
         pn = model.predict_proba(Xn[test]) if Xn is not None else None
         for j, i in enumerate(test):
             d = per[meta[i]["corpus"]]
@@ -117,7 +136,7 @@ def evaluate(args) -> dict:
                        "temperature": report.temperature, "seconds": round(time.perf_counter() - t, 1)})
         print(f"round {k}: train {len(train)}, held out {len(test)}, C {report.options['C']}, "
               f"T {report.temperature:.2f} ({time.perf_counter() - t:.0f} s)", file=sys.stderr, flush=True)
-    out = {"features": FEATURES.to_dict(), "augment": args.augment, "rounds": rounds, "corpora": {}}
+    out = {"features": FEATURES.to_dict(), "augment": args.augment, "speed": args.speed, "rounds": rounds, "corpora": {}}
     for n in CORPORA:
         d = per[n]
         r = evaluate_classification(d["ref"], d["clean"])
@@ -141,13 +160,16 @@ def table(result: dict) -> str:
 
 
 def ship(args) -> dict:
-    meta, X, Xn, _ = gather(Path(args.data), FEATURES, args.augment)
-    model, report = fit(meta, X, Xn, np.arange(len(meta)))
+    meta, X, Xn, corpora = gather(Path(args.data), FEATURES, args.augment)
+    if args.speed not in (None, "train"):
+        raise SystemExit("--ship takes --speed train only (test-time copies are not part of the model)")
+    speeds = speed_copies(corpora, FEATURES) if args.speed else None
+    model, report = fit(meta, X, Xn, np.arange(len(meta)), speeds=speeds)
     model.info.update({
         "trained_on": "CASIA (1200) + EmoDB (535) + RAVDESS actors 01-20 (1194), labels mapped to emotion2vec's nine",
         "label_maps": LABEL_MAPS,
-        "command": "python benchmarks/emotion_multicorpus.py --ship",
-        "augment": "noise+gain copies" if args.augment else "none",
+        "command": "python benchmarks/emotion_multicorpus.py --ship" + (" --speed train" if args.speed else ""),
+        "augment": ("noise+gain copies" if args.augment else "none") + (", 0.9x+1.1x speed copies" if args.speed else ""),
     })
     out = Path(args.out)
     model.save(out)
@@ -167,6 +189,8 @@ def main() -> None:
     ap.add_argument("--extra-tava", action="store_true",
                     help="also train on TAVA clips whose affect names a label (never held out, never scored)")
     ap.add_argument("--layers", type=int, nargs="+", default=None, help="encoder blocks (default: 0 1 2 3)")
+    ap.add_argument("--speed", choices=("train", "test", "both"), default=None,
+                    help="0.9x/1.1x speed copies in training, averaged over at test time, or both (--ship: train only)")
     args = ap.parse_args()
     if args.layers:
         global FEATURES
