@@ -148,13 +148,22 @@ class _GatedEvents:
         return []
 
 
-def test_with_the_event_detector_on_its_gate_hears_the_described_sounds_too(describing):
-    registry.register("events", "gated-events")(_GatedEvents)
+def _analyse_with(events_cls, asr_name, asr_cls=None):
+    """A 3-s tone analysed with sound words, the event backend ``events_cls`` (and the recogniser
+    ``asr_cls``, when given) registered for the call only."""
+    backends = [("events", events_cls)] + ([("asr", asr_cls)] if asr_cls else [])
+    for kind, cls in backends:
+        registry.register(kind, cls.name)(cls)
     try:
-        audio = (tone(220, seconds=3.0), 16000)
-        gated = Analyzer(asr="describing-asr", events="gated-events", emotion=None, sound_words=True).analyze(audio)
+        analyzer = Analyzer(asr=asr_name, events=events_cls.name, emotion=None, sound_words=True)
+        return analyzer.analyze((tone(220, seconds=3.0), 16000))
     finally:
-        registry.unregister("events", "gated-events")
+        for kind, cls in backends:
+            registry.unregister(kind, cls.name)
+
+
+def test_with_the_event_detector_on_its_gate_hears_the_described_sounds_too(describing):
+    gated = _analyse_with(_GatedEvents, "describing-asr")
     assert gated.events == [] and gated.text == "I want that car"
 
 
@@ -178,13 +187,6 @@ class _SilentEvents(_GatedEvents):
 
 
 def test_a_laugh_spelled_out_and_described_is_one_laugh():
-    registry.register("asr", "laughing-asr")(_LaughingASR)
-    registry.register("events", "silent-events")(_SilentEvents)
-    try:
-        audio = (tone(220, seconds=3.0), 16000)
-        a = Analyzer(asr="laughing-asr", events="silent-events", emotion=None, sound_words=True).analyze(audio)
-    finally:
-        registry.unregister("asr", "laughing-asr")
-        registry.unregister("events", "silent-events")
+    a = _analyse_with(_SilentEvents, "laughing-asr", _LaughingASR)
     assert a.tagged_text() == "[laugh] yes"
     assert [(e.tag, e.start, e.end) for e in a.events] == [("laugh", 0.0, 1.0)]

@@ -55,7 +55,7 @@ _EN = {
     "snore": "snore", "snores": "snore", "snoring": "snore",
     "throat": "ahem", "ahem": "ahem",
 }
-#: Chinese descriptions: the longest first ("咳嗽" before "咳").
+#: Chinese descriptions: a description holding these characters names the tag (咳 covers 咳嗽, 笑 笑声).
 _ZH = (("笑", "laugh"), ("咳", "cough"), ("叹气", "sigh"), ("叹息", "sigh"), ("哭", "cry"), ("抽泣", "cry"),
        ("尖叫", "scream"), ("喷嚏", "sneeze"), ("哈欠", "yawn"), ("喘", "pant"), ("呼吸", "breath"),
        ("吸气", "breath"), ("清嗓", "ahem"), ("呻吟", "moan"), ("哼", "hum"), ("打鼾", "snore"), ("吸鼻", "sniff"))
