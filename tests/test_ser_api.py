@@ -197,6 +197,30 @@ def test_cli_records_a_bad_input_and_carries_on(user_model, tmp_path, capsys):
     assert emb.ndim == 1 and not (tmp_path / "emb" / "utt_bad.npy").exists()
 
 
+def test_a_short_input_with_one_segment_is_encoded_once(user_model):
+    """An input of at most 5 s is one clip for the file-level emotion; its single segment gets
+    that score (same probabilities, the segment's own times) without a second encoder pass."""
+    from paravox.audio import load_audio
+    from paravox.backends import registry
+    from paravox.result import Segment
+
+    backend = registry.create("emotion", "paravox-emotion", model=str(user_model))
+    x = load_audio(DATA / "emotion/casia" / _casia("zhaoquanyin", "angry", 1)[0]["audio"]).samples
+    assert len(x) / SR <= backend.recognizer.window_seconds
+    head = backend.recognizer.head
+    calls = []
+    real = head.clips
+    head.clips = lambda clips: (calls.append(len(clips)), real(clips))[1]
+    overall, per = backend.score(x, SR, [Segment(0.2, 1.5, "x")])
+    assert calls == [1]
+    assert per[0].scores == pytest.approx(overall.scores) and per[0].label == overall.label
+    assert (per[0].start, per[0].end) == (0.2, 1.5) and (overall.start, overall.end) == (0.0, len(x) / SR)
+    # Two segments, or none, keep their own passes: each segment on its own, then the whole.
+    calls.clear()
+    _, per2 = backend.score(x, SR, [Segment(0.0, 0.8, "a"), Segment(0.8, len(x) / SR, "b")])
+    assert calls == [1, 1, 1] and len(per2) == 2
+
+
 def test_cli_rejects_a_model_dir_whose_labels_do_not_match(user_model, tmp_path, capsys):
     import shutil
 

@@ -1,6 +1,7 @@
 """The ``paravox-emotion`` backend: emotion for ``paravox analyze`` (``--emotion paravox-emotion``).
 
-Scores every ASR segment on its own (the framing the model was trained on), and the whole
+Scores every ASR segment on its own (the framing the model was trained on; an input of at
+most 5 s with one segment is one clip, and its segment gets the input's score), and the whole
 input with :meth:`~paravox.speech_emotion.recognizer.EmotionRecognizer.file_emotion`, the
 file-level emotion ``paravox emotion`` gives too. With no speech (silence, music, a
 vocalization on its own) there is no file-level emotion, rather than a label read off
@@ -38,12 +39,19 @@ class ParavoxEmotion:
         if len(samples) == 0:
             return None, [None for _ in segments]
         rec = self.recognizer
+        found = rec.file_emotion(samples)
+        if found is not None and len(segments) == 1 and duration <= rec.window_seconds:
+            # A short input is scored as one clip (the framing the model was trained on); its
+            # one segment is that speech, so it gets the same score rather than a second pass
+            # of the encoder over nearly the same samples (a corpus of short clips: issue 23).
+            whole, speech = found
+            s = segments[0]
+            return rec.score(whole, 0, 0.0, duration, speech), [rec.score(whole, 0, s.start, s.end)]
         spans = [(max(0.0, s.start), min(duration, s.end)) for s in segments]
         per: list[EmotionScore | None] = []
         if spans:
             scored = rec.spans(samples, spans)
             per = [rec.score(scored, i, s.start, s.end) for i, s in enumerate(segments)]
-        found = rec.file_emotion(samples)
         if found is None:
             return None, per
         whole, speech = found
