@@ -280,7 +280,7 @@ def main() -> int:
         print(f"note: {note}")
     print()
     print("| system | wall s | work s | clips/s | audio h per h | throughput vs plain loop | CER | CER zh | CER en "
-          "| peak RSS (MB) |")
+          "| peak RSS (MiB) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for key, label, _ in systems:
         r = results[key]

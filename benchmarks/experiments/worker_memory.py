@@ -55,7 +55,7 @@ def main() -> int:
     ap.add_argument("--clips", type=int, default=32)
     args = ap.parse_args()
     print(f"{datetime.date.today()}, {args.clips} clips of the choose set, 1 thread\n")
-    print("| configuration | peak RSS (MB) | RSS at the end (MB) |")
+    print("| configuration | peak RSS (MiB) | RSS at the end (MiB) |")
     print("|---|---:|---:|")
     for label, events, emotion, mode in CONFIGS:
         out = subprocess.run([sys.executable, "-c", _CHILD, str(ROOT / "benchmarks"), str(args.clips), events, emotion,

@@ -268,7 +268,7 @@ def _worker_main(conn, spec: WorkerSpec, parent_pid: int | None = None) -> None:
 
 
 def _peak_rss_mb() -> float:
-    """This process's peak resident memory in MB (0 where the platform does not say)."""
+    """This process's peak resident memory in MiB (0 where the platform does not say)."""
     try:
         import resource
 

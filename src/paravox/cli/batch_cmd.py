@@ -153,7 +153,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         rate += f" on {summary.workers} worker{'s' if summary.workers > 1 else ''}"
     if summary.analysed:
         rate += f" ({summary.clips_per_second:.2f} inputs/s, {summary.audio_hours_per_hour:.1f} h of audio per hour"
-        rate += f", peak {summary.peak_worker_rss_mb:.0f} MB per worker)" if summary.peak_worker_rss_mb else ")"
+        rate += f", peak {summary.peak_worker_rss_mb:.0f} MiB per worker)" if summary.peak_worker_rss_mb else ")"
     done = f", {summary.skipped} already done" if summary.skipped else ""
     retried = f", {summary.retried} retried" if summary.retried else ""
     line = (f"paravox: {summary.total} inputs: {summary.analysed} analysed, {summary.failed} failed{retried}{done}"
