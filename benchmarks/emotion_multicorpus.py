@@ -2,6 +2,8 @@
 
     python benchmarks/emotion_multicorpus.py --eval      # held-out-speaker figures (model card)
     python benchmarks/emotion_multicorpus.py --ship      # train on everything, write the model
+    python benchmarks/emotion_multicorpus.py --eval --predictions A.jsonl   # also every held-out clip
+    python benchmarks/emotion_multicorpus.py --compare A.jsonl B.jsonl      # B against A, bootstrap over speakers
 
 Labels are mapped to emotion2vec's nine with ``paravox.bench.speech_emotion.LABEL_MAPS``.
 
@@ -130,6 +132,8 @@ def evaluate(args) -> dict:
             d["clean"].append(model.labels[int(pc[j].argmax())])
             d["p_clean"].append(pc[j])
             d["y"].append(model.labels.index(meta[i]["label"]))
+            d.setdefault("clips", []).append({"id": meta[i]["id"], "speaker": meta[i]["speaker"], "round": k,
+                                              "ref": meta[i]["label"], "pred": d["clean"][-1]})
             if pn is not None:
                 d["noisy"].append(model.labels[int(pn[j].argmax())])
         rounds.append({"round": k, "n_train": int(len(train)), "n_test": int(len(test)), "C": report.options["C"],
@@ -147,7 +151,55 @@ def evaluate(args) -> dict:
             rn = evaluate_classification(d["ref"], d["noisy"])
             entry["noisy"] = {"ua": rn.ua, "wa": rn.wa, "macro_f1": rn.macro_f1}
         out["corpora"][n] = entry
+    if args.predictions:  # one line per held-out clip, for --compare
+        with open(args.predictions, "w", encoding="utf-8") as f:
+            for n in CORPORA:
+                for row in per[n].get("clips", []):
+                    f.write(json.dumps({"corpus": n, **row}) + "\n")
     return out
+
+
+def compare(a_path: str, b_path: str, resamples: int = 2000, seed: int = 0) -> str:
+    """UA of two ``--predictions`` files on the same clips, per corpus, with a paired bootstrap
+    over held-out speakers: the speakers are drawn with replacement (each with all its clips,
+    in both runs), UA of A and of B computed on the draw; the 95% interval of B - A and the share
+    of draws where B beats A. Speakers, not clips, are the unit that varies between corpora."""
+    from paravox.evaluation.classification import evaluate_classification
+
+    def load(path):
+        rows = [json.loads(x) for x in Path(path).read_text().splitlines() if x.strip()]
+        return {(r["corpus"], r["id"]): r for r in rows}
+
+    a, b = load(a_path), load(b_path)
+    if set(a) != set(b):
+        raise SystemExit(f"{a_path} and {b_path} do not hold the same clips ({len(a)} and {len(b)})")
+    rng = np.random.default_rng(seed)
+    lines = [f"A = {a_path}", f"B = {b_path}",
+             f"paired bootstrap over held-out speakers, {resamples} draws, seed {seed}", "",
+             "| corpus | speakers | clips | UA A | UA B | B - A | 95% interval of B - A | draws B > A |",
+             "|---|---|---|---|---|---|---|---|"]
+    for corpus in CORPORA:
+        keys = sorted(k for k in a if k[0] == corpus)
+        if not keys:
+            continue
+        by_spk: dict[str, list] = {}
+        for k in keys:
+            by_spk.setdefault(a[k]["speaker"], []).append(k)
+        spk = sorted(by_spk)
+
+        def ua(run, ks):
+            return evaluate_classification([run[k]["ref"] for k in ks], [run[k]["pred"] for k in ks]).ua
+
+        ua_a, ua_b = ua(a, keys), ua(b, keys)
+        diffs = []
+        for _ in range(resamples):
+            ks = [k for j in rng.integers(0, len(spk), len(spk)) for k in by_spk[spk[j]]]
+            diffs.append(ua(b, ks) - ua(a, ks))
+        lo, hi = np.percentile(diffs, [2.5, 97.5])
+        lines.append(f"| {corpus} | {len(spk)} | {len(keys)} | {100 * ua_a:.1f} | {100 * ua_b:.1f} | "
+                     f"{100 * (ua_b - ua_a):+.1f} | {100 * lo:+.1f} .. {100 * hi:+.1f} | "
+                     f"{100 * np.mean(np.array(diffs) > 0):.0f}% |")
+    return "\n".join(lines)
 
 
 def table(result: dict) -> str:
@@ -191,7 +243,15 @@ def main() -> None:
     ap.add_argument("--layers", type=int, nargs="+", default=None, help="encoder blocks (default: 0 1 2 3)")
     ap.add_argument("--speed", choices=("train", "test", "both"), default=None,
                     help="0.9x/1.1x speed copies in training, averaged over at test time, or both (--ship: train only)")
+    ap.add_argument("--predictions", metavar="PATH",
+                    help="--eval: also write every held-out clip's label and prediction (JSON lines), for --compare")
+    ap.add_argument("--compare", nargs=2, metavar=("A", "B"),
+                    help="two --predictions files: UA per corpus with a paired bootstrap over held-out speakers")
+    ap.add_argument("--resamples", type=int, default=2000, help="--compare: bootstrap draws (default 2000)")
     args = ap.parse_args()
+    if args.compare:
+        print(compare(*args.compare, resamples=args.resamples))
+        return
     if args.layers:
         global FEATURES
         FEATURES = FeatureConfig(layers=tuple(args.layers), prosody=True)
