@@ -1,6 +1,6 @@
 """Build and measure the tiny emotion model (``paravox emotion --model tiny``).
 
-    python benchmarks/emotion_tiny.py --train        # re-creates src/paravox/speech_emotion/tiny_weights (~3 min)
+    python benchmarks/emotion_tiny.py --train        # re-creates src/paravox/speech_emotion/tiny_weights (~6 min)
     python benchmarks/emotion_tiny.py --eval         # every figure of tiny_weights/MODEL_CARD.md (~25 min, 2 jobs)
 
 ``--train`` distils the shipped Whisper-based model into the tiny network on every clip of
