@@ -215,7 +215,7 @@ def test_a_short_input_with_one_segment_is_encoded_once(user_model):
     assert calls == [1]
     assert per[0].scores == pytest.approx(overall.scores) and per[0].label == overall.label
     assert (per[0].start, per[0].end) == (0.2, 1.5) and (overall.start, overall.end) == (0.0, len(x) / SR)
-    # Two segments, or none, keep their own passes: each segment on its own, then the whole.
+    # Two segments keep their own passes: each segment on its own, then the whole.
     calls.clear()
     _, per2 = backend.score(x, SR, [Segment(0.0, 0.8, "a"), Segment(0.8, len(x) / SR, "b")])
     assert calls == [1, 1, 1] and len(per2) == 2
