@@ -11,6 +11,12 @@ speaker. The table pools those held-out predictions (CCC, Pearson, MAE per dimen
 the spread of per-speaker CCC, and the same for the ridge floor the issue quotes (alpha 100, no
 stacking, no stretch). ``--train`` runs the same choice on all 16 speakers and writes ``D_W``,
 ``D_P``, ``D_b`` into ``src/paravox/speech_emotion/weights`` (the classifier is unchanged).
+
+``--speaker-norm``: the same for the head ``paravox emotion --speaker-norm`` reads
+(``src/paravox/speech_emotion/weights_speaker_norm``): every speaker's feature vectors
+standardised by that speaker's own mean and deviation (:mod:`paravox.speech_emotion.speaker_norm`;
+the held-out speaker's from its own 16 clips: transductive), the class scores stacked are that
+head's; ``--train --speaker-norm`` writes the dimensional head into that folder.
 """
 
 from __future__ import annotations
@@ -48,7 +54,8 @@ def metrics(pred: np.ndarray, Y: np.ndarray, spk: np.ndarray) -> dict[str, dict[
     return out
 
 
-def evaluate(model, X, Y, spk) -> None:
+def evaluate(model, X, Y, spk, speaker_norm: bool = False, quiet: bool = False) -> np.ndarray:
+    """The held-out predictions of the shipped recipe (and the table, unless ``quiet``)."""
     from paravox.speech_emotion.model import log_probs
     from paravox.training.emotion_dimensions import DimensionOptions, fit, predict, select
 
@@ -64,7 +71,10 @@ def evaluate(model, X, Y, spk) -> None:
         W, P, b = fit(Z[~out], None, Y[~out], None, DimensionOptions(100.0, False, False))
         floor[out] = np.clip(predict(Z[out], None, W, P, b), -1, 1)
         print(f"  held out {s}: chose {opts.to_dict()}", file=sys.stderr, flush=True)
-    print(f"TAVA, leave-one-speaker-out over {len(set(spk))} speakers, {len(Y)} clips "
+    if quiet:
+        return pred
+    print(f"TAVA, leave-one-speaker-out over {len(set(spk))} speakers, {len(Y)} clips"
+          + (", features standardised per speaker (transductive)" if speaker_norm else "") + " "
           f"(pooled held-out predictions; per-speaker CCC as mean +- std)\n")
     print("| head | dimension | CCC | Pearson | MAE | CCC per speaker |")
     print("|---|---|---|---|---|---|")
@@ -73,16 +83,32 @@ def evaluate(model, X, Y, spk) -> None:
             print(f"| {title} | {name} | {m['ccc']:.3f} | {m['pearson']:.3f} | {m['mae']:.3f} | "
                   f"{m['ccc_speaker_mean']:.3f} +- {m['ccc_speaker_std']:.3f} |")
     print("\nchoices made by the inner loop:", dict(chosen))
+    return pred
 
 
-def train(model, X, Y, spk) -> None:
+def paired(base: np.ndarray, new: np.ndarray, Y: np.ndarray, spk: np.ndarray) -> None:
+    """Per-speaker CCC of ``new`` against ``base`` (the same held-out speakers): how many gain."""
+    from paravox.evaluation.classification import ccc
+
+    print("\n| dimension | per-speaker CCC, per utterance | with --speaker-norm | mean change | speakers better |")
+    print("|---|---|---|---|---|")
+    for k, name in enumerate(("valence", "arousal", "dominance")):
+        a = np.array([ccc(base[spk == s, k], Y[spk == s, k]) for s in sorted(set(spk))])
+        b = np.array([ccc(new[spk == s, k], Y[spk == s, k]) for s in sorted(set(spk))])
+        print(f"| {name} | {a.mean():.3f} | {b.mean():.3f} | {np.mean(b - a):+.3f} (std {np.std(b - a):.3f}) | "
+              f"{int((b > a).sum())} of {len(a)} |")
+
+
+def train(model, X, Y, spk, speaker_norm: bool = False) -> None:
     from paravox.speech_emotion.model import default_model_dir
+    from paravox.speech_emotion.speaker_norm import SHIPPED_DIR
     from paravox.training.emotion_dimensions import DIMENSIONS, attach
 
     out, report = attach(model, X, Y, DIMENSIONS, spk.tolist(), info={
-        "trained_on": "TAVA (emotion/tava, 16 speakers, 256 clips), listener means on [-1, 1]",
-        "reproduce": "python benchmarks/emotion_dimensions.py --train"})
-    out.save(default_model_dir())
+        "trained_on": "TAVA (emotion/tava, 16 speakers, 256 clips), listener means on [-1, 1]"
+        + (", features standardised per speaker" if speaker_norm else ""),
+        "reproduce": "python benchmarks/emotion_dimensions.py --train" + (" --speaker-norm" if speaker_norm else "")})
+    out.save(SHIPPED_DIR if speaker_norm else default_model_dir())
     print(json.dumps(report, indent=2))
 
 
@@ -90,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--eval", action="store_true", help="leave-one-speaker-out table")
     ap.add_argument("--train", action="store_true", help="fit on all speakers and write the shipped head")
+    ap.add_argument("--speaker-norm", action="store_true",
+                    help="the --speaker-norm head: each speaker's features standardised by its own clips (transductive)")
     args = ap.parse_args(argv)
     if not (args.eval or args.train):
         ap.error("give --eval, --train or both")
@@ -99,10 +127,18 @@ def main(argv: list[str] | None = None) -> int:
 
     model = EmotionModel.load(default_model_dir())
     X, Y, spk = load(model)
+    base = evaluate(model, X, Y, spk, quiet=True) if args.eval and args.speaker_norm else None
+    if args.speaker_norm:  # the head that reads per-speaker standardised vectors, and such vectors
+        from paravox.speech_emotion.speaker_norm import load_norm_model, standardise_by_speaker
+
+        model = load_norm_model(None, model.features)
+        X = standardise_by_speaker(X, spk.tolist())
     if args.eval:
-        evaluate(model, X, Y, spk)
+        pred = evaluate(model, X, Y, spk, args.speaker_norm)
+        if base is not None:
+            paired(base, pred, Y, spk)
     if args.train:
-        train(model, X, Y, spk)
+        train(model, X, Y, spk, args.speaker_norm)
     return 0
 
 

@@ -19,6 +19,14 @@ temperature are chosen inside each round's training data exactly as for the ship
 rows (``train``), or the calibrated probabilities of a held-out clip are averaged over it and
 its two copies (``test``: test-time augmentation), or both.
 
+``--speaker-norm`` (issue 22, 2026-12-06): every speaker's feature vectors standardised by that
+speaker's own mean and deviation (:mod:`paravox.speech_emotion.speaker_norm`), in training and
+for each held-out speaker (from its own clips: transductive, the opt-in ``paravox emotion
+--speaker-norm``); ``--norm-clips K`` takes a held-out speaker's statistics from K of its clips
+drawn at random (seeded), to measure how many a user must give; ``--norm-skew neutral`` from a
+set half neutral (all its neutral clips, as many others), to measure a set mostly of one emotion. ``--ship --speaker-norm`` writes
+the head that option reads.
+
 ``--extra-tava`` adds the TAVA clips whose affect names a label (enraged/annoyed = angry, ...)
 to every training part. Measured 2026-12-04 with ``--no-augment`` (clean features only):
 UA CASIA / EmoDB / RAVDESS 58.0 / 87.0 / 72.3 without, 56.9 / 86.8 / 71.6 with: not shipped. Deterministic; reads the feature cache that
@@ -38,6 +46,7 @@ import numpy as np
 from paravox.bench.speech_emotion import LABEL_MAPS, load_corpus
 from paravox.speech_emotion.features import FeatureConfig
 from paravox.speech_emotion.model import EMOTION2VEC_LABELS, default_model_dir
+from paravox.speech_emotion.speaker_norm import SHIPPED_DIR, standardise_by_speaker
 from paravox.training.feature_cache import extract_files
 from paravox.training.speech_emotion import HeadOptions, expected_calibration_error, train_model
 
@@ -53,6 +62,8 @@ EMODB_GROUPS = [("03", "08"), ("09", "10"), ("11", "12"), ("13", "14"), ("15", "
 
 
 SPEEDS = ("speed90", "speed110")
+#: ``--norm-clips``: how many random draws of K clips per held-out speaker
+NORM_DRAWS = 3
 
 
 def load_all(data: Path, features: FeatureConfig, augment: bool, extra_tava: bool = False):
@@ -110,11 +121,41 @@ def fit(meta, X, Xn, rows: np.ndarray, seed: int = 0, speeds: list[np.ndarray] |
                        extra_index=np.tile(np.arange(len(rows)), len(copies)) if copies else None)
 
 
+def by_speaker(meta, X: np.ndarray, clips: int | None = None, seed: int = 0, skew: str | None = None) -> np.ndarray:
+    """``X`` standardised per speaker; with ``clips``, each speaker's statistics from that many of
+    its clips drawn at random (all of them when it has fewer); with ``skew`` (a label), from all
+    its clips of that label and as many of its other clips drawn at random: a set half of one
+    emotion, as a mostly calm recording would be."""
+    spk = np.array([m["speaker"] for m in meta])
+    stats = None
+    if clips or skew:
+        rng = np.random.default_rng(seed)
+        stats = {}
+        for s in sorted(set(spk.tolist())):
+            rows = np.flatnonzero(spk == s)
+            if skew:
+                own = np.array([i for i in rows if meta[i]["label"] == skew], dtype=int)
+                rest = rng.permutation(np.setdiff1d(rows, own))[:len(own)]
+                stats[s] = np.sort(np.concatenate([own, rest])) if len(own) else rows
+            else:
+                stats[s] = np.sort(rng.permutation(rows)[:clips])
+    return standardise_by_speaker(X, spk.tolist(), stats_rows=stats)
+
+
 def evaluate(args) -> dict:
     from paravox.evaluation.classification import evaluate_classification
 
     meta, X, Xn, corpora = gather(Path(args.data), FEATURES, args.augment, args.extra_tava)
     speeds = speed_copies(corpora, FEATURES) if args.speed else None
+    few: dict[str, list[np.ndarray]] = {}
+    if args.speaker_norm:  # every speaker standardised by all its clips; --norm-clips: held-out ones by K of them
+        few = {f"{K} clips": [by_speaker(meta, X, K, seed=d) for d in range(NORM_DRAWS)] for K in args.norm_clips or []}
+        for label in args.norm_skew or []:
+            few[f"half {label}"] = [by_speaker(meta, X, seed=d, skew=label) for d in range(NORM_DRAWS)]
+        X = by_speaker(meta, X)
+        Xn = by_speaker(meta, Xn) if Xn is not None else None
+        speeds = [by_speaker(meta, s) for s in speeds] if speeds else None
+    few_ua: dict[str, dict[str, list]] = {K: {n: [[] for _ in range(NORM_DRAWS)] for n in CORPORA} for K in few}
     per = {n: {"ref": [], "clean": [], "noisy": [], "p_clean": [], "y": []} for n in CORPORA}
     rounds = []
     for k in range(1, 7):
@@ -123,6 +164,10 @@ def evaluate(args) -> dict:
         train = np.setdiff1d(np.arange(len(meta)), test)
         model, report = fit(meta, X, Xn, train, speeds=speeds if args.speed in ("train", "both") else None)
         pc = model.predict_proba(X[test])
+        for K, draws in few.items():  # the same model, each held-out speaker known by K of its clips
+            for d, Xk in enumerate(draws):
+                for i, lab in zip(test, model.predict(Xk[test])):
+                    few_ua[K][meta[i]["corpus"]][d].append((meta[i]["label"], lab))
         if args.speed in ("test", "both"):  # test-time augmentation: the clip and its two copies, averaged
             pc = (pc + sum(model.predict_proba(s[test]) for s in speeds)) / (1 + len(speeds))
         pn = model.predict_proba(Xn[test]) if Xn is not None else None
@@ -140,7 +185,8 @@ def evaluate(args) -> dict:
                        "temperature": report.temperature, "seconds": round(time.perf_counter() - t, 1)})
         print(f"round {k}: train {len(train)}, held out {len(test)}, C {report.options['C']}, "
               f"T {report.temperature:.2f} ({time.perf_counter() - t:.0f} s)", file=sys.stderr, flush=True)
-    out = {"features": FEATURES.to_dict(), "augment": args.augment, "speed": args.speed, "rounds": rounds, "corpora": {}}
+    out = {"features": FEATURES.to_dict(), "augment": args.augment, "speed": args.speed,
+           "speaker_norm": args.speaker_norm, "norm_clips": args.norm_clips, "rounds": rounds, "corpora": {}}
     for n in CORPORA:
         d = per[n]
         r = evaluate_classification(d["ref"], d["clean"])
@@ -151,6 +197,10 @@ def evaluate(args) -> dict:
             rn = evaluate_classification(d["ref"], d["noisy"])
             entry["noisy"] = {"ua": rn.ua, "wa": rn.wa, "macro_f1": rn.macro_f1}
         out["corpora"][n] = entry
+    for K in few:  # UA per corpus, mean and spread over the draws of K clips
+        out.setdefault("norm_clips_ua", {})[K] = {
+            n: [evaluate_classification([a for a, _ in pairs], [b for _, b in pairs]).ua for pairs in few_ua[K][n]]
+            for n in CORPORA}
     if args.predictions:  # one line per held-out clip, for --compare
         with open(args.predictions, "w", encoding="utf-8") as f:
             for n in CORPORA:
@@ -208,6 +258,13 @@ def table(result: dict) -> str:
         noisy = f"{100 * e['noisy']['ua']:.1f}" if "noisy" in e else "-"
         lines.append(f"| {n} | {e['n']} | {100 * e['ua']:.1f} | {100 * e['wa']:.1f} | {100 * e['macro_f1']:.1f} | "
                      f"{e['ece']:.3f} | {noisy} |")
+    if result.get("norm_clips_ua"):
+        lines += ["", "| statistics of each held-out speaker from | " + " | ".join(result["corpora"]) + " |",
+                  "|---|" + "---|" * len(result["corpora"])]
+        for K, per in result["norm_clips_ua"].items():
+            lines.append(f"| {K} (UA, mean +- std over {NORM_DRAWS} draws) | "
+                         + " | ".join(f"{100 * np.mean(v):.1f} +- {100 * np.std(v):.1f}" for v in per.values()) + " |")
+        lines.append("| all its clips | " + " | ".join(f"{100 * e['ua']:.1f}" for e in result["corpora"].values()) + " |")
     return "\n".join(lines)
 
 
@@ -216,14 +273,19 @@ def ship(args) -> dict:
     if args.speed not in (None, "train"):
         raise SystemExit("--ship takes --speed train only (test-time copies are not part of the model)")
     speeds = speed_copies(corpora, FEATURES) if args.speed else None
+    if args.speaker_norm:
+        X, Xn = by_speaker(meta, X), (by_speaker(meta, Xn) if Xn is not None else None)
+        speeds = [by_speaker(meta, s) for s in speeds] if speeds else None
     model, report = fit(meta, X, Xn, np.arange(len(meta)), speeds=speeds)
+    model.speaker_norm = bool(args.speaker_norm)
     model.info.update({
         "trained_on": "CASIA (1200) + EmoDB (535) + RAVDESS actors 01-20 (1194), labels mapped to emotion2vec's nine",
         "label_maps": LABEL_MAPS,
-        "command": "python benchmarks/emotion_multicorpus.py --ship" + (" --speed train" if args.speed else ""),
+        "command": "python benchmarks/emotion_multicorpus.py --ship" + (" --speed train" if args.speed else "")
+        + (" --speaker-norm" if args.speaker_norm else ""),
         "augment": ("noise+gain copies" if args.augment else "none") + (", 0.9x+1.1x speed copies" if args.speed else ""),
     })
-    out = Path(args.out)
+    out = Path(args.out or (SHIPPED_DIR if args.speaker_norm else default_model_dir()))
     model.save(out)
     print(f"wrote {out} (C {report.options['C']}, temperature {report.temperature:.2f}, "
           f"validation UA {100 * report.val_ua:.1f} on {report.n_val} held-out-speaker clips)")
@@ -236,13 +298,22 @@ def main() -> None:
     ap.add_argument("--eval", action="store_true")
     ap.add_argument("--ship", action="store_true")
     ap.add_argument("--no-augment", dest="augment", action="store_false")
-    ap.add_argument("--out", default=str(default_model_dir()))
+    ap.add_argument("--out", default=None, help="--ship: where to write the model (default: the shipped model's "
+                    "folder; with --speaker-norm, src/paravox/speech_emotion/weights_speaker_norm)")
     ap.add_argument("-o", "--output", help="write the --eval figures as JSON")
     ap.add_argument("--extra-tava", action="store_true",
                     help="also train on TAVA clips whose affect names a label (never held out, never scored)")
     ap.add_argument("--layers", type=int, nargs="+", default=None, help="encoder blocks (default: 0 1 2 3)")
     ap.add_argument("--speed", choices=("train", "test", "both"), default=None,
                     help="0.9x/1.1x speed copies in training, averaged over at test time, or both (--ship: train only)")
+    ap.add_argument("--speaker-norm", action="store_true",
+                    help="standardise every speaker's features by its own clips (training and held-out speakers)")
+    ap.add_argument("--norm-clips", type=int, nargs="+", default=None, metavar="K",
+                    help="--eval --speaker-norm: also score each held-out speaker standardised by only K of its "
+                    "clips (3 random draws each; the model is the same)")
+    ap.add_argument("--norm-skew", nargs="+", default=None, metavar="LABEL",
+                    help="--eval --speaker-norm: also score each held-out speaker standardised by a set half of "
+                    "LABEL (all its LABEL clips and as many others), as a mostly calm recording would give")
     ap.add_argument("--predictions", metavar="PATH",
                     help="--eval: also write every held-out clip's label and prediction (JSON lines), for --compare")
     ap.add_argument("--compare", nargs=2, metavar=("A", "B"),

@@ -35,6 +35,9 @@ class InputItem:
     #: the spoken language a manifest gives for this input ("zh"; "zh,en" restricts detection), for
     #: ``Analyzer.analyze(..., language=item.language)``; None: the run's own setting
     language: str | None = None
+    #: the speaker a manifest names for this input (its ``speaker`` field), for
+    #: ``paravox emotion --speaker-norm``; None: not given
+    speaker: str | None = None
 
 
 def from_files(paths: Iterable[str]) -> list[InputItem]:
@@ -67,7 +70,8 @@ def from_manifest(manifest: str) -> list[InputItem]:
     """JSONL manifest with ``id`` and ``audio`` per line; ``audio`` relative to the manifest.
 
     An optional ``language`` per line (``"zh"``, or ``"zh,en"`` to detect among those) is
-    checked here and kept on the item; an unknown code is refused with its line number.
+    checked here and kept on the item; an unknown code is refused with its line number. An
+    optional ``speaker`` is kept on the item too (``paravox emotion --speaker-norm`` reads it).
     """
     base = Path(manifest).resolve().parent
     items = []
@@ -90,7 +94,8 @@ def from_manifest(manifest: str) -> list[InputItem]:
             except OptionError as exc:
                 raise InputListError(f"{manifest}:{lineno}: {exc}") from None
             language = ",".join(codes) if codes else None
-        items.append(InputItem(key, str(_resolve(base, str(row["audio"]))), language))
+        speaker = None if row.get("speaker") is None else str(row["speaker"])
+        items.append(InputItem(key, str(_resolve(base, str(row["audio"]))), language, speaker))
     return _unique(items, manifest)
 
 

@@ -104,6 +104,9 @@ class EmotionScore:
     speech: float | None = None
     dimensions: dict[str, float] | None = None
     reason: str | None = None
+    #: with ``--speaker-norm``: ``{"speaker": name, "clips": n}``, the speaker whose own clips
+    #: (n of them, with speech) standardised this input's features
+    speaker_norm: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = {
@@ -119,6 +122,8 @@ class EmotionScore:
             d["dimensions"] = {k: _r(v, 4) for k, v in self.dimensions.items()}
         if self.reason is not None:
             d["reason"] = self.reason
+        if self.speaker_norm is not None:
+            d["speaker_norm"] = dict(self.speaker_norm)
         return d
 
     @classmethod
@@ -132,6 +137,7 @@ class EmotionScore:
             None if d.get("speech") is None else float(d["speech"]),
             None if d.get("dimensions") is None else {str(k): float(v) for k, v in d["dimensions"].items()},
             d.get("reason"),
+            None if d.get("speaker_norm") is None else dict(d["speaker_norm"]),
         )
 
 

@@ -249,7 +249,9 @@ def register_emotion(tsub: argparse._SubParsersAction) -> None:
         epilog="examples:\n"
         "  paravox train emotion --manifest mine.jsonl -o my_model/\n"
         "  paravox train emotion --manifest rated.jsonl --targets valence,arousal -o my_model/\n"
-        "  paravox emotion clip.wav --model my_model/ -f json",
+        "  paravox emotion clip.wav --model my_model/ -f json\n"
+        "  paravox train emotion --manifest mine.jsonl --speaker-norm -o my_norm/   then: paravox emotion "
+        "--manifest mine2.jsonl --speaker-norm --model my_norm/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--manifest", required=True, metavar="JSONL")
@@ -259,6 +261,9 @@ def register_emotion(tsub: argparse._SubParsersAction) -> None:
     p.add_argument("--augment", action="store_true", help="also train on noisy, gain-changed copies (twice the feature time)")
     p.add_argument("--targets", metavar="A,B,...", default=None,
                    help="numeric columns to learn as dimensions (values on [-1, 1]), e.g. valence,arousal,dominance")
+    p.add_argument("--speaker-norm", action="store_true",
+                   help="train a head for 'paravox emotion --speaker-norm': each speaker's features standardised "
+                   "by its own clips (every line needs a 'speaker', at least 8 clips each)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(handler=cmd_train_emotion)
@@ -280,7 +285,8 @@ def cmd_train_emotion(args: argparse.Namespace) -> int:
     head = HeadOptions(C=args.C, seed=args.seed) if args.C is not None else None
     try:
         report = train_from_manifest(args.manifest, args.output, labels=labels, head=head, augment=args.augment,
-                                     seed=args.seed, progress=not args.quiet, targets=targets)
+                                     seed=args.seed, progress=not args.quiet, targets=targets,
+                                     speaker_norm=args.speaker_norm)
     except (ManifestError, ValueError, AudioError) as exc:
         return fail(str(exc))
     r = report.to_dict()

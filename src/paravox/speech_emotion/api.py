@@ -70,6 +70,8 @@ def emotion(
     frame_window: float = 2.0,
     format: str = "result",
     name: str | None = None,
+    speaker_norm: bool = False,
+    speakers: Sequence[str] | None = None,
 ) -> "EmotionResult | list[EmotionResult] | list[dict[str, Any]]":
     """Emotion of ``source``: a path, bytes, file object, ``(array, rate)``, a list of
     those, or a ``wav.scp`` path. One input gives an :class:`EmotionResult`, a list or a
@@ -77,6 +79,14 @@ def emotion(
     ``model`` is a model directory (``paravox train emotion`` output), ``"tiny"``,
     ``"emotion2vec-plus-base"`` / ``"emotion2vec-plus-large"`` (FunASR, from paravox's cache) or
     ``None`` for the shipped nine-label model; ``name`` sets the id of a single input.
+
+    ``speaker_norm=True`` (opt-in, transductive; :mod:`paravox.speech_emotion.speaker_norm`):
+    the inputs' features are standardised by their own speaker's clips and scored by a head
+    trained that way (``model``: None for the shipped one, or a directory trained with
+    ``--speaker-norm``). ``speakers`` names each input's speaker (default: all one speaker);
+    each speaker needs at least 8 clips; utterance granularity, ``format="result"`` only.
+    A speaker whose clips hold too little speech fails as a
+    :class:`~paravox.speech_emotion.speaker_norm.SpeakerNormError`.
 
     Raises :class:`paravox.AudioError` for input that is not usable audio (also for an input
     with no samples), :class:`paravox.errors.ModelError` for a bad model directory,
@@ -88,6 +98,8 @@ def emotion(
         raise OptionError(f"format {format!r}; use one of {', '.join(FORMATS)}")
     from paravox.speech_emotion.recognizer import EmotionRecognizer
 
+    if speaker_norm:
+        return _by_speaker(source, model, speakers, granularity, format, extract_embedding)
     rec = EmotionRecognizer(model)
     items, many = _inputs(source, name)
     if format == "emotion2vec":
@@ -98,6 +110,33 @@ def emotion(
         for key, src in items
     ]
     return results if many else results[0]
+
+
+def _by_speaker(source: Any, model: Any, speakers: Sequence[str] | None, granularity: str, format: str,
+                extract_embedding: bool) -> list[EmotionResult]:
+    from paravox.speech_emotion.recognizer import EmotionRecognizer
+    from paravox.speech_emotion.speaker_norm import ONE_SPEAKER, check_groups, load_norm_model, rescore
+
+    if granularity != "utterance" or format != "result":
+        raise OptionError("speaker_norm=True scores whole files only: granularity='utterance', format='result'")
+    items, many = _inputs(source, None)
+    if not many:
+        raise OptionError("speaker_norm=True reads a speaker's clips together: give a list of inputs or a wav.scp")
+    if speakers is not None and len(speakers) != len(items):
+        raise OptionError(f"speakers names {len(speakers)} speakers for {len(items)} inputs; give one per input")
+    rec = EmotionRecognizer(None)
+    head = load_norm_model(model, rec.model.features)
+    groups: dict[str, list[int]] = {}
+    for i in range(len(items)):
+        groups.setdefault(ONE_SPEAKER if speakers is None else str(speakers[i]), []).append(i)
+    check_groups(groups)
+    out: list[Any] = [None] * len(items)
+    for spk, rows in groups.items():
+        results = [emotion_result(rec, items[i][1], items[i][0], extract_embedding=True) for i in rows]
+        rescore(results, spk, head, keep_embeddings=extract_embedding)
+        for i, r in zip(rows, results):
+            out[i] = r
+    return out
 
 
 def _samples(source: Any, key: str) -> np.ndarray:

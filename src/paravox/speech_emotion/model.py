@@ -63,6 +63,9 @@ class EmotionModel:
     dimensions: tuple[str, ...] = ()
     dimension_head: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     dimension_info: dict[str, Any] = field(default_factory=dict)
+    #: True: the head reads feature vectors standardised per speaker
+    #: (:mod:`paravox.speech_emotion.speaker_norm`), never a single clip's raw vector
+    speaker_norm: bool = False
 
     def __post_init__(self) -> None:
         self.labels = tuple(str(x) for x in self.labels)
@@ -158,6 +161,7 @@ class EmotionModel:
             "hidden_activation": self.hidden_activation,
             **({"info": self.info} if self.info else {}),
             **({"dimensions": {"names": list(self.dimensions), **self.dimension_info}} if self.dimensions else {}),
+            **({"speaker_norm": True} if self.speaker_norm else {}),
         }
 
     def save(self, directory: str | os.PathLike) -> Path:
@@ -239,6 +243,7 @@ class EmotionModel:
             dimensions=dims,
             dimension_head=head,
             dimension_info={k: v for k, v in dims_cfg.items() if k != "names"},
+            speaker_norm=bool(cfg.get("speaker_norm", False)),
         )
 
 

@@ -28,6 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from paravox.encoder.framing import MIN_SAMPLES, SAMPLE_RATE, STATES_PER_SECOND, windows
+from paravox.errors import OptionError
 from paravox.result import EmotionScore
 from paravox.speech_emotion.features import FeatureExtractor
 from paravox.speech_emotion.model import load_model
@@ -200,6 +201,9 @@ class _WhisperHead:
 
     def __init__(self, model: Any, encoder: Any = None):
         self.model = load_model(model)
+        if self.model.speaker_norm:
+            raise OptionError(f"{self.model.source}: this head reads features standardised over a speaker's "
+                              "clips, not one clip's own; use it through 'paravox emotion --speaker-norm --model DIR'")
         self.extractor = FeatureExtractor(self.model.features, encoder=encoder)
         self.labels, self.dimensions = self.model.labels, self.model.dimensions
         self.window_seconds = self.model.features.window_seconds

@@ -338,8 +338,13 @@ def train_from_manifest(
     seed: int = 0,
     progress: bool = False,
     targets: Sequence[str] = (),
+    speaker_norm: bool = False,
 ) -> TrainReport:
     """Train on a JSONL manifest (``audio``, ``label``, optional ``speaker``); write ``out_dir``.
+
+    ``speaker_norm`` trains a head for ``paravox emotion --speaker-norm``: every line needs a
+    ``speaker``, each speaker at least :data:`~paravox.speech_emotion.speaker_norm.MIN_CLIPS`
+    clips, and every speaker's feature vectors are standardised by its own before training.
 
     The label set is the sorted set of labels in the manifest unless ``labels`` is given
     (then every manifest label must be in it).
@@ -358,6 +363,21 @@ def train_from_manifest(
             raise ManifestError(f"{manifest}: --targets values must lie in [-1, 1] (the range the head predicts); "
                                 f"found {top:g}: rescale the column first")
     has_labels = [it.label is not None for it in items]
+    if speaker_norm:
+        from paravox.speech_emotion.speaker_norm import MIN_CLIPS
+
+        unnamed = [it.id or it.audio for it in items if not it.speaker]
+        if unnamed:
+            raise ManifestError(f"{manifest}: --speaker-norm needs a 'speaker' on every line; {unnamed[0]} has none")
+        if not all(has_labels):
+            raise ManifestError(f"{manifest}: --speaker-norm trains a classifier; every line needs a 'label'")
+        counts: dict[str, int] = {}
+        for it in items:
+            counts[it.speaker] = counts.get(it.speaker, 0) + 1
+        few = sorted(s for s, n in counts.items() if n < MIN_CLIPS)
+        if few:
+            raise ManifestError(f"{manifest}: --speaker-norm needs at least {MIN_CLIPS} clips of each speaker; "
+                                f"speaker {few[0]!r} has {counts[few[0]]}")
     if targets and not any(has_labels):
         ignored = [name for name, given in (("--labels", labels), ("--C", head), ("--augment", augment)) if given]
         if ignored:
@@ -384,10 +404,16 @@ def train_from_manifest(
         Xe = extract_files([it.audio for it in items], features, augment="noise", seed=seed, progress=progress)
         ei = np.arange(len(items))
     groups = [it.speaker for it in items] if all(it.speaker for it in items) else None
+    if speaker_norm:
+        from paravox.speech_emotion.speaker_norm import standardise_by_speaker
+
+        X = standardise_by_speaker(X, groups)
+        Xe = standardise_by_speaker(Xe, groups) if Xe is not None else None
     model, report = train_model(X, label_set, names, groups, features, head=head,
                                 grid=DEFAULT_GRID if select and head is None else None, seed=seed,
                                 X_extra=Xe, extra_index=ei,
                                 info={"trained_on": str(manifest), "items": len(items), "augment": augment})
+    model.speaker_norm = speaker_norm
     if targets:
         model, dims = _attach_targets(model, X, items, targets, groups, stack=False, manifest=manifest)
         report.extra["dimensions"] = dims
