@@ -83,7 +83,7 @@ def test_rescore_reads_each_clip_against_its_speaker():
     assert low[-1].emotion.label == "high" and high[-1].emotion.label == "low"
     assert low[-1].emotion.speaker_norm == {"speaker": "low voice", "clips": 8}
     assert low[-1].labels == ["low", "high"]
-    assert low[-1].emotion.dimensions == {"valence": 0.25}  # a head without dimensions keeps the clip's own
+    assert low[-1].emotion.dimensions is None  # a head without dimensions gives none, not the per-clip head's
     assert low[-1].embedding is None  # dropped unless asked for
     d = low[-1].to_dict()["emotion"]
     assert d["speaker_norm"] == {"speaker": "low voice", "clips": 8}
@@ -123,6 +123,54 @@ def test_by_speaker_scores_a_speaker_together_and_keeps_each_failure_its_own():
     with pytest.raises(ValueError, match="broken: not audio"):
         work(items[-1])
     assert len(calls) == len(items)  # every input read once
+
+
+def test_a_speaker_that_fails_as_a_whole_fails_each_input_once():
+    items = [InputItem(f"a{i}", str(i), speaker="A") for i in range(MIN_CLIPS)]
+    reads = []
+
+    def silent(item):  # every clip decodes, but only 7 hold speech: too few for the statistics
+        reads.append(item.key)
+        return _result(item.key, 1.0, speech=item.key != "a0")
+
+    work = BySpeaker(items, silent, _model())
+    for item in items:
+        with pytest.raises(SpeakerNormError, match=f"{item.key}: speaker 'A': {MIN_CLIPS - 1} of its {MIN_CLIPS}"):
+            work(item)
+
+    class Broken(_model().__class__):
+        def predict_proba(self, x):
+            raise RuntimeError("head broke")
+
+    def speech(item):
+        reads.append(item.key)
+        return _result(item.key, 1.0)
+
+    broken = _model()
+    broken.__class__ = Broken
+    work = BySpeaker(items, speech, broken)
+    reads.clear()
+    for item in items:
+        with pytest.raises(RuntimeError, match="head broke"):
+            work(item)
+    assert reads == [i.key for i in items]  # read once, not once per input
+
+
+def test_repeated_ids_and_half_named_speakers_are_refused():
+    same = [InputItem("x", "1", speaker="A")] + [InputItem(f"a{i}", "x", speaker="A") for i in range(MIN_CLIPS)]
+    same.append(InputItem("x", "2", speaker="A"))
+    with pytest.raises(OptionError, match="id 'x' is given more than once"):
+        BySpeaker(same, lambda item: pytest.fail("no audio may be read"), _model())
+    half = [InputItem(f"a{i}", "x", speaker="A") for i in range(MIN_CLIPS)] + [InputItem("loose", "x")]
+    with pytest.raises(OptionError, match="1 input\\(s\\) name no speaker \\(the first: 'loose'\\) while 8 do"):
+        BySpeaker(half, lambda item: pytest.fail("no audio may be read"), _model())
+
+
+def test_speakers_without_speaker_norm_is_an_option_error():
+    import paravox
+
+    with pytest.raises(OptionError, match="speakers= is read only with speaker_norm=True"):
+        paravox.emotion(["a.wav"], speakers=["s"])
 
 
 def test_too_few_clips_of_a_speaker_is_refused_before_any_audio():

@@ -40,9 +40,10 @@ and deviation of its own speaker's clips (the manifest's "speaker" field; inputs
 are taken as one speaker), then scored by a head trained that way (the shipped one, or a --model
 trained with 'paravox train emotion --speaker-norm'). It removes the voice and keeps what
 changes between a speaker's clips: on acted corpora, where each speaker performs every emotion,
-it adds 4-13 UA points (docs/emotion.md); on a set that is mostly one emotion it reads that
+it adds 3-13 UA points (docs/emotion.md); on a set that is mostly one emotion it reads that
 emotion as the speaker's average. Needs at least 8 clips of each speaker and --granularity
-utterance; each file-level emotion says "speaker_norm": {"speaker", "clips"}.
+utterance; each file-level emotion says "speaker_norm": {"speaker", "clips"}; --embeddings
+writes the clip's own (not standardised) feature vector.
 """
 
 
@@ -126,13 +127,14 @@ def cmd_emotion(args: argparse.Namespace) -> int:
     norm_model = None
     if args.speaker_norm:  # a bad option or model: exit 2, before any input
         from paravox.errors import OptionError
-        from paravox.speech_emotion.speaker_norm import load_norm_model
+        from paravox.speech_emotion.speaker_norm import check_groups, load_norm_model, speaker_groups
 
         if args.granularity != "utterance":
             raise OptionError("--speaker-norm scores whole files only; drop --granularity or use utterance")
         if args.model is not None and not Path(args.model).is_dir():
             raise OptionError(f"--speaker-norm --model {args.model!r}: give a model directory trained with "
                               "'paravox train emotion --speaker-norm', or drop --model for the shipped head")
+        check_groups(speaker_groups(items))  # too few clips, mixed or repeated ids: before any model or audio
         recognizer = EmotionRecognizer(None)
         norm_model = load_norm_model(args.model, recognizer.model.features)
     else:

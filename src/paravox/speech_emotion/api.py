@@ -100,6 +100,8 @@ def emotion(
 
     if speaker_norm:
         return _by_speaker(source, model, speakers, granularity, format, extract_embedding)
+    if speakers is not None:
+        raise OptionError("speakers= is read only with speaker_norm=True; add it, or drop speakers=")
     rec = EmotionRecognizer(model)
     items, many = _inputs(source, name)
     if format == "emotion2vec":
@@ -115,7 +117,9 @@ def emotion(
 def _by_speaker(source: Any, model: Any, speakers: Sequence[str] | None, granularity: str, format: str,
                 extract_embedding: bool) -> list[EmotionResult]:
     from paravox.speech_emotion.recognizer import EmotionRecognizer
-    from paravox.speech_emotion.speaker_norm import ONE_SPEAKER, check_groups, load_norm_model, rescore
+    from types import SimpleNamespace
+
+    from paravox.speech_emotion.speaker_norm import check_groups, load_norm_model, rescore, speaker_groups
 
     if granularity != "utterance" or format != "result":
         raise OptionError("speaker_norm=True scores whole files only: granularity='utterance', format='result'")
@@ -126,9 +130,10 @@ def _by_speaker(source: Any, model: Any, speakers: Sequence[str] | None, granula
         raise OptionError(f"speakers names {len(speakers)} speakers for {len(items)} inputs; give one per input")
     rec = EmotionRecognizer(None)
     head = load_norm_model(model, rec.model.features)
-    groups: dict[str, list[int]] = {}
-    for i in range(len(items)):
-        groups.setdefault(ONE_SPEAKER if speakers is None else str(speakers[i]), []).append(i)
+    tags = [SimpleNamespace(key=f"input {i}", index=i,
+                            speaker=None if speakers is None or speakers[i] is None else str(speakers[i]))
+             for i in range(len(items))]
+    groups = {spk: [t.index for t in g] for spk, g in speaker_groups(tags).items()}
     check_groups(groups)
     out: list[Any] = [None] * len(items)
     for spk, rows in groups.items():

@@ -115,10 +115,9 @@ def rescore(results: "list[EmotionResult]", speaker: str, model: "EmotionModel",
     dims = model.predict_dimensions(Z, probs)
     for j, r in enumerate(scored):
         old = r.emotion
+        # a head without dimensions gives none (not the per-clip head's, read without the speaker)
         new = emotion_score(model.labels, probs[j], old.start, old.end, old.speech, dimensions=model.dimensions,
                             dims=None if dims is None else dims[j])
-        if dims is None:  # a head without dimensions: the per-clip ones stay
-            new.dimensions = old.dimensions
         new.speaker_norm = {"speaker": speaker, "clips": len(scored)}
         r.emotion, r.labels = new, list(model.labels)
     if not keep_embeddings:
@@ -128,8 +127,21 @@ def rescore(results: "list[EmotionResult]", speaker: str, model: "EmotionModel",
 
 
 def speaker_groups(items: Sequence[Any]) -> dict[str, list[Any]]:
-    """Inputs grouped by their ``speaker`` (input order kept); those naming none form one group,
-    :data:`ONE_SPEAKER`."""
+    """Inputs grouped by their ``speaker`` (input order kept); when none names one, they form one
+    group, :data:`ONE_SPEAKER`. :class:`OptionError` when some name a speaker and others do not
+    (they would be pooled as one speaker by accident) or when an id is given twice (each
+    input's result is found by its id)."""
+    from collections import Counter
+
+    dups = [k for k, n in Counter(item.key for item in items).items() if n > 1]
+    if dups:
+        raise OptionError(f"--speaker-norm: id {dups[0]!r} is given more than once ({len(dups)} such id(s)); "
+                          "each input's result is matched by its id: give every input once")
+    named = [item for item in items if getattr(item, "speaker", None)]
+    if named and len(named) < len(items):
+        unnamed = next(item for item in items if not getattr(item, "speaker", None))
+        raise OptionError(f"--speaker-norm: {len(items) - len(named)} input(s) name no speaker (the first: "
+                          f"{unnamed.key!r}) while {len(named)} do; give every manifest line a 'speaker', or none")
     groups: dict[str, list[Any]] = {}
     for item in items:
         groups.setdefault(getattr(item, "speaker", None) or ONE_SPEAKER, []).append(item)
@@ -180,6 +192,9 @@ class BySpeaker:
         except SpeakerNormError as exc:
             for o in good:
                 self._ready[o.item.key] = SpeakerNormError(f"{o.item.key}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the speaker's inputs fail, each once, not read again
+            for o in good:
+                self._ready[o.item.key] = exc
         else:
             for o in good:
                 self._ready[o.item.key] = o.result
