@@ -22,9 +22,10 @@ its two copies (``test``: test-time augmentation), or both.
 ``--speaker-norm`` (issue 22, 2026-12-06): every speaker's feature vectors standardised by that
 speaker's own mean and deviation (:mod:`paravox.speech_emotion.speaker_norm`), in training and
 for each held-out speaker (from its own clips: transductive, the opt-in ``paravox emotion
---speaker-norm``); ``--norm-clips K`` takes a held-out speaker's statistics from K of its clips
-drawn at random (seeded), to measure how many a user must give; ``--norm-skew neutral`` from a
-set half neutral (all its neutral clips, as many others), to measure a set mostly of one emotion. ``--ship --speaker-norm`` writes
+--speaker-norm``); ``--norm-clips K`` gives each held-out speaker as K of its clips drawn at
+random (seeded, 5 draws): standardised by themselves and scored, as a user with K clips would
+get, to measure how many a user must give; ``--norm-skew neutral`` as a set half neutral (all its
+neutral clips, as many others), to measure a set that leans to one emotion. ``--ship --speaker-norm`` writes
 the head that option reads.
 
 ``--extra-tava`` adds the TAVA clips whose affect names a label (enraged/annoyed = angry, ...)
@@ -63,7 +64,7 @@ EMODB_GROUPS = [("03", "08"), ("09", "10"), ("11", "12"), ("13", "14"), ("15", "
 
 SPEEDS = ("speed90", "speed110")
 #: ``--norm-clips``: how many random draws of K clips per held-out speaker
-NORM_DRAWS = 3
+NORM_DRAWS = 5
 
 
 def load_all(data: Path, features: FeatureConfig, augment: bool, extra_tava: bool = False):
@@ -121,11 +122,13 @@ def fit(meta, X, Xn, rows: np.ndarray, seed: int = 0, speeds: list[np.ndarray] |
                        extra_index=np.tile(np.arange(len(rows)), len(copies)) if copies else None)
 
 
-def by_speaker(meta, X: np.ndarray, clips: int | None = None, seed: int = 0, skew: str | None = None) -> np.ndarray:
+def by_speaker(meta, X: np.ndarray, clips: int | None = None, seed: int = 0, skew: str | None = None,
+               chosen: set | None = None) -> np.ndarray:
     """``X`` standardised per speaker; with ``clips``, each speaker's statistics from that many of
     its clips drawn at random (all of them when it has fewer); with ``skew`` (a label), from all
     its clips of that label and as many of its other clips drawn at random: a set half of one
-    emotion, as a mostly calm recording would be."""
+    emotion, as a mostly calm recording would be. ``chosen`` (a set) receives the rows the
+    statistics came from: the clips a user would have given, the only ones then scored."""
     spk = np.array([m["speaker"] for m in meta])
     stats = None
     if clips or skew:
@@ -139,6 +142,8 @@ def by_speaker(meta, X: np.ndarray, clips: int | None = None, seed: int = 0, ske
                 stats[s] = np.sort(np.concatenate([own, rest])) if len(own) else rows
             else:
                 stats[s] = np.sort(rng.permutation(rows)[:clips])
+    if chosen is not None and stats:
+        chosen.update(int(i) for rows in stats.values() for i in rows)
     return standardise_by_speaker(X, spk.tolist(), stats_rows=stats)
 
 
@@ -147,11 +152,13 @@ def evaluate(args) -> dict:
 
     meta, X, Xn, corpora = gather(Path(args.data), FEATURES, args.augment, args.extra_tava)
     speeds = speed_copies(corpora, FEATURES) if args.speed else None
-    few: dict[str, list[np.ndarray]] = {}
+    few: dict[str, list[tuple[np.ndarray, set]]] = {}
     if args.speaker_norm:  # every speaker standardised by all its clips; --norm-clips: held-out ones by K of them
-        few = {f"{K} clips": [by_speaker(meta, X, K, seed=d) for d in range(NORM_DRAWS)] for K in args.norm_clips or []}
-        for label in args.norm_skew or []:
-            few[f"half {label}"] = [by_speaker(meta, X, seed=d, skew=label) for d in range(NORM_DRAWS)]
+        for d in range(NORM_DRAWS):  # each draw: the clips a user gives, standardised by themselves
+            for name, kw in [(f"{K} clips", {"clips": K}) for K in args.norm_clips or []] + \
+                            [(f"half {label}", {"skew": label}) for label in args.norm_skew or []]:
+                given: set = set()
+                few.setdefault(name, []).append((by_speaker(meta, X, seed=d, chosen=given, **kw), given))
         X = by_speaker(meta, X)
         Xn = by_speaker(meta, Xn) if Xn is not None else None
         speeds = [by_speaker(meta, s) for s in speeds] if speeds else None
@@ -165,8 +172,9 @@ def evaluate(args) -> dict:
         model, report = fit(meta, X, Xn, train, speeds=speeds if args.speed in ("train", "both") else None)
         pc = model.predict_proba(X[test])
         for K, draws in few.items():  # the same model, each held-out speaker known by K of its clips
-            for d, Xk in enumerate(draws):
-                for i, lab in zip(test, model.predict(Xk[test])):
+            for d, (Xk, given) in enumerate(draws):
+                rows = np.array([i for i in test if i in given], dtype=int)
+                for i, lab in zip(rows, model.predict(Xk[rows])):
                     few_ua[K][meta[i]["corpus"]][d].append((meta[i]["label"], lab))
         if args.speed in ("test", "both"):  # test-time augmentation: the clip and its two copies, averaged
             pc = (pc + sum(model.predict_proba(s[test]) for s in speeds)) / (1 + len(speeds))
@@ -259,7 +267,7 @@ def table(result: dict) -> str:
         lines.append(f"| {n} | {e['n']} | {100 * e['ua']:.1f} | {100 * e['wa']:.1f} | {100 * e['macro_f1']:.1f} | "
                      f"{e['ece']:.3f} | {noisy} |")
     if result.get("norm_clips_ua"):
-        lines += ["", "| statistics of each held-out speaker from | " + " | ".join(result["corpora"]) + " |",
+        lines += ["", "| each held-out speaker given as (and scored on) | " + " | ".join(result["corpora"]) + " |",
                   "|---|" + "---|" * len(result["corpora"])]
         for K, per in result["norm_clips_ua"].items():
             lines.append(f"| {K} (UA, mean +- std over {NORM_DRAWS} draws) | "
@@ -309,11 +317,11 @@ def main() -> None:
     ap.add_argument("--speaker-norm", action="store_true",
                     help="standardise every speaker's features by its own clips (training and held-out speakers)")
     ap.add_argument("--norm-clips", type=int, nargs="+", default=None, metavar="K",
-                    help="--eval --speaker-norm: also score each held-out speaker standardised by only K of its "
-                    "clips (3 random draws each; the model is the same)")
+                    help="--eval --speaker-norm: also give each held-out speaker as K of its clips (5 random "
+                    "draws), standardised by themselves and scored (the model is the same)")
     ap.add_argument("--norm-skew", nargs="+", default=None, metavar="LABEL",
-                    help="--eval --speaker-norm: also score each held-out speaker standardised by a set half of "
-                    "LABEL (all its LABEL clips and as many others), as a mostly calm recording would give")
+                    help="--eval --speaker-norm: also give each held-out speaker as a set half LABEL (all its "
+                    "LABEL clips and as many others), standardised by itself and scored")
     ap.add_argument("--predictions", metavar="PATH",
                     help="--eval: also write every held-out clip's label and prediction (JSON lines), for --compare")
     ap.add_argument("--compare", nargs=2, metavar=("A", "B"),
