@@ -43,7 +43,9 @@ def test_features_in_blocks_equal_features_at_once(monkeypatch):
     x = load_audio(DEMO).samples
     at_once = laughter.features(x)  # 21 s: one block of 1024 frames
     monkeypatch.setattr(laughter, "BLOCK", 100)
-    np.testing.assert_array_equal(laughter.features(x), at_once)
+    # equal up to float32 rounding: the BLAS product may sum in another order for another block
+    # shape (numpy 2.4.6's OpenBLAS does: 1% of the values differ by under 1e-5 dB)
+    np.testing.assert_allclose(laughter.features(x), at_once, rtol=1e-6, atol=1e-4)
 
 
 def test_the_rate_is_halved_as_scipy_does_it():

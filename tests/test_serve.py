@@ -215,8 +215,10 @@ def test_openai_text_carries_the_event_tags(speech):
             assert "[laugh]" in transcribe("srt").text
             verbose = transcribe("verbose_json").json()
             # the reference laugh (3.14-5.74 s), widened to the "Ha-ha-ha-ha-ha!" Whisper spells it as
+            # (where that word starts moves by a few hundredths between CTranslate2 releases)
             [laugh] = verbose["events"]
-            assert (laugh["tag"], laugh["start"], laugh["score"]) == ("laugh", 3.14, 0.9) and 5.74 <= laugh["end"] < 6.5
+            assert (laugh["tag"], laugh["score"]) == ("laugh", 0.9)
+            assert 3.0 <= laugh["start"] <= 3.14 and 5.74 <= laugh["end"] < 6.5
             assert "Ha-ha" not in verbose["text"]
             assert any("[laugh]" in seg["text"] for seg in verbose["segments"])
             # /v1/analyze can turn the server's events off for one request
