@@ -1,6 +1,6 @@
 """Build and measure the tiny emotion model (``paravox emotion --model tiny``).
 
-    python benchmarks/emotion_tiny.py --train        # re-creates src/paravox/speech_emotion/tiny_weights (~6 min)
+    python benchmarks/emotion_tiny.py --train        # re-creates src/paravox/speech_emotion/tiny_weights (~8 min)
     python benchmarks/emotion_tiny.py --eval         # every figure of tiny_weights/MODEL_CARD.md (~25 min, 2 jobs)
 
 ``--train`` distils the shipped Whisper-based model into the tiny network on every clip of
@@ -47,34 +47,51 @@ SHIPPED = ROOT / "src" / "paravox" / "speech_emotion" / "tiny_weights"
 # --------------------------------------------------------------------------- shared data
 
 
-def load_everything():
-    """Clips, per-window log-mels, window -> clip owner, teacher targets per window."""
-    from paravox.training.emotion_tiny import clip_mels, pack_clips, teacher_targets
+def load_everything(options: dict | None = None):
+    """Clips, per-window log-mels, window -> clip owner, the teacher's answers per clip
+    (clean), and the training windows' variants and targets: ``(clips, mels, owner, probs,
+    dims, variant, wprobs, wdims)``. With ``copies`` in ``options`` the augmented copies of
+    the :data:`COPY_CORPORA` clips follow the clean windows (``variant`` 1, 2, ... in the
+    order of ``copies``; ``owner`` names their clip), each with the teacher's answer on it."""
+    from paravox.training.emotion_tiny import COPY_CORPORA, TinyOptions, clip_mels, pack_clips, teacher_targets
 
     clips = pack_clips(DATA)
     paths = [c.path for c in clips]
     t = time.perf_counter()
     mels, owner = clip_mels(paths, progress=True)
     probs, dims = teacher_targets(paths)
-    print(f"{len(clips)} clips, {len(mels)} windows, teacher dims: {dims is not None} "
-          f"({time.perf_counter() - t:.0f} s)", file=sys.stderr, flush=True)
-    return clips, mels, owner, probs, dims
+    variant = np.zeros(len(mels), dtype=np.int64)
+    wprobs, wdims = probs[owner], (None if dims is None else dims[owner])
+    copied = [i for i, c in enumerate(clips) if c.corpus in COPY_CORPORA]
+    for v, kind in enumerate(TinyOptions(**(options or {})).copies, start=1):
+        m, o = clip_mels([paths[i] for i in copied], progress=True, augment=kind)
+        p, d = teacher_targets([paths[i] for i in copied], augment=kind)
+        mels += m
+        owner = np.concatenate([owner, np.asarray(copied)[o]])
+        variant = np.concatenate([variant, np.full(len(m), v)])
+        wprobs = np.vstack([wprobs, p[o]])
+        wdims = None if wdims is None else np.vstack([wdims, d[o]])
+    print(f"{len(clips)} clips, {len(mels)} windows ({int(np.sum(variant > 0))} of copies), teacher dims: "
+          f"{dims is not None} ({time.perf_counter() - t:.0f} s)", file=sys.stderr, flush=True)
+    return clips, mels, owner, probs, dims, variant, wprobs, wdims
 
 
-def train_and_export(clips, mels, owner, probs, dims, exclude: set[str], seed: int, out: Path, log: bool = False,
-                     options=None):
+def train_and_export(clips, mels, owner, variant, wprobs, wdims, exclude: set[str], seed: int, out: Path,
+                     log: bool = False, options=None):
     from paravox.speech_emotion.model import EMOTION2VEC_LABELS
     from paravox.training.emotion_tiny import TinyOptions, export, train_student
 
     keep = np.array([clips[o].id not in exclude for o in owner])
     labelled = np.array([clips[o].corpus.startswith("emotion/") for o in owner])
     idx = np.flatnonzero(keep)
-    result = train_student([mels[j] for j in idx], probs[owner[idx]], None if dims is None else dims[owner[idx]],
-                           labelled[idx], TinyOptions(**{**(options or {}), "seed": seed}), log=log)
+    result = train_student([mels[j] for j in idx], wprobs[idx], None if wdims is None else wdims[idx],
+                           labelled[idx], TinyOptions(**{**(options or {}), "seed": seed}), log=log,
+                           unit=owner[idx], variant=variant[idx])
     corpora = sorted({clips[o].corpus for o in owner[idx]})
     export(result, out, EMOTION2VEC_LABELS, training={
         "teacher": "paravox-emotion (shipped, src/paravox/speech_emotion/weights)",
-        "clips": int(len(set(owner[idx].tolist()))), "windows": int(len(idx)), "corpora": corpora,
+        "clips": int(len(set(owner[idx].tolist()))), "windows": int(np.sum(variant[idx] == 0)),
+        "copy_windows": int(np.sum(variant[idx] > 0)), "corpora": corpora,
         "excluded_clips": len(exclude),
         "command": "python benchmarks/emotion_tiny.py --train",
     })
@@ -87,9 +104,10 @@ def train_and_export(clips, mels, owner, probs, dims, exclude: set[str], seed: i
 def cmd_train(args) -> None:
     from paravox.training.emotion_tiny import onnx_parameters
 
-    clips, mels, owner, probs, dims = load_everything()
+    clips, mels, owner, _, _, variant, wprobs, wdims = load_everything(tiny_options(args))
     out = Path(args.out)
-    r = train_and_export(clips, mels, owner, probs, dims, set(), seed=0, out=out, log=True, options=tiny_options(args))
+    r = train_and_export(clips, mels, owner, variant, wprobs, wdims, set(), seed=0, out=out, log=True,
+                         options=tiny_options(args))
     size = (out / "model.onnx").stat().st_size
     print(f"wrote {out}: {onnx_parameters(out / 'model.onnx')} parameters, model.onnx {size} bytes, "
           f"trained in {r.seconds:.0f} s on {r.n_windows} windows")
@@ -104,10 +122,10 @@ def _fold_task(task):
     from paravox.audio import load_audio
     from paravox.speech_emotion.tiny import TinyEmotionModel
 
-    clips, mels, owner, probs, dims, folds, options = _SHARED
+    clips, mels, owner, variant, wprobs, wdims, folds, options = _SHARED
     test_ids = set(folds[str(k)]["test"])
     with tempfile.TemporaryDirectory() as tmp:
-        r = train_and_export(clips, mels, owner, probs, dims, test_ids, seed, Path(tmp), options=options)
+        r = train_and_export(clips, mels, owner, variant, wprobs, wdims, test_ids, seed, Path(tmp), options=options)
         model = TinyEmotionModel.load(tmp)
         test = [i for i, c in enumerate(clips) if c.id in test_ids]
         sp, sd = model.clip_scores([load_audio(clips[i].path).samples for i in test])
@@ -122,7 +140,7 @@ def _teacher_task(k):
     from paravox.training.feature_cache import extract_files
     from paravox.training.speech_emotion import HeadOptions, train_model
 
-    clips, _, _, _, _, folds, _ = _SHARED
+    clips, _, _, _, _, _, folds, _ = _SHARED
     test_ids = set(folds[str(k)]["test"])
     lab = [i for i, c in enumerate(clips) if c.label is not None]
     feats = FeatureConfig(layers=(0, 1, 2, 3), prosody=True)
@@ -152,9 +170,9 @@ def cmd_eval(args) -> dict:
     from paravox.evaluation.classification import evaluate_classification
     from paravox.speech_emotion.model import EMOTION2VEC_LABELS
 
-    clips, mels, owner, probs, dims = load_everything()
+    clips, mels, owner, probs, dims, variant, wprobs, wdims = load_everything(tiny_options(args))
     folds = load_corpus(DATA / "emotion" / "ravdess").folds
-    _SHARED = (clips, mels, owner, probs, dims, folds, tiny_options(args))
+    _SHARED = (clips, mels, owner, variant, wprobs, wdims, folds, tiny_options(args))
     fold_ids = [int(k) for k in sorted(folds, key=int)] if not args.folds else args.folds
     tasks = [(k, s) for s in args.seeds for k in fold_ids]
     labels = list(EMOTION2VEC_LABELS)
@@ -239,12 +257,14 @@ def cmd_eval(args) -> dict:
 
 
 def tiny_options(args) -> dict:
-    """TinyOptions overrides from ``--epochs``, ``--crop``, ``--tau``, ``--stem``, ``--width``
-    (only those given; the rest keep TinyOptions' defaults)."""
+    """TinyOptions overrides from ``--epochs``, ``--crop``, ``--tau``, ``--stem``, ``--width``,
+    ``--copies`` (only those given; the rest keep TinyOptions' defaults)."""
     o = {}
     for key in ("epochs", "tau", "stem", "width"):
         if getattr(args, key) is not None:
             o[key] = getattr(args, key)
+    if args.copies is not None:
+        o["copies"] = tuple(c for c in args.copies if c != "none")
     if args.crop is not None:
         o["crop_frames"] = int(round(args.crop * 100))  # 10-ms frames
     return o
@@ -344,6 +364,10 @@ def main() -> None:
     g.add_argument("--tau", type=float, default=None, help="distillation temperature")
     g.add_argument("--stem", type=int, default=None, help="channels of the stem and first block")
     g.add_argument("--width", type=int, default=None, help="channels of the later blocks")
+    g.add_argument("--copies", nargs="+", default=None, choices=["noise", "speed90", "speed110", "none"],
+                   help="augmented copies of the CASIA, EmoDB and RAVDESS clips, each read with the teacher's "
+                        "answer on it ('none': clean only); their Whisper features come from the feature cache "
+                        "(python benchmarks/emotion_extract.py --augment clean noise speed90 speed110)")
     ap.add_argument("-o", "--output", help="also write the figures as JSON")
     args = ap.parse_args()
     if not (args.train or args.eval or args.speed):

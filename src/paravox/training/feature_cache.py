@@ -88,6 +88,14 @@ def compute_parts(samples: np.ndarray, config: FeatureConfig, extractor: "Featur
     return parts
 
 
+def augmented_copy(samples: np.ndarray, path: str, augment: str, seed: int = 0) -> np.ndarray:
+    """The ``augment`` copy of a file's samples exactly as the cache computes it (keyed by the
+    file's name, so every model trained on a copy hears the same audio); ``clean`` as it is."""
+    if augment == "clean":
+        return samples
+    return augment_keyed(samples, augment, f"{seed}|{os.path.basename(path)}|{augment}")
+
+
 def extract_files(
     paths: Sequence[str],
     config: FeatureConfig,
@@ -116,9 +124,7 @@ def extract_files(
     for i, path in enumerate(paths):
         parts = store.parts(path) if store else {}
         if not all(k in parts for k in need):
-            samples = load_audio(path).samples
-            if augment != "clean":
-                samples = augment_keyed(samples, augment, f"{seed}|{os.path.basename(path)}|{augment}")
+            samples = augmented_copy(load_audio(path).samples, path, augment, seed)
             parts = {**parts, **compute_parts(samples, config, extractor)}
             if store:
                 store.put(path, parts)
