@@ -38,6 +38,7 @@ def test_clean_recipe_unchanged_by_an_all_clean_variant_array():
     b = train_student(mels, probs, None, labelled, TinyOptions(**SMALL),
                       unit=np.arange(len(mels)), variant=np.zeros(len(mels), dtype=np.int64))
     assert a.losses == b.losses
+    assert a.options.copies == ()  # no copies given: the options say so, whatever was asked
 
 
 def test_each_epoch_reads_every_labelled_clip_once_as_one_variant():
@@ -107,3 +108,11 @@ def test_copy_mels_are_made_from_the_teachers_copy():
     fe = FrontEnd()
     stores = {_mel_cache_path([str(path)], fe, 5.0, a) for a in ("clean", "noise", "speed90")}
     assert len(stores) == 3  # a copy never reads the clean recording's cached frames
+    import hashlib
+    import json
+    import os
+
+    h = hashlib.sha1(json.dumps([fe.to_dict(), 5.0, 1], sort_keys=True).encode())
+    st = os.stat(path)
+    h.update(f"{os.path.abspath(path)}|{st.st_size}|{int(st.st_mtime)}\n".encode())
+    assert _mel_cache_path([str(path)], fe, 5.0).name == f"tiny-mel-{h.hexdigest()[:16]}.npz"  # old caches still read

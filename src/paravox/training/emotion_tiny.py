@@ -28,7 +28,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -319,6 +319,8 @@ def train_student(mels: Sequence[np.ndarray], probs: np.ndarray, dims: np.ndarra
     lab, unl = np.flatnonzero(labelled), np.flatnonzero(~labelled)
     copies = variant is not None and bool(np.any(np.asarray(variant)[lab] > 0))
     choices = _variants(lab, unit, variant) if copies else None  # none: the clean recipe, draw for draw
+    if not copies and o.copies:
+        o = replace(o, copies=())  # config.json says what the student read, not what was asked for
     if choices is not None:
         unl = unl[np.asarray(variant)[unl] == 0]  # copies are drawn through their clip only
     n_lab = len(choices) if choices is not None else len(lab)
