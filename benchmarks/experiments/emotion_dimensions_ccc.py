@@ -3,7 +3,7 @@
 leave-one-speaker-out over the 16 speakers, pooled held-out predictions, as the benchmark).
 
     python benchmarks/experiments/emotion_dimensions_ccc.py            # about 35 min on 2 cores
-    python benchmarks/experiments/emotion_dimensions_ccc.py --quick    # one seed, fewer rows
+    python benchmarks/experiments/emotion_dimensions_ccc.py --quick    # one seed, fewer rows (..._quick.json)
 
 Rows (options fixed before measuring, not chosen on these folds; seeds 0-2 where training is
 random, reported as the mean and spread of the three seeds' pooled CCC):
@@ -18,8 +18,11 @@ random, reported as the mean and spread of the three seeds' pooled CCC):
 * ``ccc-mlp``: one hidden layer (64, GELU, dropout 0.3 on its input and output) on the same
   inputs, the CCC loss, 400 steps at lr 1e-3; ``ensemble``: the mean of the three seeds' heads;
 * ``ccc-mlp + categorical``: the same trunk also feeds a 9-class head trained on every CASIA,
-  EmoDB and RAVDESS clip (cross-entropy, weight 0.5 and 1.0): the categorical corpora as
-  auxiliary targets;
+  EmoDB and RAVDESS clip (an 8-class head, the labels those corpora map to; cross-entropy,
+  weight 0.5 and 1.0): the categorical corpora as auxiliary targets. Its inputs are those
+  clips' features and the shipped classifier's log-probabilities on them, which that classifier
+  was trained on (over-confident): the class head can lean on those columns and push the trunk
+  less than features alone would, so this may understate the lever;
 * ``ridge + AudioSet``: the ridge with the EfficientAT mn04 AudioSet tagger's 527 logits and
   its 512-d penultimate embedding (``../shared/models/efficientat-mn04``, mean over the clip)
   appended to the features.
@@ -176,7 +179,7 @@ def main() -> int:
             cat = None
             if kw.get("cat_weight"):
                 cat = ((CA_all - m) / sd, CI)
-            f = train_head((A_all[tr] - m) / sd, Y[tr], seed, cat=cat, **{k: v for k, v in kw.items()})
+            f = train_head((A_all[tr] - m) / sd, Y[tr], seed, cat=cat, **kw)
             return f((A_all[te] - m) / sd)
         return make
 
@@ -236,9 +239,10 @@ def main() -> int:
     tava = [json.loads(x) for x in (DATA / "tava" / "manifest.jsonl").read_text().splitlines() if x.strip()]
     AS = audioset_features([str(DATA / "tava" / r["audio"]) for r in tava])
     report("ridge + AudioSet logits and embedding", [loso(ridge(AS))], time.time() - t)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "rows": rows}, indent=1))
-    print(f"wrote {OUT}")
+    out = OUT.with_name(OUT.stem + "_quick.json") if args.quick else OUT
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "rows": rows}, indent=1))
+    print(f"wrote {out}")
     return 0
 
 
