@@ -25,7 +25,8 @@ An issue-22 lever for categorical accuracy on speakers never trained on (issue i
 Needs torch (``make install``). Writes ``benchmarks/results/emotion_mlp_head.json``.
 Result (2026-12-06): single MLPs 56.4 / 88.7 / 71.6 (mean of three seeds), the three
 averaged into one ensemble 57.2 / 90.6 / 73.0, against 58.3 / 87.5 / 72.6; only the
-ensemble's EmoDB gain is clear of the speaker spread: not shipped (docs/emotion.md).
+ensemble's EmoDB gain is clear of the speaker spread, and not with ``--balance label``
+(56.7 / 88.4 / 72.3 single, 57.3 / 90.2 / 73.2 ensemble): not shipped (docs/emotion.md).
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ def train_mlp(X, y, w, seed, epochs=15):
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--balance", choices=("corpus-label", "label"), default="corpus-label",
+                    help="cross-entropy weights: every (corpus, label) pair the same total (the first run), or "
+                    "by label over the pooled corpora, as the logistic head (writes ..._label.json)")
     ap.add_argument("--reference", metavar="A.jsonl", help="the logistic head's held-out predictions "
                     "(emotion_multicorpus.py --eval --speed train --predictions A.jsonl) instead of refitting it")
     args = ap.parse_args()
@@ -117,10 +121,11 @@ def main() -> int:
         ry = np.tile(y[train], 2 + len(speeds))
         rc = np.tile(corp[train], 2 + len(speeds))
         w = np.ones(len(ry))
-        for c in set(rc.tolist()):  # each (corpus, label) weighted to the same total
-            for lab in set(ry[rc == c].tolist()):
-                m = (rc == c) & (ry == lab)
-                w[m] = 1.0 / m.sum()
+        for c in (set(rc.tolist()) if args.balance == "corpus-label" else {None}):
+            for lab in set(ry.tolist()):  # each (corpus, label) or each label weighted to the same total
+                m = (ry == lab) & ((rc == c) if c is not None else True)
+                if m.any():
+                    w[m] = 1.0 / m.sum()
         w *= len(w) / w.sum()
         mu, sd = rows.mean(0), np.maximum(rows.std(0), 1e-6)
         probs, probs_n = [], []
@@ -139,7 +144,7 @@ def main() -> int:
         print(f"round {k}: {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
 
     rng = np.random.default_rng(0)
-    result = {"date": time.strftime("%Y-%m-%d"), "seeds": args.seeds, "rows": {}}
+    result = {"date": time.strftime("%Y-%m-%d"), "seeds": args.seeds, "balance": args.balance, "rows": {}}
     print("| head | CASIA | EmoDB | RAVDESS | noisy copies (C / E / R) |\n|---|---|---|---|---|")
     for name in pred:
         cells, ncells, entry = [], [], {}
@@ -166,7 +171,9 @@ def main() -> int:
             ncells.append("-" if nua is None else f"{100 * nua:.1f}")
         result["rows"][name] = entry
         print(f"| {name} | " + " | ".join(cells) + " | " + " / ".join(ncells) + " |", flush=True)
-    out = OUT if args.seeds == [0, 1, 2] else OUT.with_name(f"{OUT.stem}_seeds{''.join(map(str, args.seeds))}.json")
+    stem = OUT.stem + ("" if args.seeds == [0, 1, 2] else f"_seeds{''.join(map(str, args.seeds))}") \
+        + ("" if args.balance == "corpus-label" else "_label")
+    out = OUT.with_name(stem + ".json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     print(f"wrote {out}")
