@@ -98,8 +98,8 @@ def main() -> int:
     pred = {"logistic": {}, **{f"mlp seed {s}": {} for s in args.seeds}, "mlp ensemble": {}}
     noisy = {k: {} for k in pred}
     if args.reference:
-        ref = {(r["corpus"], r["id"]): r for r in map(json.loads, Path(args.reference).read_text().splitlines())
-               if r}
+        lines = [x for x in Path(args.reference).read_text().splitlines() if x.strip()]
+        ref = {(r["corpus"], r["id"]): r for r in map(json.loads, lines)}
         keys = {(m["corpus"], m["id"]) for m in meta}
         wrong = [m["id"] for m in meta if (m["corpus"], m["id"]) in ref and ref[(m["corpus"], m["id"])]["ref"] != m["label"]]
         if set(ref) != keys or wrong:
